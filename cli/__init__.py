@@ -1,0 +1,1 @@
+"""The `engine` command line: a thin typer adapter over the library."""

@@ -1,0 +1,7 @@
+"""`engine evaluate` (not yet implemented)."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass

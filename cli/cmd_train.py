@@ -1,0 +1,7 @@
+"""`engine train` (not yet implemented)."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass

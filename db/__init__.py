@@ -1,0 +1,1 @@
+"""The catalog: SQLAlchemy 2.0 typed models and sessions."""

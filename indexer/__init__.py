@@ -1,0 +1,1 @@
+"""Scanning, embedding, the FAISS index and search."""

@@ -1,0 +1,50 @@
+"""Shared fixtures: tiny generated images in tmp_path; the real paintings folder when present."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ARTDATA = Path(__file__).resolve().parents[1].parent / "shared" / "artdata"
+
+
+def make_image(path: Path, *, size=(64, 48), color=None, seed: int = 0, mode: str = "RGB", fmt: str | None = None) -> Path:
+    """Write a small noisy image; `color` fixes the base colour, `seed` the noise."""
+    rng = np.random.default_rng(seed)
+    base = np.array(color if color is not None else rng.integers(0, 255, 3), dtype=np.float64)
+    arr = np.clip(base + rng.normal(0, 40, (size[1], size[0], 3)), 0, 255).astype(np.uint8)
+    im = Image.fromarray(arr, "RGB")
+    if mode != "RGB":
+        im = im.convert(mode)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    im.save(path, format=fmt)
+    return path
+
+
+@pytest.fixture
+def image_factory(tmp_path):
+    def factory(name: str, **kwargs) -> Path:
+        return make_image(tmp_path / name, **kwargs)
+
+    return factory
+
+
+@pytest.fixture(scope="session")
+def artdata() -> Path:
+    if not (ARTDATA / "train_info.csv").is_file():
+        pytest.skip("../shared/artdata is not present")
+    return ARTDATA
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path, monkeypatch):
+    """No test touches the real user data folder or downloads weights."""
+    monkeypatch.setenv("ENGINE_HOME", str(tmp_path / "engine-home"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("ENGINE_DB_URL", raising=False)
+    os.environ.setdefault("OMP_NUM_THREADS", "2")
