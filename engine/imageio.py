@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import errno
+import io
 import os
 import warnings
 from pathlib import Path
@@ -42,8 +43,19 @@ def load_rgb(
     """
     path = Path(path)
     _check_file(path)
+    return _decode(path, max_pixels=max_pixels, draft_size=draft_size)
+
+
+def decode_rgb(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, draft_size: int | None = None) -> Image.Image:
+    """`load_rgb` for bytes already in memory (e.g. read once to hash them)."""
+    if not data:
+        raise ImageLoadError("empty", "zero bytes")
+    return _decode(io.BytesIO(data), max_pixels=max_pixels, draft_size=draft_size)
+
+
+def _decode(source: Path | io.BytesIO, *, max_pixels: int, draft_size: int | None) -> Image.Image:
     try:
-        with Image.open(path) as im:
+        with Image.open(source) as im:
             _check_pixels(im, max_pixels)
             if draft_size and im.format == "JPEG":
                 im.draft("RGB", (draft_size, draft_size))
@@ -59,6 +71,21 @@ def load_rgb(
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, KeyError, ZeroDivisionError) as exc:
         # Pillow's plugins raise a zoo of types on malformed data; they all mean "bad file".
         raise ImageLoadError(_classify(exc), f"{type(exc).__name__}: {exc}") from None
+
+
+def probe_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from the header alone, as displayed (EXIF rotation by 90 degrees swaps them)."""
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            width, height = im.size
+            orientation = im.getexif().get(0x0112, 1)
+    except UnidentifiedImageError as exc:
+        raise ImageLoadError("not_an_image", str(exc)) from None
+    except Image.DecompressionBombError as exc:
+        raise ImageLoadError("too_large", str(exc)) from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, KeyError, ZeroDivisionError) as exc:
+        raise ImageLoadError(_classify(exc), f"{type(exc).__name__}: {exc}") from None
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
 def _check_file(path: Path) -> None:
@@ -89,6 +116,10 @@ def _classify(exc: BaseException) -> str:
     text = str(exc).lower()
     if isinstance(exc, PermissionError):
         return "unreadable"
+    if isinstance(exc, FileNotFoundError):  # deleted after the pre-check (a race, not a bad file)
+        return "missing"
+    if isinstance(exc, OSError) and exc.errno == errno.ELOOP:
+        return "symlink_loop"
     if "truncated" in text or isinstance(exc, EOFError):
         return "truncated"
     return "corrupt"

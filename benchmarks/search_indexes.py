@@ -1,0 +1,113 @@
+"""The indexes compared by the search benchmark, behind one small handle.
+
+All use inner product on unit vectors (= cosine). `Handle.search(q, k)` returns (Q, k) ids.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import faiss
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Handle:
+    name: str
+    description: str
+    index: Any
+    build_s: float
+    param: str | None = None
+    sweep: Sequence[int] = ()
+    searcher: Callable[[np.ndarray, int], np.ndarray] | None = None
+    setter: Callable[[int], None] | None = None
+    size_bytes: Callable[[], int] | None = None
+    extra: dict = field(default_factory=dict)
+
+    def search(self, queries: np.ndarray, k: int) -> np.ndarray:
+        if self.searcher is not None:
+            return self.searcher(queries, k)
+        return self.index.search(queries, k)[1]
+
+    def set_param(self, value: int) -> None:
+        if self.setter is not None:
+            self.setter(value)
+        else:
+            faiss.ParameterSpace().set_index_parameter(self.index, self.param, value)
+
+    def bytes_per_vector(self) -> float:
+        size = self.size_bytes() if self.size_bytes else len(faiss.serialize_index(self.index))
+        return size / self.index.ntotal
+
+
+def _timed(build: Callable[[], Any]) -> tuple[Any, float]:
+    start = time.perf_counter()
+    index = build()
+    return index, time.perf_counter() - start
+
+
+def build_flat(data: np.ndarray) -> Handle:
+    def build():
+        index = faiss.IndexFlatIP(data.shape[1])
+        index.add(data)
+        return index
+
+    index, seconds = _timed(build)
+    return Handle("flat", "exact IndexFlatIP (brute force)", index, seconds)
+
+
+def ivf_nlist(n: int) -> int:
+    return max(1, int(round(4 * math.sqrt(n))))
+
+
+def build_ivf(data: np.ndarray) -> Handle:
+    """IVF-Flat, nlist = 4 sqrt(N). k-means on <= 40 points per list, 10 iterations (bounded build
+    on few cores); an HNSW coarse quantizer makes assigning N vectors to lists cheap."""
+    n, dim = data.shape
+    nlist = ivf_nlist(n)
+
+    def build():
+        quantizer = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        index.cp.niter = 10
+        index.cp.max_points_per_centroid = 40
+        index.cp.min_points_per_centroid = 5
+        sample = data[np.random.default_rng(0).permutation(n)[: 40 * nlist]]
+        index.train(sample)
+        quantizer.hnsw.efSearch = 64
+        index.add(data)
+        return index
+
+    index, seconds = _timed(build)
+    sweep = [p for p in (1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 256) if p <= nlist]
+    return Handle("ivf", f"IVF{nlist}_HNSW32,Flat (nlist=4*sqrt(N))", index, seconds, "nprobe", sweep)
+
+
+def build_hnsw(data: np.ndarray, *, m: int = 32, ef_construction: int = 40) -> Handle:
+    def build():
+        index = faiss.IndexHNSWFlat(data.shape[1], m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = ef_construction
+        index.add(data)
+        return index
+
+    index, seconds = _timed(build)
+    return Handle("hnsw", f"HNSW{m},Flat efConstruction={ef_construction}", index, seconds, "efSearch",
+                  (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512))
+
+
+def build_product(data: np.ndarray) -> Handle | None:
+    """The product's automatic choice (engineer C's `indexer.vector_index.build_index`)."""
+    try:
+        from indexer import vector_index
+    except ImportError as exc:
+        logger.warning("product index not available: %s", exc)
+        return None
+    from benchmarks.product_index import wrap_product
+
+    return wrap_product(vector_index, data)

@@ -1,0 +1,46 @@
+"""Generated embedding-like vectors for the search and memory benchmarks.
+
+Uniform random points in 256-d are unrealistically hard for approximate search (every point is
+about equally far from every other). Real embeddings are clustered (artists, styles) and have a
+low intrinsic dimension, so the generator draws a Gaussian mixture in a `latent`-dimensional
+space, maps it linearly to `dim` dimensions, adds a little isotropic noise and L2-normalises.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def clustered_vectors(
+    n: int,
+    *,
+    dim: int = 256,
+    clusters: int = 1000,
+    latent: int = 64,
+    spread: float = 0.6,
+    noise: float = 0.05,
+    seed: int = 0,
+    structure_seed: int = 1234,
+    chunk: int = 200_000,
+) -> np.ndarray:
+    """(n, dim) float32, unit rows. Vectors and queries drawn with different `seed` but the same
+    `structure_seed` come from the same mixture (same centres, same projection)."""
+    structure = np.random.default_rng(structure_seed)
+    centres = structure.standard_normal((clusters, latent)).astype(np.float32)
+    weights = structure.dirichlet(np.full(clusters, 2.0))  # unequal cluster sizes, like artists
+    projection = (structure.standard_normal((latent, dim)) / np.sqrt(latent)).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    out = np.empty((n, dim), dtype=np.float32)
+    for start in range(0, n, chunk):
+        m = min(chunk, n - start)
+        labels = rng.choice(clusters, size=m, p=weights)
+        z = centres[labels] + spread * rng.standard_normal((m, latent), dtype=np.float32)
+        x = z @ projection + noise * rng.standard_normal((m, dim), dtype=np.float32)
+        out[start : start + m] = x / np.linalg.norm(x, axis=1, keepdims=True)
+    return out
+
+
+def recall_at_k(found: np.ndarray, truth: np.ndarray, k: int = 10) -> float:
+    """Mean over queries of |found[:k] ∩ truth[:k]| / k (both (Q, >=k) id arrays)."""
+    hits = [len(set(f[:k].tolist()) & set(t[:k].tolist())) for f, t in zip(found, truth)]
+    return float(np.mean(hits)) / k

@@ -1,0 +1,98 @@
+"""CNN trunks by name, each with its own input size and normalisation.
+
+A trunk maps a normalised image batch (B, 3, S, S) to global-pooled features (B, F).
+Pretrained weights are resolved by `engine.weights`; this module only knows shapes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from engine.errors import EngineError
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+# The TF EfficientNet-Lite checkpoints were trained on inputs scaled to [-1, 1].
+TF_LITE_MEAN = (0.5, 0.5, 0.5)
+TF_LITE_STD = (0.5, 0.5, 0.5)
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    """What a trunk needs to see: resize the short side to `resize`, center-crop `input_size`."""
+
+    name: str
+    input_size: int
+    resize: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    feature_dim: int
+
+    def preprocessing(self) -> dict:
+        """Plain-data description stored in checkpoints (interpolation is always bicubic)."""
+        data = asdict(self)
+        data.pop("name")
+        data.pop("feature_dim")
+        data["mean"] = list(self.mean)
+        data["std"] = list(self.std)
+        data["interpolation"] = "bicubic"
+        return data
+
+
+BACKBONES: dict[str, BackboneSpec] = {
+    "resnet34": BackboneSpec("resnet34", 224, 256, IMAGENET_MEAN, IMAGENET_STD, 512),
+    # timm's crop_pct: 0.875 for lite0 (224/256), 0.89 for lite2 (260/292).
+    "efficientnet_lite0": BackboneSpec("efficientnet_lite0", 224, 256, TF_LITE_MEAN, TF_LITE_STD, 1280),
+    "efficientnet_lite2": BackboneSpec("efficientnet_lite2", 260, 292, TF_LITE_MEAN, TF_LITE_STD, 1280),
+}
+
+_TIMM_NAMES = {"efficientnet_lite0": "tf_efficientnet_lite0", "efficientnet_lite2": "tf_efficientnet_lite2"}
+
+
+def get_spec(name: str) -> BackboneSpec:
+    try:
+        return BACKBONES[name]
+    except KeyError:
+        raise EngineError(f"unknown backbone {name!r}; use one of {', '.join(BACKBONES)}") from None
+
+
+def build_classifier(name: str) -> nn.Module:
+    """The full ImageNet classifier (random init): (B, 3, S, S) -> (B, 1000) logits.
+
+    Pretrained checkpoints are loaded into this shape, then `to_trunk` drops the classifier.
+    """
+    get_spec(name)
+    if name == "resnet34":
+        from torchvision.models import resnet34
+
+        return resnet34(weights=None)
+    import timm
+
+    return timm.create_model(_TIMM_NAMES[name], pretrained=False)
+
+
+def to_trunk(name: str, classifier: nn.Module) -> nn.Module:
+    """Drop the classification layer in place: the module then returns pooled features (B, F)."""
+    if name == "resnet34":
+        classifier.fc = nn.Identity()
+    else:
+        classifier.reset_classifier(0)
+    return classifier
+
+
+def build_trunk(name: str) -> nn.Module:
+    """A randomly initialised trunk (weights are loaded separately)."""
+    return to_trunk(name, build_classifier(name))
+
+
+def feature_dim(trunk: nn.Module, spec: BackboneSpec) -> int:
+    """Measured output width of `trunk` (guards against a spec/model mismatch)."""
+    with torch.no_grad():
+        was_training = trunk.training
+        trunk.eval()
+        out = trunk(torch.zeros(1, 3, spec.input_size, spec.input_size))
+        trunk.train(was_training)
+    return int(out.shape[1])

@@ -1,0 +1,229 @@
+"""`engine evaluate`: honest numbers on artists the model never saw, next to the untrained baseline.
+
+Threshold and calibration always come from the val split (stored in the model by `train` or by
+`evaluate --split val`); when the val split itself is reported that is said in
+`verification.threshold_source`. See engine/metrics/* for each metric's definition.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import engine
+from engine.errors import EngineError
+from engine.evaluate_data import Embedded, SplitRows, check_rows, embed_all, load_trained, load_untrained, rows_of
+from engine.evaluate_scores import Calibrated, Pairs, calibrate, draw_pairs, score_model
+from engine.home import Home
+from engine.manifest import read_manifest
+
+logger = logging.getLogger(__name__)
+
+SPLIT_CHOICES = ("test", "val", "all")
+DATA_KEYS = ("data_dir", "data")  # where train records its dataset in the model's config
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    """Sampling and metric settings; `per_artist_cap` 0 = ceil(2 * pairs / artists)."""
+
+    seed: int = 0
+    per_artist_cap: int = 0
+    triplets: int = 5000
+    enrol_fraction: float = 0.5
+    knn: int = 10
+    bootstrap: int = 1000
+    bins: int = 10
+    batch_size: int = 64
+    baseline: bool = True
+    baseline_weights: str = "imagenet"
+    store_calibration: bool = True
+    grid_queries: int = 6
+    grid_neighbours: int = 5
+    device: str | None = None
+
+
+@dataclass
+class _Run:
+    """What one evaluation works on."""
+
+    model_path: Path
+    lm: object
+    data_dir: Path
+    trained_on: Path | None
+    split: str
+    n_pairs: int
+    config: EvaluateConfig
+    progress: object = None
+
+
+def evaluate_model(
+    *,
+    model=None,
+    data=None,
+    split: str = "test",
+    pairs: int = 2000,
+    report=None,
+    home=None,
+    config: EvaluateConfig = EvaluateConfig(),
+    progress=None,
+) -> dict:
+    """Evaluate the trained model and its untrained baseline on `split` of a prepared dataset -> CLI.md JSON."""
+    if split not in SPLIT_CHOICES:
+        raise EngineError(f"unknown split {split!r}; use one of {', '.join(SPLIT_CHOICES)}")
+    if pairs < 2:
+        raise EngineError(f"--pairs {pairs} is too small; ask for at least 2 (e.g. 2000)")
+    run = _open(model, data, home, split, pairs, config, progress)
+    rows = rows_of(read_manifest(run.data_dir), split)
+    check_rows(rows, run.data_dir)
+    models = _models(run)
+    embedded = embed_all(rows, models, batch_size=config.batch_size, progress=progress)
+    sampled = draw_pairs(embedded.rows.labels, embedded.rows.groups, n_pairs=pairs, per_artist_cap=config.per_artist_cap, seed=config.seed)
+    cals = _calibrations(run, models, embedded, sampled)
+    blocks, details = {}, {}
+    for key in models:
+        blocks[key], details[key] = score_model(
+            embedded.vectors[key], embedded.rows.labels, embedded.rows.groups, sampled, cals[key], config=config
+        )
+    result = _result(run, models, embedded, blocks)
+    result["calibration_stored"] = _store(run, cals["trained"], blocks["trained"])
+    if report is not None:
+        from engine.report import write_report
+
+        result["report"] = str(write_report(Path(report), result, embedded, details, config=config))
+    return result
+
+
+def _open(model, data, home, split, pairs, config, progress) -> _Run:
+    model_path = Home.resolve(home).model_path(model)
+    lm = load_trained(model_path, device=config.device)
+    trained_on = _trained_on(lm)
+    if data is None and trained_on is None:
+        raise EngineError(f"{model_path} does not record its dataset; pass --data DIR (a prepared dataset)")
+    data_dir = Path(data).expanduser() if data is not None else trained_on
+    return _Run(model_path, lm, data_dir, trained_on, split, pairs, config, progress)
+
+
+def _trained_on(lm) -> Path | None:
+    config = getattr(lm, "config", None) or {}
+    for key in DATA_KEYS:
+        if config.get(key):
+            return Path(config[key]).expanduser()
+    return None
+
+
+def _same_dataset(run: _Run) -> bool:
+    return run.trained_on is None or run.trained_on.resolve() == run.data_dir.resolve()
+
+
+def _models(run: _Run) -> dict:
+    models = {"trained": run.lm}
+    if run.config.baseline:
+        models["baseline"] = load_untrained(run.lm.backbone, weights=run.config.baseline_weights, device=run.config.device)
+    return models
+
+
+def _calibrations(run: _Run, models: dict, embedded: Embedded, pairs: Pairs) -> dict[str, Calibrated]:
+    """Val-fit threshold + Platt scaling per model (see the module docstring for the order of sources)."""
+    if run.split == "val":
+        source = "val (the reported pairs themselves: optimistic)"
+        return {k: calibrate(embedded.vectors[k], pairs, source=source) for k in models}
+    out: dict[str, Calibrated] = {}
+    lm = run.lm
+    if getattr(lm, "threshold", None) is not None and getattr(lm, "calibration", None):
+        out["trained"] = Calibrated(float(lm.threshold), dict(lm.calibration), "val (stored in the model)")
+    missing = {k: m for k, m in models.items() if k not in out}
+    if missing:
+        out.update(_fit_on_val(run, missing) or _fit_in_sample(run, missing, embedded, pairs))
+    return out
+
+
+def _val_rows(run: _Run) -> tuple[SplitRows, Path] | None:
+    """The val split of the training dataset, else of the evaluated one when reporting test."""
+    candidates = [run.trained_on] if run.trained_on is not None else []
+    if run.split == "test":
+        candidates.append(run.data_dir)
+    for data_dir in candidates:
+        try:
+            rows = rows_of(read_manifest(data_dir), "val")
+        except EngineError:
+            continue
+        if rows.artists >= 2:
+            return rows, data_dir
+    return None
+
+
+def _fit_on_val(run: _Run, models: dict) -> dict[str, Calibrated] | None:
+    found = _val_rows(run)
+    if found is None:
+        return None
+    rows, data_dir = found
+    logger.info("calibrating %s on the val split of %s", ", ".join(models), data_dir)
+    embedded = embed_all(rows, models, batch_size=run.config.batch_size, progress=run.progress)
+    pairs = draw_pairs(embedded.rows.labels, embedded.rows.groups, n_pairs=run.n_pairs, per_artist_cap=run.config.per_artist_cap, seed=run.config.seed)
+    return {k: calibrate(embedded.vectors[k], pairs, source="val") for k in models}
+
+
+def _fit_in_sample(run: _Run, models: dict, embedded: Embedded, pairs: Pairs) -> dict[str, Calibrated]:
+    logger.warning("no val split to calibrate on: threshold fit on the reported pairs (optimistic)")
+    source = f"{run.split} (no val split available: the reported pairs themselves, optimistic)"
+    return {k: calibrate(embedded.vectors[k], pairs, source=source) for k in models}
+
+
+def _store(run: _Run, cal: Calibrated, block: dict) -> bool:
+    """After `--split val` on the model's own dataset, write threshold + calibration into model.pt."""
+    if run.split != "val" or not run.config.store_calibration or not _same_dataset(run):
+        return False
+    from engine.checkpoint import update_calibration
+
+    summary = {"val_" + k: block["verification"][k] for k in ("roc_auc", "accuracy", "eer", "average_precision")}
+    update_calibration(run.model_path, threshold=cal.threshold, calibration=cal.calibration, metrics=summary)
+    logger.info("stored threshold %.4f and Platt calibration in %s", cal.threshold, run.model_path)
+    return True
+
+
+def _result(run: _Run, models: dict, embedded: Embedded, blocks: dict) -> dict:
+    rows = embedded.rows
+    head = {"split": run.split, "artists": rows.artists, "images": len(rows.paths)}
+    result = {**head, **blocks["trained"]}
+    baseline = None
+    if "baseline" in blocks:
+        baseline = {**head, "model": getattr(models["baseline"], "fingerprint", "baseline"), **blocks["baseline"]}
+    result.update({
+        "baseline": baseline,
+        "model": str(run.model_path),
+        "fingerprint": getattr(run.lm, "fingerprint", ""),
+        "data": str(run.data_dir),
+        "skipped": embedded.skipped,
+        "notes": _notes(run, rows),
+        "config": {**dataclasses.asdict(run.config), "pairs": run.n_pairs},
+        "versions": _versions(),
+    })
+    return result
+
+
+def _notes(run: _Run, rows: SplitRows) -> list[str]:
+    notes = [f"chance level: attribution top1 {1 / rows.artists:.3f}, verification accuracy 0.5, triplet accuracy 0.5"]
+    if rows.artists <= 5:
+        notes.append(f"only {rows.artists} artists: attribution top5 is trivially 1")
+    if run.split == "all" and _same_dataset(run) and run.trained_on is not None:
+        notes.append("split all includes the artists the model was trained on: numbers are optimistic")
+    return notes
+
+
+def _versions() -> dict:
+    import sklearn
+
+    out = {"engine": engine.__version__, "python": platform.python_version(), "numpy": np.__version__, "sklearn": sklearn.__version__}
+    try:
+        import torch
+
+        out["torch"] = torch.__version__
+    except ImportError:  # pragma: no cover - torch is a hard dependency of the model anyway
+        pass
+    return out

@@ -1,0 +1,34 @@
+"""`IndexConfig`: every knob of `engine index` / `engine query` in one frozen dataclass.
+
+The resolved config is saved next to the index (`HOME/index.json`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    batch_size: int = 64  # images per forward pass
+    num_workers: int | None = None  # DataLoader decoding workers; None: embed_paths decides
+    torch_threads: int | None = None  # intra-op threads for inference; None: leave torch's setting
+    commit_every: int = 512  # images embedded per catalog transaction (the unit lost to a crash)
+    save_every_s: float = 120.0  # seconds between index checkpoints during a long run
+    approx_threshold: int = 200_000  # at or above this many vectors, an approximate (IVF) index is built
+    nprobe: int = 32  # IVF lists probed per (unfiltered) query
+    recall_queries: int = 200  # sample of queries for recall@10 of the approximate index
+    reindex: bool = False  # forget vectors of another model and index afresh
+    verify_sample: int = 64  # vectors spot-checked against the catalog each time the index is loaded
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "commit_every", "approx_threshold", "nprobe", "recall_queries"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1")
+        if self.num_workers is not None and self.num_workers < 0:
+            raise ValueError("num_workers must be >= 0")
+        if self.torch_threads is not None and self.torch_threads < 1:
+            raise ValueError("torch_threads must be >= 1")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
