@@ -5,7 +5,6 @@ All use inner product on unit vectors (= cosine). `Handle.search(q, k)` returns 
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -13,8 +12,6 @@ from typing import Any, Callable, Sequence
 
 import faiss
 import numpy as np
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -66,27 +63,35 @@ def ivf_nlist(n: int) -> int:
     return max(1, int(round(4 * math.sqrt(n))))
 
 
-def build_ivf(data: np.ndarray) -> Handle:
-    """IVF-Flat, nlist = 4 sqrt(N). k-means on <= 40 points per list, 10 iterations (bounded build
-    on few cores); an HNSW coarse quantizer makes assigning N vectors to lists cheap."""
+def bounded_ivf(data: np.ndarray, *, nlist: int, hnsw_quantizer: bool = True) -> Handle:
+    """IVF-Flat with bounded k-means (<= 40 points per list, 10 iterations: a bounded build on few
+    cores); an HNSW coarse quantizer makes assigning N vectors to lists cheap."""
     n, dim = data.shape
-    nlist = ivf_nlist(n)
 
     def build():
-        quantizer = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        if hnsw_quantizer:
+            quantizer = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+            quantizer.hnsw.efSearch = 64
+        else:
+            quantizer = faiss.IndexFlatIP(dim)
         index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
         index.cp.niter = 10
         index.cp.max_points_per_centroid = 40
         index.cp.min_points_per_centroid = 5
-        sample = data[np.random.default_rng(0).permutation(n)[: 40 * nlist]]
-        index.train(sample)
-        quantizer.hnsw.efSearch = 64
+        # k-means assigns with a flat index (by default it would re-build the HNSW every iteration)
+        index.clustering_index = faiss.IndexFlatIP(dim)
+        index.train(data[np.random.default_rng(0).permutation(n)[: 40 * nlist]])
         index.add(data)
         return index
 
     index, seconds = _timed(build)
     sweep = [p for p in (1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 256) if p <= nlist]
-    return Handle("ivf", f"IVF{nlist}_HNSW32,Flat (nlist=4*sqrt(N))", index, seconds, "nprobe", sweep)
+    quantizer = "_HNSW32" if hnsw_quantizer else ""
+    return Handle("ivf", f"IVF{nlist}{quantizer},Flat (nlist=4*sqrt(N))", index, seconds, "nprobe", sweep)
+
+
+def build_ivf(data: np.ndarray) -> Handle:
+    return bounded_ivf(data, nlist=ivf_nlist(len(data)))
 
 
 def build_hnsw(data: np.ndarray, *, m: int = 32, ef_construction: int = 40) -> Handle:
@@ -99,15 +104,3 @@ def build_hnsw(data: np.ndarray, *, m: int = 32, ef_construction: int = 40) -> H
     index, seconds = _timed(build)
     return Handle("hnsw", f"HNSW{m},Flat efConstruction={ef_construction}", index, seconds, "efSearch",
                   (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512))
-
-
-def build_product(data: np.ndarray) -> Handle | None:
-    """The product's automatic choice (engineer C's `indexer.vector_index.build_index`)."""
-    try:
-        from indexer import vector_index
-    except ImportError as exc:
-        logger.warning("product index not available: %s", exc)
-        return None
-    from benchmarks.product_index import wrap_product
-
-    return wrap_product(vector_index, data)

@@ -4,6 +4,9 @@ Uniform random points in 256-d are unrealistically hard for approximate search (
 about equally far from every other). Real embeddings are clustered (artists, styles) and have a
 low intrinsic dimension, so the generator draws a Gaussian mixture in a `latent`-dimensional
 space, maps it linearly to `dim` dimensions, adds a little isotropic noise and L2-normalises.
+The defaults (100 clusters, spread 0.6) give a mean top-1 cosine of ~0.85 and need IVF to probe
+~16 of ~1,300 lists for recall@10 >= 0.95 at 100k, a difficulty like public ANN sets (SIFT);
+with 1000 tight clusters 2 lists would do, which would flatter approximate search.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ def clustered_vectors(
     n: int,
     *,
     dim: int = 256,
-    clusters: int = 1000,
+    clusters: int = 100,
     latent: int = 64,
     spread: float = 0.6,
     noise: float = 0.05,

@@ -1,7 +1,79 @@
-"""`engine index` (not yet implemented)."""
+"""`engine index FOLDER`: embed a folder of paintings into the home's catalog and FAISS index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from cli.options import DbOpt, HomeOpt, JsonOpt, ModelOpt
+from cli.output import RichProgress, emit
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("index", help="Index a folder of paintings (incremental, resumable) for `engine query`.")(index)
+
+
+def index(
+    folder: Annotated[Path, typer.Argument(help="Folder of images (searched recursively).", show_default=False)],
+    labels: Annotated[Optional[Path], typer.Option("--labels", help="CSV with filename,artist[,title,style,genre,date] (Painter by Numbers form); else one subfolder per artist.")] = None,
+    model: ModelOpt = None,
+    prune: Annotated[bool, typer.Option("--prune", help="Remove paintings whose files are gone from FOLDER.")] = False,
+    check: Annotated[bool, typer.Option("--check", help="Only compare catalog, index and FOLDER, repair the index, and report.")] = False,
+    reindex: Annotated[bool, typer.Option("--reindex", help="Forget every indexed painting (e.g. after changing the model) and index FOLDER afresh.")] = False,
+    as_json: JsonOpt = False,
+    home: HomeOpt = None,
+    db: DbOpt = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Images per forward pass.")] = 64,
+    workers: Annotated[Optional[int], typer.Option("--workers", min=0, help="Image decoding processes (default: cores - 1).")] = None,
+    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help="Torch threads for inference (default: torch's).")] = None,
+    commit_every: Annotated[int, typer.Option("--commit-every", min=1, help="Images per catalog transaction (the most a crash can lose).")] = 512,
+    approx_threshold: Annotated[int, typer.Option("--approx-threshold", min=1, help="From this many paintings on, build an approximate (IVF) index and report its recall@10.")] = 200_000,
+    measure_forward: Annotated[float, typer.Option("--measure-forward", min=0.0, help="Also time the model's bare forward pass for this many seconds (the compute limit).")] = 0.0,
+) -> None:
+    from indexer.config import IndexConfig
+    from indexer.pipeline import index_folder
+
+    config = IndexConfig(
+        batch_size=batch_size, num_workers=workers, torch_threads=threads, commit_every=commit_every,
+        approx_threshold=approx_threshold, reindex=reindex, measure_forward_s=measure_forward,
+    )
+    result = index_folder(
+        folder, home=home, db=db, labels=labels, model=model, prune=prune, check=check,
+        config=config, progress=RichProgress(),
+    )
+    emit(result, as_json=as_json, render=_render)
+
+
+def _render(console: Console, result: dict) -> None:
+    if "check" in result:
+        _render_check(console, result["check"])
+    table = Table(title="engine index", show_header=False)
+    for key in ("added", "updated", "removed", "missing", "relabelled", "total", "images_per_second",
+                "forward_images_per_second", "efficiency", "index_type", "recall_at_10", "seconds"):
+        if result.get(key) is not None:
+            table.add_row(key.replace("_", " "), str(result[key]))
+    table.add_row("skipped", str(len(result["skipped"])))
+    console.print(table)
+    if result["skipped"]:
+        skipped = Table("skipped file", "reason", title="skipped")
+        for item in result["skipped"][:50]:
+            skipped.add_row(item["path"], item["reason"])
+        console.print(skipped)
+        if len(result["skipped"]) > 50:
+            console.print(f"... and {len(result['skipped']) - 50} more (see --json)")
+
+
+def _render_check(console: Console, check: dict) -> None:
+    table = Table("", "found", "after repair", title="engine index --check")
+    found, after = check["found"], check["after"]
+    for key in after:
+        table.add_row(key.replace("_", " "), str(found.get(key, "-")), str(after[key]))
+    table.add_row("index file", str(found.get("index_file")), "ok")
+    table.add_row("files not indexed", str(check["files_not_indexed"]), "")
+    table.add_row("rows without file", str(check["rows_without_file"]), "")
+    console.print(table)
+    console.print("consistent" if check["consistent"] else "[red]NOT consistent[/red]")

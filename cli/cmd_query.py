@@ -1,7 +1,47 @@
-"""`engine query` (not yet implemented)."""
+"""`engine query IMAGE...`: the most similar indexed paintings and the likely artists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, List, Optional
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from cli.options import DbOpt, HomeOpt, JsonOpt, ModelOpt
+from cli.output import emit
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("query", help=query.__doc__)(query)
+
+
+def query(
+    images: Annotated[List[Path], typer.Argument(help="One or more query images.", show_default=False)],
+    k: Annotated[int, typer.Option("-k", "--k", min=1, help="Number of nearest paintings per query (at most the index size).")] = 10,
+    artist: Annotated[Optional[str], typer.Option("--artist", help="Only paintings by this artist (case-insensitive).")] = None,
+    style: Annotated[Optional[str], typer.Option("--style", help="Only paintings of this style (case-insensitive).")] = None,
+    date: Annotated[Optional[str], typer.Option("--date", help="Only paintings whose date starts with this text (e.g. 1889).")] = None,
+    as_json: JsonOpt = False,
+    model: ModelOpt = None,
+    home: HomeOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Find the indexed paintings most similar to each IMAGE and rank the likely artists.
+
+    Artist score: the similarities of that artist's paintings among the top-k (clipped at 0), normalised to sum to 1.
+    """
+    from indexer.search import query_images
+
+    result = query_images(images, home=home, db=db, k=k, artist=artist, style=style, date=date, model=model)
+    emit(result, as_json=as_json, render=_render)
+
+
+def _render(console: Console, result: dict) -> None:
+    for item in result["results"]:
+        artists = ", ".join(f"{a['artist']} ({a['score']:.2f})" for a in item["artists"][:3]) or "unknown"
+        table = Table("#", "similarity", "artist", "path", title=f"{item['query']}: likely {artists}")
+        for rank, match in enumerate(item["matches"], 1):
+            table.add_row(str(rank), f"{match['similarity']:.3f}", match["artist"] or "-", match["path"])
+        console.print(table)

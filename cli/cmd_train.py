@@ -1,7 +1,73 @@
-"""`engine train` (not yet implemented)."""
+"""`engine train`: fit the Siamese embedder on a prepared dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from cli.options import HomeOpt, JsonOpt
+from cli.output import RichProgress, emit
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("train", help=train.__doc__)(train)
+
+
+def train(
+    data_dir: Annotated[Path, typer.Argument(help="A folder written by `engine prepare` (holds manifest.csv).")],
+    backbone: Annotated[Optional[str], typer.Option("--backbone", help="Trunk: resnet34 | efficientnet_lite0 | efficientnet_lite2 (default: efficientnet_lite0; reference recipe: resnet34).")] = None,
+    weights: Annotated[Optional[str], typer.Option("--weights", help="Trunk weights: imagenet (offline for the EfficientNet-Lite trunks), none (random init) or a .pth FILE.")] = None,
+    mode: Annotated[Optional[str], typer.Option("--mode", help="frozen: cache trunk features once, train the head (default on CPU); finetune: train the whole network (default on CUDA).")] = None,
+    recipe: Annotated[str, typer.Option("--recipe", help="default: P x K batches, in-batch semi-hard mining, cosine embeddings; reference: the published design (ResNet34, random triplets, margin 5, Adam 6e-6, 14 epochs).")] = "default",
+    epochs: Annotated[Optional[int], typer.Option("--epochs", help="Training epochs (default 30; reference 14).")] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Images per batch (P artists x K paintings); triplets per batch for the reference recipe.")] = None,
+    per_artist: Annotated[Optional[int], typer.Option("--per-artist", help="K: paintings per artist in a batch (default 4).")] = None,
+    embedding_dim: Annotated[Optional[int], typer.Option("--embedding-dim", help="Embedding size (default 256).")] = None,
+    head: Annotated[Optional[str], typer.Option("--head", help="Embedding head: mlp | linear.")] = None,
+    normalize: Annotated[Optional[bool], typer.Option("--normalize/--no-normalize", help="L2-normalise embeddings (cosine similarity); the reference recipe does not.")] = None,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate (default 1e-3; reference 6e-6).")] = None,
+    margin: Annotated[Optional[float], typer.Option("--margin", help="Triplet margin (default 0.2 on unit vectors; reference 5).")] = None,
+    miner: Annotated[Optional[str], typer.Option("--miner", help="In-batch mining: semihard | hard | batch_hard | all.")] = None,
+    views: Annotated[Optional[int], typer.Option("--views", help="Frozen mode: cached views per training image (1 clean + augmented ones; default 2).")] = None,
+    max_steps_per_epoch: Annotated[Optional[int], typer.Option("--max-steps-per-epoch", help="Cap the batches per epoch (for quick CPU runs).")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of sampling, augmentation and initialisation (deterministic on CPU).")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Image decoding processes (default: cores - 1).")] = None,
+    threads: Annotated[Optional[int], typer.Option("--threads", help="Torch CPU threads (default: all cores).")] = None,
+    device: Annotated[Optional[str], typer.Option("--device", help="cpu or cuda (default: cuda when present).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Model folder (default: HOME/models/<timestamp>).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted run in --out (or the home's latest) from its last epoch.")] = False,
+    as_json: JsonOpt = False,
+    home: HomeOpt = None,
+) -> None:
+    """Train the embedder; writes MODEL_DIR/model.pt, metrics.csv, loss.png, config.json and marks the model current."""
+    from engine.train import make_config, train_model
+
+    config = make_config(
+        recipe, backbone=backbone, weights=weights, mode=mode, epochs=epochs, batch_size=batch_size,
+        per_artist=per_artist, embedding_dim=embedding_dim, head=head, normalize=normalize, lr=lr, margin=margin,
+        miner=miner, views=views, max_steps_per_epoch=max_steps_per_epoch, seed=seed, workers=workers,
+        threads=threads, device=device,
+    )
+    summary = train_model(data_dir, config=config, out=out, home=home, resume=resume, progress=RichProgress())
+    emit(summary, as_json=as_json, render=render)
+
+
+def render(console: Console, summary: dict) -> None:
+    table = Table(title=f"Trained {summary['model_path']}")
+    table.add_column("val artists (unseen)", justify="left")
+    table.add_column("ROC-AUC", justify="right")
+    table.add_row("ImageNet features (baseline)", f"{summary['val_roc_auc_baseline']:.4f}")
+    table.add_row("untrained model (epoch 0)", f"{summary['val_roc_auc_untrained']:.4f}")
+    table.add_row(f"[bold]best (epoch {summary['best_epoch']})", f"[bold]{summary['val_roc_auc']:.4f}")
+    console.print(table)
+    per_epoch = summary.get("seconds_per_epoch")
+    console.print(
+        f"{summary['recipe']} recipe, {summary['mode']} {summary['backbone']} on {summary['device']}: "
+        f"{summary['train_images']} train / {summary['val_images']} val images ({summary['val_artists']} artists); "
+        f"threshold {summary['threshold']:.4f}; {summary['seconds']:.1f} s in all"
+        + (f", {per_epoch:.1f} s per epoch" if per_epoch else "")
+    )

@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import delete, func, inspect, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from db.models import Artist, Base, IndexMeta, Painting
@@ -30,10 +32,15 @@ _CHUNK = 500  # ids per IN (...) clause; SQLite's variable limit is 32766, other
 class CatalogStore:
     """The catalog at one SQLAlchemy URL; tables are created on first open."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, create: bool = True) -> None:
+        """`create=False` (readers): EngineError "nothing indexed" instead of creating an empty catalog."""
         self.url = url
+        if not create:
+            _require_existing(url)
         self.engine = make_engine(url)
         check_reachable(self.engine)
+        if not create and not inspect(self.engine).has_table(IndexMeta.__tablename__):
+            raise NothingIndexed(url)
         try:
             Base.metadata.create_all(self.engine)
         except SQLAlchemyError as exc:
@@ -184,6 +191,22 @@ class CatalogStore:
                 s.execute(delete(Painting).where(Painting.id.in_(chunk)))
             used = select(Painting.artist_id).where(Painting.artist_id.is_not(None))
             s.execute(delete(Artist).where(Artist.id.not_in(used)))
+
+
+class NothingIndexed(EngineError):
+    def __init__(self, url: str) -> None:
+        where = make_url(url).render_as_string(hide_password=True)
+        super().__init__(f"nothing indexed in {where}; run `engine index FOLDER` first (with the same --home/--db)")
+
+
+def _require_existing(url: str) -> None:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return  # make_engine reports the malformed URL
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        if not parsed.database.startswith("file:") and not Path(parsed.database).expanduser().is_file():
+            raise NothingIndexed(url)
 
 
 def check_model(stored: ModelInfo, model: ModelInfo) -> None:

@@ -7,6 +7,7 @@ Pretrained weights are resolved by `engine.weights`; this module only knows shap
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Callable
 
 import torch
 from torch import nn
@@ -49,7 +50,40 @@ BACKBONES: dict[str, BackboneSpec] = {
     "efficientnet_lite2": BackboneSpec("efficientnet_lite2", 260, 292, TF_LITE_MEAN, TF_LITE_STD, 1280),
 }
 
-_TIMM_NAMES = {"efficientnet_lite0": "tf_efficientnet_lite0", "efficientnet_lite2": "tf_efficientnet_lite2"}
+
+
+def _resnet34() -> nn.Module:
+    from torchvision.models import resnet34
+
+    return resnet34(weights=None)
+
+
+def _timm(name: str) -> Callable[[], nn.Module]:
+    def create() -> nn.Module:
+        import timm
+
+        return timm.create_model(name, pretrained=False)
+
+    return create
+
+
+_CLASSIFIERS: dict[str, Callable[[], nn.Module]] = {
+    "resnet34": _resnet34,
+    "efficientnet_lite0": _timm("tf_efficientnet_lite0"),
+    "efficientnet_lite2": _timm("tf_efficientnet_lite2"),
+}
+
+
+def register_backbone(spec: BackboneSpec, classifier: Callable[[], nn.Module]) -> None:
+    """Add a trunk: `classifier()` builds it randomly initialised with either a `reset_classifier(0)`
+    method (timm) or an `fc` layer (torchvision) that `to_trunk` removes. Tests use tiny ones."""
+    BACKBONES[spec.name] = spec
+    _CLASSIFIERS[spec.name] = classifier
+
+
+def unregister_backbone(name: str) -> None:
+    BACKBONES.pop(name, None)
+    _CLASSIFIERS.pop(name, None)
 
 
 def get_spec(name: str) -> BackboneSpec:
@@ -65,21 +99,15 @@ def build_classifier(name: str) -> nn.Module:
     Pretrained checkpoints are loaded into this shape, then `to_trunk` drops the classifier.
     """
     get_spec(name)
-    if name == "resnet34":
-        from torchvision.models import resnet34
-
-        return resnet34(weights=None)
-    import timm
-
-    return timm.create_model(_TIMM_NAMES[name], pretrained=False)
+    return _CLASSIFIERS[name]()
 
 
 def to_trunk(name: str, classifier: nn.Module) -> nn.Module:
     """Drop the classification layer in place: the module then returns pooled features (B, F)."""
-    if name == "resnet34":
-        classifier.fc = nn.Identity()
-    else:
+    if hasattr(classifier, "reset_classifier"):
         classifier.reset_classifier(0)
+    else:
+        classifier.fc = nn.Identity()
     return classifier
 
 

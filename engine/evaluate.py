@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import platform
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-import engine
 from engine.errors import EngineError
-from engine.evaluate_data import Embedded, SplitRows, check_rows, embed_all, load_trained, load_untrained, rows_of
+from engine import evaluate_data as data_io
+from engine.evaluate_data import Embedded, SplitRows, check_rows, embed_all, rows_of
 from engine.evaluate_scores import Calibrated, Pairs, calibrate, draw_pairs, score_model
 from engine.home import Home
 from engine.manifest import read_manifest
+from engine.versions import library_versions
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +58,7 @@ class _Run:
     n_pairs: int
     config: EvaluateConfig
     progress: object = None
+    baseline_error: str | None = None
 
 
 def evaluate_model(
@@ -101,7 +100,7 @@ def evaluate_model(
 
 def _open(model, data, home, split, pairs, config, progress) -> _Run:
     model_path = Home.resolve(home).model_path(model)
-    lm = load_trained(model_path, device=config.device)
+    lm = data_io.load_trained(model_path, device=config.device)
     trained_on = _trained_on(lm)
     if data is None and trained_on is None:
         raise EngineError(f"{model_path} does not record its dataset; pass --data DIR (a prepared dataset)")
@@ -122,9 +121,14 @@ def _same_dataset(run: _Run) -> bool:
 
 
 def _models(run: _Run) -> dict:
+    """The trained model and, unless disabled or its weights are unavailable, the untrained trunk."""
     models = {"trained": run.lm}
     if run.config.baseline:
-        models["baseline"] = load_untrained(run.lm.backbone, weights=run.config.baseline_weights, device=run.config.device)
+        try:
+            models["baseline"] = data_io.load_untrained(run.lm.backbone, weights=run.config.baseline_weights, device=run.config.device)
+        except EngineError as exc:  # e.g. resnet34 ImageNet weights not cached offline: still evaluate the model
+            logger.warning("no baseline: %s", exc)
+            run.baseline_error = str(exc)
     return models
 
 
@@ -179,10 +183,8 @@ def _store(run: _Run, cal: Calibrated, block: dict) -> bool:
     """After `--split val` on the model's own dataset, write threshold + calibration into model.pt."""
     if run.split != "val" or not run.config.store_calibration or not _same_dataset(run):
         return False
-    from engine.checkpoint import update_calibration
-
     summary = {"val_" + k: block["verification"][k] for k in ("roc_auc", "accuracy", "eer", "average_precision")}
-    update_calibration(run.model_path, threshold=cal.threshold, calibration=cal.calibration, metrics=summary)
+    data_io.store_calibration(run.model_path, threshold=cal.threshold, calibration=cal.calibration, metrics=summary)
     logger.info("stored threshold %.4f and Platt calibration in %s", cal.threshold, run.model_path)
     return True
 
@@ -202,28 +204,16 @@ def _result(run: _Run, models: dict, embedded: Embedded, blocks: dict) -> dict:
         "skipped": embedded.skipped,
         "notes": _notes(run, rows),
         "config": {**dataclasses.asdict(run.config), "pairs": run.n_pairs},
-        "versions": _versions(),
+        "versions": library_versions(),
     })
     return result
 
 
 def _notes(run: _Run, rows: SplitRows) -> list[str]:
-    notes = [f"chance level: attribution top1 {1 / rows.artists:.3f}, verification accuracy 0.5, triplet accuracy 0.5"]
+    notes = [f"baseline unavailable: {run.baseline_error}"] if run.baseline_error else []
+    notes += [f"chance level: attribution top1 {1 / rows.artists:.3f}, verification accuracy 0.5, triplet accuracy 0.5"]
     if rows.artists <= 5:
         notes.append(f"only {rows.artists} artists: attribution top5 is trivially 1")
     if run.split == "all" and _same_dataset(run) and run.trained_on is not None:
         notes.append("split all includes the artists the model was trained on: numbers are optimistic")
     return notes
-
-
-def _versions() -> dict:
-    import sklearn
-
-    out = {"engine": engine.__version__, "python": platform.python_version(), "numpy": np.__version__, "sklearn": sklearn.__version__}
-    try:
-        import torch
-
-        out["torch"] = torch.__version__
-    except ImportError:  # pragma: no cover - torch is a hard dependency of the model anyway
-        pass
-    return out

@@ -1,7 +1,8 @@
 """Inputs of `evaluate`: the split's rows, the models, and their embeddings of those rows.
 
-Model loading and embedding go through the two functions `load_trained` / `load_untrained` /
-`embed_rows` so that tests can swap in small fakes.
+Model loading, embedding and calibration storage go through `load_trained`, `load_untrained`,
+`embed_rows` and `store_calibration` (thin wrappers over engine.checkpoint / engine.embedding)
+so that tests can swap in small fakes.
 """
 
 from __future__ import annotations
@@ -52,24 +53,12 @@ def rows_of(frame: pd.DataFrame, split: str) -> SplitRows:
     return SplitRows(split, list(part["abspath"]), list(part["artist"].astype(str)), groups)
 
 
-def load_rows(data_dir: Path, split: str) -> SplitRows:
-    """Rows of `split` in the prepared dataset; EngineError if it cannot support pair metrics."""
-    rows = rows_of(read_manifest(data_dir), split)
-    check_rows(rows, data_dir)
-    return rows
-
-
 def check_rows(rows: SplitRows, data_dir: Path) -> None:
     if rows.artists < 2:
         raise EngineError(
             f"split {rows.name!r} of {data_dir} has {rows.artists} artist(s); evaluation needs at least 2 "
             "(re-run `engine prepare` with a larger --test-fraction/--val-fraction, or use --split all)"
         )
-
-
-def has_split(data_dir: Path, split: str) -> bool:
-    frame = read_manifest(data_dir)
-    return bool((frame["split"] == split).any())
 
 
 def load_trained(path: Path, *, device: str | None = None):
@@ -83,6 +72,13 @@ def load_untrained(backbone: str, *, weights: str = "imagenet", device: str | No
     from engine.checkpoint import load_baseline
 
     return load_baseline(backbone, weights=weights, device=device)
+
+
+def store_calibration(path: Path, *, threshold: float, calibration: dict, metrics: dict) -> None:
+    """engine.checkpoint.update_calibration: atomic rewrite of model.pt."""
+    from engine.checkpoint import update_calibration
+
+    update_calibration(path, threshold=threshold, calibration=calibration, metrics=metrics)
 
 
 def embed_rows(lm, paths: list[str], *, batch_size: int, progress=None):

@@ -78,7 +78,7 @@ def probe_size(data: bytes) -> tuple[int, int]:
     try:
         with Image.open(io.BytesIO(data)) as im:
             width, height = im.size
-            orientation = im.getexif().get(0x0112, 1)
+            orientation = _header_orientation(im)
     except UnidentifiedImageError as exc:
         raise ImageLoadError("not_an_image", str(exc)) from None
     except Image.DecompressionBombError as exc:
@@ -86,6 +86,14 @@ def probe_size(data: bytes) -> tuple[int, int]:
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, KeyError, ZeroDivisionError) as exc:
         raise ImageLoadError(_classify(exc), f"{type(exc).__name__}: {exc}") from None
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+
+
+def _header_orientation(im: Image.Image) -> int:
+    """EXIF orientation without decoding: a PNG's getexif() loads every pixel to find a trailing eXIf
+    chunk, which would defeat the pixel-limit check that relies on this probe (decompression bombs)."""
+    if im.format == "PNG" and "exif" not in im.info:
+        return 1
+    return im.getexif().get(0x0112, 1)
 
 
 def _check_file(path: Path) -> None:

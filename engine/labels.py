@@ -121,7 +121,15 @@ def _read_rows(csv_path: Path):
         raise EngineError(f"labels file {csv_path} is binary, not CSV; pass the CSV (e.g. train_info.csv)")
     csv.field_size_limit(min(sys.maxsize, MAX_FIELD_CHARS))
     text = _decode(data).replace("\x00", "")
-    return csv.reader(io.StringIO(text, newline=""), strict=False)
+    return csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=False)
+
+
+def _delimiter(text: str) -> str:
+    """',' unless the header line only has ';' or tabs (spreadsheet exports in some locales)."""
+    header = text.split("\n", 1)[0]
+    if "," in header:
+        return ","
+    return max(";\t|", key=header.count) if any(c in header for c in ";\t|") else ","
 
 
 def _decode(data: bytes) -> str:

@@ -70,8 +70,12 @@ def prepare_dataset(
     cache = FactsCache(out / CACHE_NAME, config.size)
     job = DecodeJob("", str(out / IMAGES_DIR), config.size, config.min_side, config.max_pixels, config.jpeg_quality)
     workers = config.workers or default_workers()
-    facts, decoded = collect_facts(scan.items, cache=cache, job=job, workers=workers, progress=progress)
-    cache.save()
+    complete = False
+    try:
+        facts, decoded = collect_facts(scan.items, cache=cache, job=job, workers=workers, progress=progress)
+        complete = True
+    finally:  # interrupted or crashed: what was decoded so far is reused by the next run
+        cache.save(complete=complete)
     selection = select(scan.items, facts, config)
     if not selection.kept:
         raise EngineError(f"no usable image in {scan.root} ({_drop_summary(scan.dropped + selection.dropped)}); see --min-side/--min-per-artist")

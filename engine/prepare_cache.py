@@ -50,9 +50,10 @@ class FactsCache:
         """sha256 of every file whose normalised copy this run keeps (kept or dropped as duplicate)."""
         return {e["facts"]["sha256"] for e in self._new.values() if e["facts"].get("phash")}
 
-    def save(self) -> None:
-        """Keep only this run's files (vanished sources leave the cache)."""
-        doc = {"version": CACHE_VERSION, "size": self.size, "entries": dict(sorted(self._new.items()))}
+    def save(self, *, complete: bool = True) -> None:
+        """Write the cache; after a complete run only its files stay (vanished sources leave the cache)."""
+        entries = self._new if complete else {**self._old, **self._new}
+        doc = {"version": CACHE_VERSION, "size": self.size, "entries": dict(sorted(entries.items()))}
         atomic_write_text(self.path, json.dumps(doc, separators=(",", ":")) + "\n")
 
     def _load(self) -> dict[str, dict]:

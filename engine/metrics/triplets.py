@@ -14,23 +14,44 @@ import numpy as np
 from engine.errors import EngineError
 
 
+def _codes(values: Sequence) -> np.ndarray:
+    return np.unique(np.asarray([str(v) for v in values]), return_inverse=True)[1].astype(np.int64)
+
+
+def _draw_excluding(rng, starts: np.ndarray, sizes: np.ndarray, skip: np.ndarray, total: int | None = None) -> np.ndarray:
+    """Uniform positions in [starts, starts + sizes) minus position `skip` (a contiguous block when `total`)."""
+    if total is None:  # positive: within the block, skipping the anchor itself
+        r = (rng.random(len(starts)) * (sizes - 1)).astype(np.int64)
+        return starts + r + (starts + r >= skip)
+    r = (rng.random(len(starts)) * (total - sizes)).astype(np.int64)  # negative: outside the block
+    return np.where(r < starts, r, r + sizes)
+
+
 def sample_triplets(
     labels: Sequence[str], *, n_triplets: int, seed: int, groups: Sequence[str] | None = None
 ) -> np.ndarray:
-    """(T, 3) int indices (a, p, n): anchor uniform over images whose artist has another painting
-    (of another `groups` value), positive uniform among those, negative uniform over other artists' images."""
-    labels_arr = np.asarray([str(x) for x in labels], dtype=object)
-    groups_arr = np.arange(len(labels_arr)) if groups is None else np.asarray([str(g) for g in groups], dtype=object)
-    positives = [np.flatnonzero((labels_arr == labels_arr[k]) & (groups_arr != groups_arr[k])) for k in range(len(labels_arr))]
-    anchors = np.array([k for k, p in enumerate(positives) if len(p)], dtype=np.int64)
-    if len(anchors) == 0 or len(set(labels_arr.tolist())) < 2:
+    """(T, 3) int indices (a, p, n): anchor uniform over images whose artist has 2+ distinct `groups`,
+    positive uniform over the anchor's artist (other group), negative uniform over other artists' images."""
+    codes = _codes(labels)
+    group = np.arange(len(codes)) if groups is None else _codes(groups)
+    order = np.argsort(codes, kind="stable")  # artists as contiguous blocks of `order`
+    starts = np.searchsorted(codes[order], codes)
+    sizes = np.bincount(codes)[codes]
+    distinct = np.array([len(set(group[codes == c].tolist())) for c in range(codes.max(initial=-1) + 1)])
+    anchors = np.flatnonzero(distinct[codes] >= 2) if len(codes) else codes
+    if len(anchors) == 0 or len(distinct) < 2:
         raise EngineError("triplets need at least 2 artists and one artist with 2 distinct paintings")
     rng = np.random.default_rng(seed)
-    out = np.empty((n_triplets, 3), dtype=np.int64)
-    for t, a in enumerate(rng.choice(anchors, n_triplets)):
-        negatives_mask = labels_arr != labels_arr[a]
-        out[t] = (a, rng.choice(positives[a]), rng.choice(np.flatnonzero(negatives_mask)))
-    return out
+    a = rng.choice(anchors, n_triplets)
+    where = np.argsort(order)[a]  # the anchor's position in `order`
+    p = order[_draw_excluding(rng, starts[a], sizes[a], where)]
+    for _ in range(1000):  # redraw positives that are the anchor's duplicate (rare: prepare dedups)
+        bad = np.flatnonzero(group[p] == group[a])
+        if len(bad) == 0:
+            break
+        p[bad] = order[_draw_excluding(rng, starts[a[bad]], sizes[a[bad]], where[bad])]
+    n = order[_draw_excluding(rng, starts[a], sizes[a], where, total=len(codes))]
+    return np.stack([a, p, n], axis=1)
 
 
 def triplet_accuracy(

@@ -128,3 +128,16 @@ def _deny_reads(monkeypatch, path: Path, *, also_access: bool = True) -> None:
     monkeypatch.setattr(builtins, "open", guarded_open)
     if also_access:
         monkeypatch.setattr(imageio.os, "access", guarded_access)
+
+
+def test_probe_size_reads_only_the_header(monkeypatch):
+    """`probe_size` is the bomb guard's input: it must never decode pixels (PNG getexif() would)."""
+    from PIL import ImageFile
+
+    from hostile import png_bomb_bytes
+
+    def no_decoding(self, *args, **kwargs):
+        raise AssertionError("probe_size decoded the image")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
+    assert imageio.probe_size(png_bomb_bytes(100_000, 90_000)) == (100_000, 90_000)

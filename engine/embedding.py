@@ -1,0 +1,106 @@
+"""Embed image files with a loaded model: batched, decoded in DataLoader workers, bad files reported.
+
+embed_paths -> EmbeddingResult(vectors (N_ok, D) float32, ok indices, errors [(index, reason)]).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from engine.checkpoint import LoadedModel
+from engine.datasets import ImagePathDataset, split_failures
+from engine.imageio import load_rgb
+from engine.progress import NullProgress, Progress
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class EmbeddingResult:
+    vectors: np.ndarray  # (N_ok, D) float32
+    ok: list[int] = field(default_factory=list)  # indices into the input paths, in the order of `vectors`
+    errors: list[tuple[int, str]] = field(default_factory=list)  # (index, reason tag)
+
+
+def embed_paths(
+    lm: LoadedModel,
+    paths: Sequence[str | Path],
+    *,
+    batch_size: int = 64,
+    num_workers: int | None = None,
+    progress: Progress | None = None,
+) -> EmbeddingResult:
+    """Embed every decodable image of `paths` with `lm` (eval preprocessing)."""
+    dataset = ImagePathDataset(paths, lm.transform, input_size=lm.input_size, draft_size=_draft(lm))
+    return forward_dataset(
+        lm.model, dataset, device=lm.device, out_dim=lm.embedding_dim,
+        batch_size=batch_size, num_workers=num_workers, progress=progress, description="embedding",
+    )
+
+
+def embed_image(lm: LoadedModel, path: str | Path) -> np.ndarray:
+    """One image -> (D,) float32; raises ImageLoadError for an undecodable file."""
+    image = load_rgb(path, draft_size=_draft(lm))
+    batch = lm.transform(image).unsqueeze(0)
+    return _forward(lm.model, batch, lm.device)[0]
+
+
+def _draft(lm: LoadedModel) -> int:
+    return int(lm.preprocessing.get("resize", lm.input_size)) if lm.preprocessing else lm.input_size
+
+
+def default_workers(n_items: int, batch_size: int) -> int:
+    """No worker processes for a single batch; else leave one core to the model."""
+    if n_items <= batch_size:
+        return 0
+    return min(8, max(1, (os.cpu_count() or 2) - 1))
+
+
+def forward_dataset(
+    module: nn.Module,
+    dataset: Dataset,
+    *,
+    device: torch.device,
+    out_dim: int,
+    batch_size: int = 64,
+    num_workers: int | None = None,
+    progress: Progress | None = None,
+    description: str = "embedding",
+) -> EmbeddingResult:
+    """Run `module` over an `ImagePathDataset`-like dataset; failed items are reported, not fatal."""
+    workers = default_workers(len(dataset), batch_size) if num_workers is None else num_workers
+    loader = DataLoader(
+        dataset, batch_size=batch_size, shuffle=False, num_workers=workers,
+        pin_memory=device.type == "cuda", persistent_workers=False,
+    )
+    chunks, ok, errors = [], [], []
+    with (progress or NullProgress()).task(description, len(dataset)) as task:
+        for batch in loader:
+            images, indices, failed = split_failures(batch)
+            errors.extend(failed)
+            if indices:
+                chunks.append(_forward(module, images, device))
+                ok.extend(indices)
+            task.advance(len(indices) + len(failed))
+    vectors = np.concatenate(chunks) if chunks else np.zeros((0, out_dim), np.float32)
+    if errors:
+        logger.info("%d of %d images could not be read", len(errors), len(dataset))
+    return EmbeddingResult(vectors=vectors, ok=ok, errors=errors)
+
+
+def _forward(module: nn.Module, images: torch.Tensor, device: torch.device) -> np.ndarray:
+    images = images.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+    autocast = torch.autocast("cuda", dtype=torch.float16) if device.type == "cuda" else contextlib.nullcontext()
+    with torch.inference_mode(), autocast:
+        out = module(images)
+    return out.float().cpu().numpy().astype(np.float32, copy=False)

@@ -1,0 +1,71 @@
+"""Where a catalog's FAISS index lives, and the record saved next to it (what made it, with which config)."""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+import engine
+from db.records import ModelInfo
+from engine.atomic import atomic_write_json
+from engine.checkpoint import LoadedModel
+from engine.home import CATALOG_NAME, Home
+from indexer.faiss_backend import faiss_version
+
+
+def index_file(home: Home, db: str | None, catalog_uid: str) -> Path:
+    """`HOME/index.faiss` for the home's own catalog; another catalog (`--db`) gets its own file."""
+    if home.db_url(db) == f"sqlite:///{home.root / CATALOG_NAME}":
+        return home.index_path
+    return home.root / f"index-{catalog_uid[:16]}.faiss"
+
+
+def record_file(index_path: Path) -> Path:
+    return index_path.with_suffix(".json")
+
+
+def previous_recall(index_path: Path) -> float | None:
+    """recall@10 measured when the (approximate) index at `index_path` was built, from its record."""
+    try:
+        value = json.loads(record_file(index_path).read_text(encoding="utf-8")).get("recall_at_10")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def model_info(lm: LoadedModel) -> ModelInfo:
+    return ModelInfo(lm.fingerprint, lm.backbone, int(lm.embedding_dim), str(lm.path) if lm.path else None)
+
+
+def versions() -> dict[str, str]:
+    import sqlalchemy
+    import torch
+
+    return {
+        "engine": engine.__version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "faiss": faiss_version(),
+        "sqlalchemy": sqlalchemy.__version__,
+    }
+
+
+def write_record(index_path: Path, *, kind: str, count: int, model: ModelInfo, db_url: str, config: dict, extra: dict) -> None:
+    """Atomically write `index.json` next to the index: informational, never trusted for consistency."""
+    record = {
+        "kind": kind,
+        "count": count,
+        "model": {"fingerprint": model.fingerprint, "backbone": model.backbone, "embedding_dim": model.embedding_dim, "path": model.path},
+        "catalog": make_url(db_url).render_as_string(hide_password=True),
+        "config": config,
+        "versions": versions(),
+        "saved_at": datetime.now(timezone.utc).isoformat(),
+        **extra,
+    }
+    atomic_write_json(record_file(index_path), record)

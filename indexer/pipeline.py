@@ -1,0 +1,121 @@
+"""`index_folder`: embed a folder of paintings into the home's catalog and FAISS index.
+
+Incremental (only new or changed content is embedded; moves keep their vector), resumable
+(see `indexer.writer` for the crash-safe protocol) and exclusive (one indexer per home).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+from db.records import Labels
+from db.store import CatalogStore
+from engine.checkpoint import LoadedModel, load_model
+from engine.home import Home
+from engine.progress import Progress
+from indexer.artefacts import index_file, model_info, versions
+from indexer.check import check_catalog
+from indexer.config import IndexConfig
+from indexer.consistency import open_index
+from indexer.embed_loop import EmbedStats, embed_and_insert, insert_copies
+from indexer.labelling import resolve_labels
+from indexer.lock import IndexLock
+from indexer.plan import Plan, plan_changes
+from indexer.scan import scan_folder
+from indexer.throughput import bare_forward_rate, torch_threads
+from indexer.vector_index import IVF
+from indexer.writer import IndexWriter
+
+logger = logging.getLogger(__name__)
+
+
+def index_folder(
+    folder: str | os.PathLike[str],
+    *,
+    home: str | os.PathLike[str] | None = None,
+    db: str | None = None,
+    labels: str | os.PathLike[str] | None = None,
+    model: str | os.PathLike[str] | None = None,
+    prune: bool = False,
+    check: bool = False,
+    config: IndexConfig = IndexConfig(),
+    progress: Progress | None = None,
+) -> dict:
+    """Index FOLDER; returns the JSON of CLI.md (`added`, `updated`, `removed`, `skipped`, `total`, `images_per_second`, ...).
+
+    `check`: only compare catalog, index and folder, repair the index, and report (nothing is embedded).
+    `config.measure_forward_s` > 0: also measure the model's bare forward rate (`forward_images_per_second`).
+    """
+    the_home = Home.resolve(home).ensure()
+    with IndexLock(the_home.lock_path):
+        store = CatalogStore(the_home.db_url(db), create=not check)
+        try:
+            if check:
+                return check_catalog(store, folder, home=the_home, db=db, config=config)
+            lm = load_model(the_home.model_path(model))
+            return _index(lm, store, folder, the_home, db=db, labels=labels, prune=prune,
+                          config=config, progress=progress)
+        finally:
+            store.close()
+
+
+def _index(lm: LoadedModel, store: CatalogStore, folder, home: Home, *, db, labels, prune, config: IndexConfig, progress) -> dict:
+    started = time.perf_counter()
+    info = model_info(lm)
+    uid = store.bind_model(info, versions=versions(), reindex=config.reindex)
+    path = index_file(home, db, uid)
+    index, repair = open_index(store, path, dim=lm.embedding_dim, nprobe=config.nprobe, verify_sample=config.verify_sample)
+    writer = IndexWriter(store, index, path, model=info, config=config)
+    if repair.changed:
+        writer.mark_dirty()
+    scan = scan_folder(folder)
+    label_map = resolve_labels(scan.root, scan.files, labels)
+    plan = plan_changes(scan.files, store.file_states(), root=scan.root, progress=progress)
+    writer.move(plan.restat + plan.moves)
+    relabelled = _relabel(writer, plan, label_map) if labels is not None else 0
+    copies = insert_copies(writer, plan.copies, labels=label_map, config=config)
+    with torch_threads(config.torch_threads):
+        embedded = embed_and_insert(lm, plan.embed, labels=label_map, writer=writer, config=config, progress=progress)
+        forward = bare_forward_rate(lm, batch_size=config.batch_size, seconds=config.measure_forward_s) if config.measure_forward_s > 0 else None
+    if prune:
+        writer.delete(plan.gone)
+    writer.finish()
+    return _summary(scan.skipped + plan.skipped, plan, copies, embedded, writer, repair.to_dict(),
+                    prune=prune, relabelled=relabelled, seconds=time.perf_counter() - started, forward=forward)
+
+
+def _relabel(writer: IndexWriter, plan: Plan, label_map: dict[str, Labels]) -> int:
+    """Rows that stay but whose labels in the CSV changed (metadata only, no re-embedding)."""
+    current = writer.store.labels_of()
+    changes = [(pid, label_map[path]) for path, pid in plan.kept.items() if current.get(pid) != label_map[path]]
+    writer.relabel(changes)
+    return len(changes)
+
+
+def _summary(skipped, plan: Plan, copies: EmbedStats, embedded: EmbedStats, writer: IndexWriter, repair: dict, *,
+             prune: bool, relabelled: int, seconds: float, forward: float | None) -> dict:
+    result = {
+        "added": copies.added + embedded.added,
+        "updated": copies.updated + embedded.updated + len(plan.moves),
+        "removed": len(plan.gone) if prune else 0,
+        "skipped": [{"path": p, "reason": r} for p, r in skipped + embedded.skipped],
+        "total": writer.store.count(),
+        "images_per_second": round(embedded.images_per_second, 2),
+        "embedded": embedded.embedded,
+        "reused_vectors": copies.added + copies.updated,
+        "moved": len(plan.moves),
+        "relabelled": relabelled,
+        "missing": 0 if prune else len(plan.gone),
+        "seconds": round(seconds, 2),
+        "index_type": writer.index.kind,
+        "repaired": repair,
+    }
+    if writer.index.kind == IVF:
+        result["recall_at_10"] = writer.recall_at_10
+    if forward is not None:
+        result["forward_images_per_second"] = round(forward, 2)
+        result["efficiency"] = round(embedded.images_per_second / forward, 3) if forward else None
+    return result

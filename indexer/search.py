@@ -1,0 +1,135 @@
+"""`query_images`: nearest indexed paintings and the likely artists of one or more query images.
+
+Artist score (a similarity-weighted vote of the k neighbours):
+    score_a = sum of max(similarity, 0) over a's paintings among the top-k, normalised so the scores sum to 1
+(neighbours of unknown artist take part in the top-k but not in the vote; all scores are 0 when no
+neighbour has a positive similarity). Filters (`artist`, `style`, `date`) are resolved in SQL to a
+set of ids that FAISS searches within (an id selector), so the top-k is always full when at least
+k paintings match.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import defaultdict
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from db.records import PaintingView
+from db.store import CatalogStore, NothingIndexed, check_model
+from engine.checkpoint import LoadedModel, load_model
+from engine.embedding import embed_paths
+from engine.errors import EngineError
+from engine.home import Home
+from indexer.artefacts import index_file, model_info
+from indexer.config import IndexConfig
+from indexer.consistency import open_index
+from indexer.embed_loop import normalize_rows
+from indexer.vector_index import VectorIndex
+
+logger = logging.getLogger(__name__)
+
+
+def query_images(
+    images: Sequence[str | os.PathLike[str]],
+    *,
+    home: str | os.PathLike[str] | None = None,
+    db: str | None = None,
+    k: int = 10,
+    artist: str | None = None,
+    style: str | None = None,
+    date: str | None = None,
+    model: str | os.PathLike[str] | None = None,
+    config: IndexConfig = IndexConfig(),
+) -> dict:
+    """{"results": [{"query", "matches": [{"path", "artist", "similarity"}], "artists": [{"artist", "score"}]}]}."""
+    if k < 1:
+        raise EngineError(f"-k {k} is not a positive number; pass -k 1 or more")
+    if not images:
+        raise EngineError("no query image given; pass one or more image paths")
+    the_home = Home.resolve(home)
+    store = CatalogStore(the_home.db_url(db), create=False)
+    try:
+        lm, index = _open(store, the_home, db, model, config)
+        allowed = _allowed_ids(store, artist=artist, style=style, date=date)
+        k = _checked_k(k, index.ntotal, allowed)
+        queries = embed_queries(lm, images)
+        sims, ids = index.search(queries, k, allowed=allowed)
+        views = store.views(np.unique(ids[ids >= 0]).tolist())
+        return {"results": [_result(str(q), s, i, views) for q, s, i in zip(images, sims, ids)]}
+    finally:
+        store.close()
+
+
+def _open(store: CatalogStore, home: Home, db: str | None, model, config: IndexConfig) -> tuple[LoadedModel, VectorIndex]:
+    stored, uid = store.model_info(), store.catalog_uid()
+    if stored is None or uid is None or store.count() == 0:
+        raise NothingIndexed(store.url)
+    lm = load_model(home.model_path(model))
+    check_model(stored, model_info(lm))
+    # Reconciled in memory only: a reader never writes (an indexer may hold the lock).
+    index, _ = open_index(store, index_file(home, db, uid), dim=stored.embedding_dim,
+                          nprobe=config.nprobe, verify_sample=config.verify_sample)
+    return lm, index
+
+
+def _allowed_ids(store: CatalogStore, *, artist: str | None, style: str | None, date: str | None) -> np.ndarray | None:
+    if artist is None and style is None and date is None:
+        return None
+    ids = store.filter_ids(artist=artist, style=style, date=date)
+    if not len(ids):
+        given = ", ".join(f"--{n} {v!r}" for n, v in (("artist", artist), ("style", style), ("date", date)) if v is not None)
+        hint = _artist_hint(store, artist) if artist is not None else "check the spelling"
+        raise EngineError(f"no indexed painting matches {given}; {hint}")
+    return ids
+
+
+def _artist_hint(store: CatalogStore, artist: str) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(artist, store.artist_names(), n=3, cutoff=0.5)
+    return f"did you mean {', '.join(repr(c) for c in close)}?" if close else "run without --artist to see the indexed artists"
+
+
+def _checked_k(k: int, total: int, allowed: np.ndarray | None) -> int:
+    if k > total:
+        raise EngineError(f"-k {k} is larger than the index ({total} paintings); pass -k {total} or less")
+    if allowed is not None and k > len(allowed):
+        logger.warning("only %d indexed paintings match the filters; returning %d matches", len(allowed), len(allowed))
+        return len(allowed)
+    return k
+
+
+def embed_queries(lm: LoadedModel, images: Sequence[str | os.PathLike[str]]) -> np.ndarray:
+    """(Q, D) L2-normalised query vectors; EngineError naming the first unreadable image."""
+    result = embed_paths(lm, [str(p) for p in images], batch_size=min(len(images), 64), num_workers=0)
+    if result.errors:
+        index, reason = result.errors[0]
+        path = Path(images[index])
+        if reason == "missing":
+            raise EngineError(f"query image not found: {path}; check the path")
+        raise EngineError(f"cannot read query image {path} ({reason}); pass a readable image file (JPEG, PNG, ...)")
+    return normalize_rows(result.vectors)
+
+
+def _result(query: str, sims: np.ndarray, ids: np.ndarray, views: dict[int, PaintingView]) -> dict:
+    matches = [
+        {"path": views[int(i)].path, "artist": views[int(i)].artist, "similarity": round(float(s), 6)}
+        for s, i in zip(sims, ids)
+        if i >= 0 and int(i) in views  # a row deleted by a concurrent indexer is skipped
+    ]
+    return {"query": query, "matches": matches, "artists": rank_artists(matches)}
+
+
+def rank_artists(matches: list[dict]) -> list[dict]:
+    """Similarity-weighted vote: score_a = sum(max(sim, 0) for a's matches) / sum over all artists."""
+    votes: dict[str, float] = defaultdict(float)
+    for match in matches:
+        if match["artist"]:
+            votes[match["artist"]] += max(match["similarity"], 0.0)
+    total = sum(votes.values())
+    ranked = [{"artist": a, "score": round(v / total, 6) if total > 0 else 0.0} for a, v in votes.items()]
+    return sorted(ranked, key=lambda r: (-r["score"], r["artist"]))

@@ -1,0 +1,112 @@
+"""CatalogStore: transactions, id policy, filters, model binding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from db.records import Labels, ModelInfo, NewPainting
+from db.store import CatalogStore, NothingIndexed
+from engine.errors import EngineError
+
+MODEL = ModelInfo("a" * 64, "efficientnet_lite0", 4, "/models/a/model.pt")
+OTHER = ModelInfo("b" * 64, "resnet34", 4, "/models/b/model.pt")
+
+
+def _painting(path: str, *, sha: str | None = None, artist: str | None = None, style=None, date=None, seed=0) -> NewPainting:
+    vec = np.random.default_rng(seed).normal(size=4).astype(np.float32)
+    return NewPainting(path, sha or path.ljust(64, "0")[:64], 10, 1, 8, 8, Labels(artist, None, style, None, date), vec / np.linalg.norm(vec))
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = CatalogStore(f"sqlite:///{tmp_path / 'c.sqlite'}")
+    s.bind_model(MODEL, versions={})
+    yield s
+    s.close()
+
+
+def test_rows_carry_their_vectors(store):
+    items = [_painting(f"/p/{i}.jpg", seed=i) for i in range(3)]
+    ids = store.add_paintings(items)
+    assert len(set(ids)) == 3
+    got = store.vectors(ids)
+    for pid, item in zip(ids, items):
+        np.testing.assert_array_equal(got[pid], item.vector)
+    all_ids, all_vecs = zip(*store.iter_vectors(batch=2))
+    assert np.concatenate(all_ids).tolist() == sorted(ids)
+    assert np.concatenate(all_vecs).shape == (3, 4)
+
+
+def test_ids_are_never_reused(store):
+    ids = store.add_paintings([_painting("/p/a.jpg"), _painting("/p/b.jpg")])
+    store.delete([max(ids)])
+    (new,) = store.add_paintings([_painting("/p/c.jpg")])
+    assert new > max(ids)  # a stale vector with the old id can never pass for this painting
+
+
+def test_replace_is_one_transaction(store):
+    (old,) = store.add_paintings([_painting("/p/a.jpg", sha="1" * 64)])
+    (new,) = store.add_paintings([_painting("/p/a.jpg", sha="2" * 64, seed=5)], replaces=[old])
+    assert store.ids().tolist() == [new]
+    assert store.file_states()[0].sha256 == "2" * 64
+
+
+def test_failed_transaction_leaves_nothing(store):
+    store.add_paintings([_painting("/p/a.jpg")])
+    with pytest.raises(Exception):
+        store.add_paintings([_painting("/p/b.jpg"), _painting("/p/a.jpg")])  # duplicate path
+    assert [s.path for s in store.file_states()] == ["/p/a.jpg"]
+
+
+def test_filters_are_case_insensitive_and_date_is_a_prefix(store):
+    ids = store.add_paintings([
+        _painting("/p/1.jpg", artist="Vincent van Gogh", style="Post-Impressionism", date="1889"),
+        _painting("/p/2.jpg", artist="Vincent van Gogh", style="Realism", date="1885-1886"),
+        _painting("/p/3.jpg", artist="Claude Monet", style="Impressionism", date="1889"),
+        _painting("/p/4.jpg"),
+    ])
+    assert store.filter_ids(artist="vincent VAN gogh").tolist() == ids[:2]
+    assert store.filter_ids(date="1889").tolist() == [ids[0], ids[2]]
+    assert store.filter_ids(artist="Vincent van Gogh", style="realism").tolist() == [ids[1]]
+    assert store.filter_ids(date="188").tolist() == ids[:3]
+    assert store.filter_ids(artist="Nobody").tolist() == []
+    assert store.filter_ids(date="%").tolist() == []  # LIKE wildcards are escaped
+
+
+def test_delete_drops_artists_without_paintings(store):
+    ids = store.add_paintings([_painting("/p/1.jpg", artist="A"), _painting("/p/2.jpg", artist="B")])
+    store.delete([ids[0]])
+    assert store.artist_names() == ["B"]
+
+
+def test_views_and_labels(store):
+    (pid,) = store.add_paintings([_painting("/p/1.jpg", artist="A", style="S")])
+    view = store.views([pid])[pid]
+    assert (view.path, view.artist, view.style, view.title) == ("/p/1.jpg", "A", "S", None)
+    store.relabel([(pid, Labels("B", "T"))])
+    assert store.labels_of()[pid] == Labels("B", "T")
+
+
+def test_another_model_is_refused(store):
+    with pytest.raises(EngineError, match="--reindex"):
+        store.bind_model(OTHER, versions={})
+    assert store.model_info() == MODEL
+
+
+def test_reindex_forgets_the_old_vectors(store):
+    store.add_paintings([_painting("/p/1.jpg", artist="A")])
+    uid = store.catalog_uid()
+    assert store.bind_model(OTHER, versions={}, reindex=True) == uid
+    assert store.count() == 0 and store.model_info() == OTHER and store.artist_names() == []
+
+
+def test_reader_does_not_create_a_catalog(tmp_path):
+    with pytest.raises(NothingIndexed, match="engine index"):
+        CatalogStore(f"sqlite:///{tmp_path / 'none.sqlite'}", create=False)
+    assert not (tmp_path / "none.sqlite").exists()
+
+
+def test_bad_url_is_a_one_line_error():
+    with pytest.raises(EngineError, match="invalid database URL"):
+        CatalogStore("not a url")

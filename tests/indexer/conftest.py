@@ -1,0 +1,39 @@
+"""Indexer fixtures: one small model per session, tiny galleries per test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from indexer_kit import cached_load_model, gallery, write_model
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A calibrated 32-d model.pt (efficientnet_lite0 + linear head), built once per session."""
+    return write_model(tmp_path_factory.mktemp("indexer-model") / "model.pt")
+
+
+@pytest.fixture(scope="session")
+def other_model(tmp_path_factory) -> Path:
+    """A second model with other weights (another fingerprint), for mismatch tests."""
+    return write_model(tmp_path_factory.mktemp("indexer-model-2") / "model.pt", seed=1)
+
+
+@pytest.fixture(autouse=True)
+def _fast_model_loading(monkeypatch):
+    for module in ("indexer.pipeline", "indexer.search", "indexer.verify"):
+        monkeypatch.setattr(f"{module}.load_model", cached_load_model)
+
+
+@pytest.fixture
+def art(tmp_path) -> Path:
+    """tmp/art/<artist>/<n>.jpg: 3 artists x 4 images."""
+    gallery(tmp_path / "art")
+    return tmp_path / "art"
+
+
+@pytest.fixture
+def home(tmp_path) -> Path:
+    return tmp_path / "home"
