@@ -25,7 +25,7 @@ from benchmarks.models import WEIGHTS, make_model
 NAME = "indexing"
 BACKBONES = ("efficientnet_lite0", "efficientnet_lite2", "resnet34")
 SIZES = {
-    "toy": {"images": 12, "naive": 4, "batch": 4, "compute_batches": 1, "backbones": ["efficientnet_lite0"]},
+    "toy": {"images": 4, "naive": 2, "batch": 2, "compute_batches": 1, "backbones": ["efficientnet_lite0"]},
     "quick": {"images": 128, "naive": 32, "batch": 64, "compute_batches": 2, "backbones": list(BACKBONES)},
     "full": {"images": 512, "naive": 96, "batch": 64, "compute_batches": 4, "backbones": list(BACKBONES)},
 }

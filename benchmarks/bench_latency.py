@@ -26,7 +26,7 @@ from benchmarks.models import current_or_new_model
 
 NAME = "latency"
 SIZES = {
-    "toy": {"indexed": 8, "queries": 3, "cold": 2, "warm": 3},
+    "toy": {"indexed": 4, "queries": 2, "cold": 1, "warm": 2},
     "quick": {"indexed": 256, "queries": 20, "cold": 5, "warm": 20},
     "full": {"indexed": 1024, "queries": 40, "cold": 10, "warm": 40},
 }
@@ -46,28 +46,27 @@ def timed_process(argv: list[str], env: dict[str, str]) -> float:
     return seconds
 
 
-def cold_latencies(home: Path, queries: list[Path], runs: int) -> tuple[list[float], list[float], dict]:
+def cold_latencies(home: Path, queries: list[Path], runs: int, k: int) -> tuple[list[float], list[float], dict]:
     """(engine query seconds, `import torch` interpreter seconds, last answer), alternating runs."""
     env = {**os.environ, "ENGINE_HOME": str(home), "PYTHONPATH": str(REPO)}
     base = [sys.executable, "-c", "import torch"]
+    argv = lambda image: engine_command() + ["query", str(image), "-k", str(k), "--json", "--home", str(home)]  # noqa: E731
     query, floor = [], []
     for i in range(runs):
-        image = str(queries[i % len(queries)])
-        query.append(timed_process(engine_command() + ["query", image, "--json", "--home", str(home)], env))
+        query.append(timed_process(argv(queries[i % len(queries)]), env))
         floor.append(timed_process(base, env))
-    answer = subprocess.run(engine_command() + ["query", str(queries[0]), "--json", "--home", str(home)],
-                            capture_output=True, text=True, env=env, cwd=REPO)
+    answer = subprocess.run(argv(queries[0]), capture_output=True, text=True, env=env, cwd=REPO)
     return query, floor, json.loads(answer.stdout)
 
 
-def warm_latencies(home: Path, model: Path, queries: list[Path], runs: int) -> tuple[list[float], list[float], float]:
+def warm_latencies(home: Path, model: Path, queries: list[Path], runs: int, k: int) -> tuple[list[float], list[float], float]:
     """(query_images seconds, embed_image seconds, first-call seconds) in this process."""
     from engine.checkpoint import load_model
     from engine.embedding import embed_image
     from indexer.search import query_images
 
     start = time.perf_counter()
-    query_images([str(queries[0])], home=home, k=10)
+    query_images([str(queries[0])], home=home, k=k)
     first = time.perf_counter() - start
     lm = load_model(model, device="cpu")
     embed_image(lm, queries[0])
@@ -75,7 +74,7 @@ def warm_latencies(home: Path, model: Path, queries: list[Path], runs: int) -> t
     for i in range(runs):
         image = queries[i % len(queries)]
         start = time.perf_counter()
-        query_images([str(image)], home=home, k=10)
+        query_images([str(image)], home=home, k=k)
         warm.append(time.perf_counter() - start)
         start = time.perf_counter()
         embed_image(lm, image)
@@ -115,9 +114,10 @@ def run(*, scale: str = "full", results_dir: Path | None = None) -> dict:
     try:
         home, model, origin, queries = build_home(work, size)
         log("latency: warm (library call)")
-        warm, forward, first = warm_latencies(home, model, queries, size["warm"])
+        k = min(10, size["indexed"])
+        warm, forward, first = warm_latencies(home, model, queries, size["warm"], k)
         log("latency: cold (new engine process)")
-        cold, floor, answer = cold_latencies(home, queries, size["cold"])
+        cold, floor, answer = cold_latencies(home, queries, size["cold"], k)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     rows = [summary("warm: query_images in a live process", warm, "embed_image (decode + forward)", forward),

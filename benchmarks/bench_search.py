@@ -28,7 +28,7 @@ NAME = "search"
 K = 10
 TARGET_RECALL = 0.95
 SIZES = {
-    "toy": {"sizes": [1_000, 3_000], "queries": 50, "single": 20, "build_budget_s": 60},
+    "toy": {"sizes": [500, 1_500], "queries": 30, "single": 10, "build_budget_s": 60},
     "quick": {"sizes": [10_000, 100_000], "queries": 500, "single": 200, "build_budget_s": 120},
     "full": {"sizes": [10_000, 100_000, 1_000_000], "queries": 1000, "single": 300, "build_budget_s": 300},
 }
@@ -95,7 +95,7 @@ def tune(handle: si.Handle, queries: np.ndarray, truth: np.ndarray) -> tuple[lis
 
 
 def measure_index(handle: si.Handle, queries, truth, n_single: int) -> dict:
-    sweep, chosen = tune(handle, queries, truth) if handle.sweep else ([], None)
+    sweep, chosen = tune(handle, queries, truth) if handle.sweep else ([], handle.extra.get("nprobe"))
     found = handle.search(queries, K)
     search = lambda q: handle.search(q, K)  # noqa: E731
     return {
@@ -117,11 +117,14 @@ def run_size(n: int, size: dict, history: dict) -> list[dict]:
     measure = lambda handle: measure_index(handle, queries, truth, size["single"])  # noqa: E731
     rows = [measure(flat)]
     log(f"search: ivf at {n:,}")
-    rows.append(measure(si.build_ivf(data)))
+    ivf = si.build_ivf(data)
+    rows.append(measure(ivf))
     auto_kind, _ = pi.product_kind(n)
     if auto_kind != "ivf":
         rows.append(measure(pi.build_product(data)))
-    rows.append(_guarded("product" if auto_kind == "ivf" else "product_ivf_forced", n, data, measure, size, history))
+    name = "product" if auto_kind == "ivf" else "product_ivf_forced"
+    rows.append(_guarded(name, n, data, measure, size, history, fallback=lambda: pi.product_setting(ivf, data)))
+    del ivf
     rows.append(_guarded("hnsw", n, data, measure, size, history))
     exact = rows[0]
     for row in rows:
@@ -135,7 +138,7 @@ def run_size(n: int, size: dict, history: dict) -> list[dict]:
 _COST = {"hnsw": lambda n: n * np.log(n), "ivf": pi.ivf_build_cost}  # build time grows like this
 
 
-def _guarded(name: str, n: int, data, measure, size: dict, history: dict) -> dict:
+def _guarded(name: str, n: int, data, measure, size: dict, history: dict, fallback=None) -> dict:
     """Build `name` unless its build time, projected from the previous size, is over the budget."""
     family = "hnsw" if name == "hnsw" else "ivf"
     projected = None
@@ -145,9 +148,9 @@ def _guarded(name: str, n: int, data, measure, size: dict, history: dict) -> dic
     if projected is not None and projected > size["build_budget_s"]:
         note = f"{name}: projected build {projected:.0f} s > budget {size['build_budget_s']} s, not built"
         log("search: " + note)
-        if family == "hnsw":
+        if fallback is None:
             return {"index": name, "skipped": note, "projected_build_s": projected}
-        row = measure(pi.product_setting_bounded(data))
+        row = measure(fallback())
         return {**row, "skipped": note, "projected_build_s": projected}
     log(f"search: {name} at {n:,}")
     handle = si.build_hnsw(data) if family == "hnsw" else pi.build_product(data, kind="ivf", name=name)

@@ -26,7 +26,7 @@ from benchmarks.common import cli_args, log, save_result, table
 NAME = "training"
 PREPARED = Path("/tmp/prep_art")
 SIZES = {
-    "toy": {"train_per_artist": 4, "val_per_artist": 3, "artists": 4, "epochs": 1, "batch": 8, "steps": 1},
+    "toy": {"train_per_artist": 4, "val_per_artist": 2, "artists": 4, "epochs": 1, "batch": 8, "steps": 1},
     "quick": {"train_per_artist": 12, "val_per_artist": 4, "artists": 35, "epochs": 2, "batch": 32, "steps": 2},
     "full": {"train_per_artist": 24, "val_per_artist": 6, "artists": 35, "epochs": 3, "batch": 64, "steps": 3},
 }

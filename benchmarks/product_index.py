@@ -15,7 +15,6 @@ from __future__ import annotations
 import time
 from types import ModuleType
 
-import faiss
 import numpy as np
 
 from benchmarks.search_indexes import Handle, bounded_ivf
@@ -61,15 +60,15 @@ def _handle(name: str, index, seconds: float, kind: str, vector_index: ModuleTyp
     )
 
 
-def product_setting_bounded(data: np.ndarray) -> Handle:
-    """The product's IVF setting (its nlist, its nprobe, flat quantizer) with bounded k-means training."""
+def product_setting(ivf: Handle, data: np.ndarray) -> Handle:
+    """The product's IVF setting (its nlist and nprobe) on a bounded-k-means IVF: `ivf` itself
+    when its nlist is the product's (then only nprobe changes), else a new one."""
     _, nprobe = product_kind(len(data))
     nlist = product_nlist(len(data))
-    handle = bounded_ivf(data, nlist=nlist, hnsw_quantizer=False)
-    faiss.ParameterSpace().set_index_parameter(handle.index, "nprobe", min(nprobe, nlist))
-    handle.name, handle.sweep = "product_setting", ()
-    handle.description = f"product setting IVF{nlist},Flat nprobe={nprobe}, k-means bounded (40 pts/list, 10 iter)"
-    handle.extra = {"nlist": nlist, "nprobe": nprobe}
+    base = ivf if ivf.extra.get("nlist") == nlist else bounded_ivf(data, nlist=nlist)
+    handle = Handle("product_setting", f"product setting IVF{nlist},Flat nprobe={nprobe} (bounded k-means)",
+                    base.index, base.build_s, "nprobe", (), extra={"nlist": nlist, "nprobe": nprobe})
+    handle.set_param(min(nprobe, nlist))
     return handle
 
 

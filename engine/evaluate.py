@@ -1,8 +1,13 @@
 """`engine evaluate`: honest numbers on artists the model never saw, next to the untrained baseline.
 
-Threshold and calibration always come from the val split (stored in the model by `train` or by
-`evaluate --split val`); when the val split itself is reported that is said in
-`verification.threshold_source`. See engine/metrics/* for each metric's definition.
+Where the decision threshold and Platt calibration come from (`verification.threshold_source`):
+1. reporting the val split: fit on the reported pairs themselves (said to be optimistic), and
+   stored into model.pt when the data is the model's own dataset;
+2. otherwise the trained model's stored ones (fit on val by `train` or `evaluate --split val`);
+3. models without one (the baseline, an uncalibrated model) are fit on the val split of the
+   model's training dataset, else of the evaluated dataset when its test split is reported;
+4. only when no val split exists: on the reported pairs (said to be optimistic).
+Metric definitions: engine/metrics/*. All models are scored on the same pairs and paintings.
 """
 
 from __future__ import annotations
@@ -133,7 +138,7 @@ def _models(run: _Run) -> dict:
 
 
 def _calibrations(run: _Run, models: dict, embedded: Embedded, pairs: Pairs) -> dict[str, Calibrated]:
-    """Val-fit threshold + Platt scaling per model (see the module docstring for the order of sources)."""
+    """Val-fit threshold + Platt scaling per model, in the order of the module docstring."""
     if run.split == "val":
         source = "val (the reported pairs themselves: optimistic)"
         return {k: calibrate(embedded.vectors[k], pairs, source=source) for k in models}

@@ -21,9 +21,9 @@ from engine.errors import EngineError
 from engine.imageio import DEFAULT_MAX_PIXELS
 from engine.prepare_cache import CACHE_NAME, FactsCache
 from engine.prepare_facts import collect_facts, default_workers
-from engine.prepare_output import IMAGES_DIR, REPORT_KIND, check_out_dir, remove_stale_copies, write_outputs
+from engine.prepare_output import IMAGES_DIR, REPORT_KIND, check_out_dir, output_errors, remove_stale_copies, write_outputs
 from engine.prepare_select import Selection, select
-from engine.prepare_worker import DecodeJob, FileFacts, cached_image_path
+from engine.prepare_worker import DecodeJob, FileFacts, cached_image_name
 from engine.progress import Progress
 from engine.sources import Drop, SourceItem, SourceScan, scan_source
 from engine.split import SPLITS, validate_fractions
@@ -66,30 +66,43 @@ def prepare_dataset(
         source, labels=labels, file_column=config.file_column, artist_column=config.artist_column, exclude=out
     )
     check_out_dir(out, scan.root)
-    out.mkdir(parents=True, exist_ok=True)
-    cache = FactsCache(out / CACHE_NAME, config.size)
-    job = DecodeJob("", str(out / IMAGES_DIR), config.size, config.min_side, config.max_pixels, config.jpeg_quality)
-    workers = config.workers or default_workers()
-    complete = False
-    try:
-        facts, decoded = collect_facts(scan.items, cache=cache, job=job, workers=workers, progress=progress)
-        complete = True
-    finally:  # interrupted or crashed: what was decoded so far is reused by the next run
-        cache.save(complete=complete)
+    with output_errors(out):
+        out.mkdir(parents=True, exist_ok=True)
+        cache = FactsCache(out / CACHE_NAME, config.size)
+        job = DecodeJob("", str(out / IMAGES_DIR), config.size, config.min_side, config.max_pixels, config.jpeg_quality)
+        workers = config.workers or default_workers()
+        facts, decoded = _collect(scan.items, cache, job, workers, progress)
     selection = select(scan.items, facts, config)
     if not selection.kept:
-        raise EngineError(f"no usable image in {scan.root} ({_drop_summary(scan.dropped + selection.dropped)}); see --min-side/--min-per-artist")
+        summary = _drop_summary(scan.dropped + selection.dropped)
+        raise EngineError(f"no usable image in {scan.root} ({summary}); check SOURCE, --min-side and --min-per-artist")
     rows = manifest_rows(scan.items, facts, selection, out)
     seconds = time.perf_counter() - started
     report = build_report(scan, selection, config, out=out, decoded=decoded, workers=workers, seconds=seconds)
-    write_outputs(out, rows, report)
-    remove_stale_copies(out / IMAGES_DIR, cache.decoded_hashes())
+    with output_errors(out):
+        write_outputs(out, rows, report)
+        remove_stale_copies(out / IMAGES_DIR, cache.decoded_hashes())
     logger.info(
         "prepared %d images of %d artists, dropped %d, in %.1f s (%.1f images/s, %d decoded, %d cached)",
         report["images"], report["artists"], report["dropped_total"], seconds,
         report["images_per_second"], decoded, report["cached"],
     )
     return report
+
+
+def _collect(items, cache: FactsCache, job: DecodeJob, workers: int, progress) -> tuple[list[FileFacts], int]:
+    complete = False
+    try:
+        result = collect_facts(items, cache=cache, job=job, workers=workers, progress=progress)
+        complete = True
+        return result
+    finally:  # interrupted or failed: what was decoded so far is reused by the next run
+        try:
+            cache.save(complete=complete)
+        except OSError:
+            if complete:
+                raise
+            logger.warning("could not save the cache %s", cache.path)
 
 
 def validate_config(config: PrepareConfig) -> None:
@@ -121,7 +134,7 @@ def manifest_rows(items: Sequence[SourceItem], facts: Sequence[FileFacts], sel: 
         item, fact = items[i], facts[i]
         label = item.label
         rows.append({
-            "path": cached_image_path(out / IMAGES_DIR, fact.sha256).relative_to(out).as_posix(),
+            "path": f"{IMAGES_DIR}/{cached_image_name(fact.sha256)}",
             "artist": label.artist, "split": sel.split_of[label.artist], "sha256": fact.sha256,
             "source": str(item.path), "width": fact.width, "height": fact.height,
             "title": label.title, "style": label.style, "genre": label.genre, "date": label.date,

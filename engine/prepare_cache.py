@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import asdict
 from pathlib import Path
 
 from engine.atomic import atomic_write_text
@@ -44,7 +43,7 @@ class FactsCache:
     def store(self, source: str, stat: os.stat_result | None, facts: FileFacts) -> None:
         if stat is None or facts.reason in TRANSIENT_REASONS:
             return
-        self._new[source] = {"bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns, "facts": asdict(facts)}
+        self._new[source] = {"bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns, "facts": dict(vars(facts))}
 
     def decoded_hashes(self) -> set[str]:
         """sha256 of every file whose normalised copy this run keeps (kept or dropped as duplicate)."""

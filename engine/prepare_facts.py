@@ -14,9 +14,9 @@ from engine.errors import EngineError
 from engine.prepare_cache import FactsCache
 from engine.prepare_worker import (
     POLICY_REASONS,
+    WRITE_FAILED,
     DecodeJob,
     FileFacts,
-    cached_image_path,
     policy_reason,
     process_file,
 )
@@ -68,6 +68,8 @@ def collect_facts(
         jobs = [_job_for(job, items[i].path) for i in todo]
         try:
             for i, result in zip(todo, run_jobs(jobs, workers=workers)):
+                if result.reason == WRITE_FAILED:
+                    raise OSError(result.detail)
                 facts[i] = result
                 cache.store(str(items[i].path), stats[i], result)
                 task.advance(1)
@@ -88,13 +90,16 @@ def run_jobs(jobs: list[DecodeJob], *, workers: int) -> Iterator[FileFacts]:
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else None)
     chunk = max(1, min(32, len(jobs) // (workers * 8)))
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as pool:
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context)
+    try:
         yield from pool.map(process_file, jobs, chunksize=chunk)
+    finally:  # on an error or interrupt, drop the queued work instead of finishing it
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _reusable(facts: FileFacts, job: DecodeJob) -> bool:
     if facts.decoded:
-        return cached_image_path(job.images_dir, facts.sha256).is_file()
+        return os.path.isfile(os.path.join(job.images_dir, facts.sha256[:2], f"{facts.sha256}.jpg"))
     if facts.reason in POLICY_REASONS:
         # Still rejected by the current limits? Then no decode is needed to know it.
         return bool(policy_reason(facts.width, facts.height, min_side=job.min_side, max_pixels=job.max_pixels)[0])

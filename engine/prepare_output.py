@@ -6,13 +6,14 @@ A non-empty DIR is only written to when it is a previous prepare output.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import logging
 import re
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from engine.atomic import atomic_write_json, atomic_write_text
 from engine.errors import EngineError
@@ -36,6 +37,18 @@ def check_out_dir(out: Path, source: Path) -> None:
         raise EngineError(
             f"--out {out} already holds other files; pass a new or empty folder, or a previous `engine prepare` output"
         )
+
+
+@contextlib.contextmanager
+def output_errors(out: Path) -> Iterator[None]:
+    """Turn a failed write in `out` (disk full, permissions) into a one-line EngineError."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise EngineError(
+            f"cannot write in {out}: {reason}; free disk space or fix permissions, then re-run (earlier outputs are intact)"
+        ) from None
 
 
 def is_prepare_output(out: Path) -> bool:

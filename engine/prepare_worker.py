@@ -15,8 +15,9 @@ from engine.imageio import center_square, decode_rgb, probe_size
 
 # Reasons that follow from the configuration (not from the file): re-checked on every run.
 POLICY_REASONS = frozenset({"too_small", "too_large"})
+WRITE_FAILED = "write_failed"  # the normalised copy could not be written (disk full, permissions)
 # Reasons that may go away without the file changing (permissions, races): never cached.
-TRANSIENT_REASONS = frozenset({"missing", "unreadable", "not_a_file", "error"})
+TRANSIENT_REASONS = frozenset({"missing", "unreadable", "not_a_file", "error", WRITE_FAILED})
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,13 @@ class FileFacts:
         return not self.reason and bool(self.phash)
 
 
+def cached_image_name(sha256: str) -> str:
+    """Path of the normalised copy under the images folder (posix)."""
+    return f"{sha256[:2]}/{sha256}.jpg"
+
+
 def cached_image_path(images_dir: str | Path, sha256: str) -> Path:
-    return Path(images_dir) / sha256[:2] / f"{sha256}.jpg"
+    return Path(os.path.join(images_dir, sha256[:2], f"{sha256}.jpg"))
 
 
 def policy_reason(width: int, height: int, *, min_side: int, max_pixels: int) -> tuple[str, str]:
@@ -84,7 +90,10 @@ def _process(job: DecodeJob) -> FileFacts:
         square = center_square(decode_rgb(data, max_pixels=job.max_pixels, draft_size=job.size), job.size)
     except ImageLoadError as exc:
         return FileFacts(sha, width=width, height=height, reason=exc.reason, detail=exc.detail)
-    _save_jpeg(square, cached_image_path(job.images_dir, sha), job.quality)
+    try:
+        _save_jpeg(square, cached_image_path(job.images_dir, sha), job.quality)
+    except OSError as exc:  # the output's fault (disk full), not the file's: the run stops
+        return FileFacts(sha, width=width, height=height, reason=WRITE_FAILED, detail=exc.strerror or str(exc))
     return FileFacts(sha, perceptual_hash(square), width, height)
 
 

@@ -6,12 +6,15 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import posixpath
+import stat
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from engine.errors import EngineError
 from engine.imageio import is_image_name
@@ -57,25 +60,62 @@ def scan_source(
 ) -> SourceScan:
     """List the candidates under `source`; EngineError when it is missing, empty or unlabelled."""
     root = _check_root(source)
-    files = list_files(root, exclude=exclude)
+    files, skipped = list_files(root, exclude=exclude)
     if not files:
-        raise EngineError(f"source folder {root} holds no files; point SOURCE at the folder of images")
+        raise EngineError(f"source folder {root} holds no usable files; point SOURCE at the folder of images")
     if labels is not None:
-        return _scan_with_labels(root, files, Path(labels), file_column, artist_column)
-    return _scan_folders(root, files)
+        unusable = [Path(d.source).relative_to(root).as_posix() for d in skipped]
+        scan = _scan_with_labels(root, files, unusable, Path(labels), file_column, artist_column)
+    else:
+        scan = _scan_folders(root, files)
+    scan.dropped.extend(skipped)
+    return scan
 
 
-def list_files(root: Path, *, exclude: Path | None = None) -> list[str]:
-    """Sorted posix paths (relative to `root`) of the visible regular files under it."""
+def list_files(root: Path, *, exclude: Path | None = None) -> tuple[list[str], list[Drop]]:
+    """(sorted posix paths relative to `root` of the visible regular files, files that cannot be used).
+
+    Symlinks are followed only to files inside `root` (as `index` does); loops, broken links,
+    links leading outside and special files (FIFOs, devices) are reported, never opened.
+    """
     found: list[str] = []
+    skipped: list[Drop] = []
+    real_root = root.resolve()
     skip = exclude.resolve() if exclude is not None else None
     for dirpath, dirnames, filenames in os.walk(root, onerror=_log_walk_error):
         here = Path(dirpath)
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and (here / d).resolve() != skip)
-        for name in sorted(filenames):
-            if not name.startswith(".") and (here / name).is_file():
-                found.append((here / name).relative_to(root).as_posix())
-    return found
+        rel_dir = here.relative_to(root).as_posix()
+        prefix = "" if rel_dir == "." else rel_dir + "/"
+        for name in sorted(n for n in filenames if not n.startswith(".")):
+            problem = _file_problem(os.path.join(dirpath, name), real_root)
+            if problem:
+                skipped.append(Drop(os.path.join(dirpath, name), problem))
+            else:
+                found.append(prefix + name)
+    return found, skipped
+
+
+def _file_problem(path: str, real_root: Path) -> str:
+    """'' for a regular file inside the root, else the reason tag."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return "unreadable"
+    if stat.S_ISREG(mode):  # not a link, and os.walk does not enter linked folders: inside the root
+        return ""
+    if not stat.S_ISLNK(mode):
+        return "not_a_file"
+    try:
+        real = os.path.realpath(path, strict=True)
+        mode = os.stat(real).st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symlink_loop"
+        return "broken_symlink" if os.path.islink(path) else "unreadable"
+    if not Path(real).is_relative_to(real_root):
+        return "outside_folder"
+    return "" if stat.S_ISREG(mode) else "not_a_file"
 
 
 def _check_root(source: str | Path) -> Path:
@@ -109,14 +149,17 @@ def _scan_folders(root: Path, files: list[str]) -> SourceScan:
     return SourceScan(root, "folders", items, dropped)
 
 
-def _scan_with_labels(root, files, csv_path, file_column, artist_column) -> SourceScan:
+def _scan_with_labels(root, files, unusable, csv_path, file_column, artist_column) -> SourceScan:
+    """`unusable`: files found but not to be opened (already reported with their reason)."""
     table = load_label_table(csv_path, file_column=file_column, artist_column=artist_column)
     if not table.records:
         raise EngineError(f"labels file {csv_path} has no usable rows (file name and artist); check the CSV")
-    lookup = _FileLookup(files)
+    lookup, unusable_lookup = _FileLookup(files), _FileLookup(unusable)
     items, dropped, used = [], [Drop(name, reason) for name, reason in table.rejected], set()
     for name, record in sorted(table.records.items()):
         rel = lookup.find(name)
+        if rel is None and unusable_lookup.find(name) is not None:
+            continue
         if rel is None:
             dropped.append(Drop(str(root / name.replace("\\", "/")), "missing", "named in the labels file"))
         elif rel in used:
@@ -142,16 +185,16 @@ class _FileLookup:
         self.exact = {_nfc(rel): rel for rel in files}
         self.by_name: dict[str, list[str]] = defaultdict(list)
         for rel in files:
-            self.by_name[_nfc(PurePosixPath(rel).name)].append(rel)
+            self.by_name[_nfc(posixpath.basename(rel))].append(rel)
 
     def find(self, name: str) -> str | None:
-        key = _nfc(PurePosixPath(name.replace("\\", "/")).as_posix())
+        key = _nfc(posixpath.normpath(name.replace("\\", "/")))
         if key in self.exact:
             return self.exact[key]
-        candidates = self.by_name.get(PurePosixPath(key).name, [])
+        candidates = self.by_name.get(posixpath.basename(key), [])
         return candidates[0] if len(candidates) == 1 else None
 
 
 def _nfc(text: str) -> str:
     # macOS stores names decomposed (NFD) while CSVs are usually composed (NFC).
-    return unicodedata.normalize("NFC", text)
+    return text if text.isascii() else unicodedata.normalize("NFC", text)

@@ -47,12 +47,14 @@ def enrol_split(
 def rank_artists(sims: np.ndarray, gallery_labels: np.ndarray, artists: np.ndarray, *, k: int) -> np.ndarray:
     """Artists ranked best-first for each query by the k-NN vote rule: (Q, G) sims -> (Q, A) indices into `artists`."""
     col = np.searchsorted(artists, gallery_labels)
-    nearest = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+    k = min(k, sims.shape[1])
+    nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]  # the k most similar, in any order
+    weights = np.maximum(np.take_along_axis(sims, nearest, axis=1), 0)
     votes = np.zeros((len(sims), len(artists)))
-    rows = np.arange(len(sims))[:, None]
-    np.add.at(votes, (np.broadcast_to(rows, nearest.shape), col[nearest]), np.maximum(sims[rows, nearest], 0))
-    best = np.full((len(sims), len(artists)), -np.inf)
-    np.maximum.at(best, (np.broadcast_to(rows, sims.shape), np.broadcast_to(col, sims.shape)), sims)
+    best = np.empty((len(sims), len(artists)))
+    for a in range(len(artists)):
+        votes[:, a] = np.where(col[nearest] == a, weights, 0).sum(axis=1)
+        best[:, a] = sims[:, col == a].max(axis=1)
     return np.lexsort((-best, -votes), axis=1)  # the last key is primary
 
 
@@ -73,7 +75,7 @@ def attribution_metrics(
         raise EngineError("attribution needs at least 2 artists and one artist with 2 distinct paintings")
     unit = _unit(emb)
     artists = np.array(sorted(set(labels_arr[enrolled].tolist())), dtype=object)
-    sims = unit[queries] @ unit[enrolled].T
+    sims = (unit[queries] @ unit[enrolled].T).astype(np.float32)
     ranked = rank_artists(sims, labels_arr[enrolled], artists, k=k)
     truth = np.searchsorted(artists, labels_arr[queries])
     hit = ranked == truth[:, None]

@@ -1,23 +1,26 @@
 """Percentile bootstrap intervals for verification ROC-AUC and accuracy.
 
-Resamples pairs with replacement. Pairs share images and artists, so this interval reflects
-pair-sampling noise only, not which artists happened to land in the split (narrower than an
-artist-level interval would be).
+Resamples pairs with replacement, as multinomial weights (B, P). Pairs share images and artists,
+so this interval reflects pair-sampling noise only, not which artists happened to land in the
+split (an artist-level interval would be wider).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
 
 
-def auc_by_ranks(scores: np.ndarray, same: np.ndarray) -> np.ndarray:
-    """Mann-Whitney ROC-AUC along the last axis (ties count half): (..., P) -> (...)."""
-    ranks = rankdata(scores, axis=-1)
-    n_pos = same.sum(axis=-1)
-    n_neg = same.shape[-1] - n_pos
+def weighted_auc(scores: np.ndarray, same: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """ROC-AUC under pair weights (B, P) -> (B,): P(s+ > s-) + P(s+ == s-) / 2 over weighted pairs."""
+    order = np.argsort(scores, kind="stable")
+    sorted_scores, same = scores[order], same[order]
+    weights = np.atleast_2d(weights)[:, order].astype(np.float64)
+    starts = np.flatnonzero(np.concatenate([[True], sorted_scores[1:] > sorted_scores[:-1]]))
+    pos = np.add.reduceat(weights * same, starts, axis=1)  # weight of positives per distinct score
+    neg = np.add.reduceat(weights * ~same, starts, axis=1)
+    below = np.cumsum(neg, axis=1) - neg
     with np.errstate(invalid="ignore", divide="ignore"):
-        return ((ranks * same).sum(axis=-1) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+        return (pos * (below + neg / 2)).sum(axis=1) / (pos.sum(axis=1) * neg.sum(axis=1))
 
 
 def bootstrap_ci(
@@ -37,9 +40,9 @@ def bootstrap_ci(
     rng = np.random.default_rng(seed)
     aucs, accs = [], []
     for start in range(0, n_boot, chunk):  # chunks bound memory at chunk * P
-        idx = rng.integers(0, len(scores), (min(chunk, n_boot - start), len(scores)))
-        aucs.append(auc_by_ranks(scores[idx], same[idx]))
-        accs.append(correct[idx].mean(axis=1))
+        weights = rng.multinomial(len(scores), np.full(len(scores), 1 / len(scores)), size=min(chunk, n_boot - start))
+        aucs.append(weighted_auc(scores, same, weights))
+        accs.append(weights @ correct / len(scores))
     auc, acc = np.concatenate(aucs), np.concatenate(accs)
     auc = auc[np.isfinite(auc)]  # a resample with one class only has no AUC
     q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]

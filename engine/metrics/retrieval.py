@@ -23,7 +23,7 @@ def retrieval_metrics(
     _, codes = np.unique(labels_arr, return_inverse=True)
     groups_arr = np.arange(len(codes)) if groups is None else np.unique(np.asarray([str(g) for g in groups]), return_inverse=True)[1]
     unit = np.asarray(emb, dtype=np.float64)
-    unit = unit / np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12)
+    unit = (unit / np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12)).astype(np.float32)
     p1, apr = [], []
     for start in range(0, len(codes), chunk):
         rows = np.arange(start, min(start + chunk, len(codes)))
@@ -43,7 +43,9 @@ def _chunk_scores(unit, codes, groups, rows) -> tuple[np.ndarray, np.ndarray]:
     sims[excluded] = -np.inf
     relevant = (codes[None, :] == codes[rows][:, None]) & ~excluded
     r = relevant.sum(axis=1)
-    order = np.argsort(-sims, axis=1, kind="stable")[:, : max(int(r.max()), 1)]
+    top = max(int(r.max()), 1)
+    order = np.argpartition(-sims, top - 1, axis=1)[:, :top]  # only the first R_max ranks matter
+    order = np.take_along_axis(order, np.argsort(-np.take_along_axis(sims, order, axis=1), axis=1, kind="stable"), axis=1)
     hits = np.take_along_axis(relevant, order, axis=1)
     ranks = np.arange(1, hits.shape[1] + 1)
     within_r = ranks[None, :] <= r[:, None]

@@ -51,7 +51,7 @@ def sample_triplets(
             break
         p[bad] = order[_draw_excluding(rng, starts[a[bad]], sizes[a[bad]], where[bad])]
     n = order[_draw_excluding(rng, starts[a], sizes[a], where, total=len(codes))]
-    return np.stack([a, p, n], axis=1)
+    return np.stack([a, p, n], axis=1)[group[p] != group[a]]
 
 
 def triplet_accuracy(

@@ -128,7 +128,7 @@ def test_bad_source_is_reported_before_anything_is_written(tmp_path):
     (tmp_path / "empty").mkdir()
     flat = tmp_path / "flat"
     save_painting(flat / "a.jpg", 1)
-    for source, message in [(tmp_path / "nope", "not found"), (tmp_path / "empty", "no files"),
+    for source, message in [(tmp_path / "nope", "not found"), (tmp_path / "empty", "no usable files"),
                             (flat, "artist subfolders")]:
         with pytest.raises(EngineError, match=message):
             prepare_dataset(source, out=out, config=FAST)
@@ -168,3 +168,33 @@ def test_unreadable_cache_is_rebuilt(tmp_path):
     prepare_dataset(src, out=tmp_path / "out", config=FAST)
     (tmp_path / "out" / "prepare_cache.json").write_text("{not json")
     assert prepare_dataset(src, out=tmp_path / "out", config=FAST)["decoded"] == 6
+
+
+def test_links_and_special_files_are_reported_never_opened(tmp_path):
+    src = artist_folders(tmp_path / "src", {"A": 2, "B": 3, "C": 2})
+    outside = save_painting(tmp_path / "private" / "me.jpg", 999)
+    os.symlink(outside, src / "A" / "outside.jpg")
+    os.symlink(src / "B" / "000.jpg", src / "A" / "inside.jpg")  # a link within SOURCE is fine
+    os.symlink("loop2.jpg", src / "A" / "loop1.jpg")
+    os.symlink("loop1.jpg", src / "A" / "loop2.jpg")
+    os.symlink("nowhere.jpg", src / "A" / "broken.jpg")
+    os.mkfifo(src / "A" / "pipe.jpg")  # opening it would block forever
+    report = prepare_dataset(src, out=tmp_path / "out", config=FAST)
+    reasons = {Path(d["source"]).name: d["reason"] for d in report["dropped_files"]}
+    assert reasons == {"outside.jpg": "outside_folder", "loop1.jpg": "symlink_loop", "loop2.jpg": "symlink_loop",
+                       "broken.jpg": "broken_symlink", "pipe.jpg": "not_a_file",
+                       "inside.jpg": "conflicting_duplicate", "000.jpg": "conflicting_duplicate"}
+
+
+def test_full_disk_is_one_line_error(tmp_path, monkeypatch):
+    import engine.prepare_worker as worker
+
+    src = artist_folders(tmp_path / "src", {"A": 2, "B": 2, "C": 2})
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(worker, "_save_jpeg", full)
+    with pytest.raises(EngineError, match="No space left on device") as info:
+        prepare_dataset(src, out=tmp_path / "out", config=FAST)
+    assert "\n" not in str(info.value) and not (tmp_path / "out" / "manifest.csv").exists()

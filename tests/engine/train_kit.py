@@ -39,17 +39,19 @@ def register_tiny() -> None:
 
 
 def write_dataset(root: Path, *, artists: int = 8, per_artist: int = 8, val_artists: int = 3, size: int = 40, seed: int = 0) -> Path:
-    """A prepared-dataset folder: each artist paints in its own colour and stripe frequency."""
+    """A prepared-dataset folder (manifest.csv + JPEGs). An artist is a stripe frequency and
+    direction; colours are random per painting, so colour alone does not tell artists apart."""
     rng = np.random.default_rng(seed)
     rows = []
+    yy, xx = np.mgrid[0:size, 0:size]
     for a in range(artists):
-        color = rng.integers(30, 225, 3)
-        freq = 1 + a % 4
+        freq, vertical = 1 + a % 4, (a // 4) % 2 == 1
         split = "val" if a < val_artists else "train"
         for k in range(per_artist):
-            y = np.arange(size)[:, None, None]
-            stripes = 40 * np.sin(2 * np.pi * freq * y / size + k)
-            arr = np.clip(color + stripes + rng.normal(0, 25, (size, size, 3)), 0, 255).astype(np.uint8)
+            color = rng.integers(40, 215, 3)
+            phase = rng.uniform(0, 2 * np.pi)
+            stripes = 60 * np.sin(2 * np.pi * freq * (xx if vertical else yy) / size + phase)[..., None]
+            arr = np.clip(color + stripes + rng.normal(0, 30, (size, size, 3)), 0, 255).astype(np.uint8)
             rel = Path("images") / f"a{a}" / f"{k}.jpg"
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             Image.fromarray(arr).save(root / rel, quality=90)

@@ -6,19 +6,30 @@ from pathlib import Path
 
 import pytest
 
-from indexer_kit import cached_load_model, gallery, write_model
+from indexer_kit import cached_load_model, gallery, session_model
 
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     """A calibrated 32-d model.pt (efficientnet_lite0 + linear head), built once per session."""
-    return write_model(tmp_path_factory.mktemp("indexer-model") / "model.pt")
+    return session_model(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
 def other_model(tmp_path_factory) -> Path:
     """A second model with other weights (another fingerprint), for mismatch tests."""
-    return write_model(tmp_path_factory.mktemp("indexer-model-2") / "model.pt", seed=1)
+    return session_model(tmp_path_factory, "other-model", seed=1)
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tiny batches gain nothing from 2 threads, and on a busy 2-core machine they lose 4x to contention."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 @pytest.fixture(autouse=True)

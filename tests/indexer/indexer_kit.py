@@ -30,6 +30,14 @@ def write_model(path: Path, *, seed: int = 0, embedding_dim: int = 32, calibrate
     return path
 
 
+def session_model(tmp_path_factory, name: str = "model", **kwargs) -> Path:
+    """One model.pt per pytest session and `name`, shared by every test module that asks for it."""
+    path = tmp_path_factory.getbasetemp() / f"indexer-{name}" / "model.pt"
+    if not path.is_file():
+        write_model(path, **kwargs)
+    return path
+
+
 def painting(path: Path, *, colour, seed: int, size: int = 48, fmt: str | None = None) -> Path:
     """A noisy image around `colour` with a seed-dependent stripe pattern."""
     rng = np.random.default_rng(seed)

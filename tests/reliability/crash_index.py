@@ -35,6 +35,7 @@ class Trial:
     kind: str
     delay_s: float
     config: dict
+    kill_point: str = ""
     killed: bool = False
     after_kill: dict = field(default_factory=dict)
     rerun: str = ""
@@ -62,10 +63,13 @@ class Folder:
             _save(self.root / f"img {self.next_seed}.jpg", noise_image((40, 36), seed=self.next_seed), "JPEG")
 
     def mutate(self) -> None:
-        """Add 4 files, delete 2, rewrite 1 in place (new content under an indexed path)."""
+        """Add 4 files, delete 2, move 1, rewrite 1 in place (new content under an indexed path)."""
         files = sorted(self.root.glob("*.jpg"))
         for path in self.rng.sample(files, 2):
             path.unlink()
+        self.next_seed += 1
+        moved = self.rng.choice(sorted(self.root.glob("*.jpg")))
+        moved.rename(self.root / f"moved {self.next_seed}.jpg")
         self.next_seed += 1
         rewrite = self.rng.choice(sorted(self.root.glob("*.jpg")))
         _save(rewrite, noise_image((40, 36), seed=10**7 + self.next_seed), "JPEG")
@@ -75,14 +79,53 @@ class Folder:
         return {str(p.resolve()) for p in self.root.glob("*.jpg")}
 
 
-def index_job(folder: Path, home: Path, model: Path, config: dict, *, check: bool = False):
+# (module[:object], attribute, call number, when): SIGKILL the indexer itself right before/after
+# that call. Even entries run on a fresh home, odd ones on an update of it (alternating trials).
+ADD = ("db.store:CatalogStore", "add_paintings")
+REPLACE = ("engine.atomic:os", "replace")  # the index file's atomic rename (temp written + fsynced)
+RECORD = ("indexer.writer:", "write_record")  # index.json written after the index file
+KILL_POINTS = [
+    (*ADD, 1, "after"), ("db.store:CatalogStore", "delete", 1, "after"),  # committed, index not yet saved
+    (*ADD, 2, "before"), ("db.store:CatalogStore", "move", 1, "after"),
+    (*REPLACE, 1, "before"), (*ADD, 1, "after"),
+    (*RECORD, 1, "before"), (*REPLACE, 1, "before"),
+]
+
+
+def index_job(folder: Path, home: Path, model: Path, config: dict, *, check: bool = False, kill_point=None):
     def job():
         from indexer.config import IndexConfig
         from indexer.pipeline import index_folder
 
+        if kill_point:
+            arm_kill_point(*kill_point)
         return index_folder(folder, home=home, model=model, prune=True, check=check, config=IndexConfig(**config))
 
     return job
+
+
+def arm_kill_point(target: str, attribute: str, nth: int, when: str) -> None:
+    """Wrap `module[:object].attribute` so its nth call SIGKILLs this process (before or after it runs)."""
+    import importlib
+    import os
+    import signal
+
+    module_name, _, object_name = target.partition(":")
+    owner = importlib.import_module(module_name)
+    if object_name:
+        owner = getattr(owner, object_name)
+    original, calls = getattr(owner, attribute), [0]
+
+    def wrapper(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] == nth and when == "before":
+            os.kill(os.getpid(), signal.SIGKILL)
+        result = original(*args, **kwargs)
+        if calls[0] == nth and when == "after":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return result
+
+    setattr(owner, attribute, wrapper)
 
 
 def rerun(folder: Path, home: Path, model: Path, config: dict, scratch: Path, trial: Trial) -> dict | None:
@@ -121,6 +164,7 @@ def audit_after_kill(home: Path) -> dict:
 
 
 def run_trial(i: int, args, rng: random.Random, state: dict, typical_s: float) -> Trial:
+    kill_point = KILL_POINTS[i] if i < min(len(KILL_POINTS), args.kill_point_trials) else None
     kind = "fresh" if i % 2 == 0 or "folder" not in state else "update"
     if kind == "fresh":
         home, folder = args.work / f"home{i}", Folder(args.work / f"folder{i}", rng)
@@ -130,9 +174,13 @@ def run_trial(i: int, args, rng: random.Random, state: dict, typical_s: float) -
         home, folder = state["home"], state["folder"]
         folder.mutate()
     config = random_config(rng)
-    trial = Trial(kind, round(rng.uniform(0.15, 1.1) * typical_s, 3), config)
-    killed = run_and_kill(index_job(folder.root, home, args.model, config), args.work / "kill.json", delay_s=trial.delay_s)
-    trial.killed = killed.status == "killed"
+    if kill_point:  # several batches and an index save after each, so every point is reached
+        config.update(commit_every=4, save_every_s=0.0)
+    delay = typical_s * 3 if kill_point else round(rng.uniform(0.15, 1.1) * typical_s, 3)
+    trial = Trial(kind, delay, config, kill_point=":".join(map(str, kill_point or ())))
+    job = index_job(folder.root, home, args.model, config, kill_point=kill_point)
+    killed = run_and_kill(job, args.work / "kill.json", delay_s=trial.delay_s)
+    trial.killed = killed.status in ("killed", "crashed")
     trial.after_kill = audit_after_kill(home)
     check = rerun(folder.root, home, args.model, config, args.work, trial)
     reap_group(killed.pid)
@@ -169,6 +217,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=12)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--budget-s", type=float, default=80.0)
+    parser.add_argument("--kill-point-trials", type=int, default=len(KILL_POINTS))
     args = parser.parse_args()
     import indexer.pipeline  # noqa: F401  (heavy imports once, before any fork)
 

@@ -49,7 +49,6 @@ def test_bad_files_are_dropped_with_their_reason(hostile_source, tmp_path):
         assert str(case.path) not in set(manifest["source"])
 
 
-@pytest.mark.xfail(strict=True, reason="BUG(A): engine/sources.py list_files drops symlink loops silently (is_file() is False), not in report.dropped_files")
 def test_symlink_loops_are_reported(hostile_source, tmp_path):
     report, _ = _run(hostile_source.root, tmp_path / "out")
     drops = _drops(report)
@@ -122,7 +121,6 @@ def test_labels_csv_cannot_reach_outside_the_source(tmp_path):
     assert len(manifest) == 4
 
 
-@pytest.mark.xfail(strict=True, reason="BUG(A): engine/sources.py list_files follows a file symlink that points outside SOURCE (index skips it as outside_folder)")
 def test_source_symlink_to_outside_file_is_not_copied(tmp_path):
     """A link inside SOURCE naming a file outside it: consistent with `index` (outside_folder)."""
     source = tmp_path / "source"
@@ -161,7 +159,6 @@ def test_out_of_space_keeps_previous_outputs(hostile_source, tmp_path, monkeypat
     assert not list(out.glob(".*.tmp"))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG(A): OSError(ENOSPC) escapes prepare_dataset instead of a one-line EngineError")
 def test_out_of_space_is_a_clear_error(hostile_source, tmp_path, monkeypatch):
     _enospc(monkeypatch)
     with pytest.raises(EngineError) as info:

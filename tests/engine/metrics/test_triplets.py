@@ -17,6 +17,17 @@ def test_triplets_are_valid():
     assert not np.any(a == 8)  # c has no positive
 
 
+def test_sampling_is_uniform():
+    labels = ["b"] * 4 + ["a"] * 3 + ["c"] * 5  # unsorted on purpose
+    trip = sample_triplets(labels, n_triplets=60_000, seed=1)
+    a, p, n = trip.T
+    assert np.allclose(np.bincount(a, minlength=12) / len(a), 1 / 12, atol=0.005)
+    pos_of_0 = np.bincount(p[a == 0], minlength=12)[[1, 2, 3]]
+    assert np.allclose(pos_of_0 / pos_of_0.sum(), 1 / 3, atol=0.03)
+    neg_of_0 = np.bincount(n[a == 0], minlength=12)[4:]
+    assert np.allclose(neg_of_0 / neg_of_0.sum(), 1 / 8, atol=0.02)
+
+
 def test_accuracy_matches_brute_force_on_hand_made_embedding():
     # two clusters on a line plus one misplaced "b" painting sitting inside cluster a
     emb = np.array([[0.0], [0.1], [0.2], [5.0], [5.1], [0.15]])

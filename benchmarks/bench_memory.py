@@ -1,0 +1,159 @@
+"""Benchmark 6: peak memory (resident set) while indexing real paintings and while holding 1M vectors.
+
+Each measurement runs in a fresh interpreter that reports `/proc/self/status` VmHWM (peak RSS) and
+VmRSS, plus the largest child's peak (`getrusage(RUSAGE_CHILDREN)`: the DataLoader decoding workers).
+References, same run: the floor of each process (the same imports and model, no work), and for the
+index the raw vectors themselves (N x 256 x 4 bytes).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.bench_indexing import subset_folder, toy_images
+from benchmarks.common import artdata_images, cli_args, log, run_python, save_result, table
+from benchmarks.models import make_model
+from benchmarks.vectors import clustered_vectors
+
+NAME = "memory"
+SIZES = {
+    "toy": {"images": 4, "vectors": 5_000},
+    "quick": {"images": 128, "vectors": 200_000},
+    "full": {"images": 512, "vectors": 1_000_000},
+}
+
+_REPORT = """
+import json, resource
+def _kib(field):
+    for line in open('/proc/self/status'):
+        if line.startswith(field + ':'):
+            return int(line.split()[1])
+print(json.dumps({'hwm_mib': _kib('VmHWM') / 1024, 'rss_mib': _kib('VmRSS') / 1024,
+                  'children_mib': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, **extra}))
+"""
+
+INDEXING_FLOOR = """
+import torch, indexer.pipeline
+from engine.checkpoint import load_model
+lm = load_model({model!r}); extra = {{}}
+"""
+
+INDEXING = """
+from indexer.pipeline import index_folder
+result = index_folder({folder!r}, home={home!r}, model={model!r})
+extra = {{'added': result['added']}}
+"""
+
+HOLDING_FLOOR = """
+import faiss, numpy as np
+from indexer.vector_index import VectorIndex
+extra = {}
+"""
+
+HOLDING = """
+import numpy as np
+from pathlib import Path
+from indexer.vector_index import VectorIndex
+index = VectorIndex.load(Path({path!r}))
+after_load = [int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmRSS:')][0] / 1024
+q = np.load({queries!r})
+index.search(q[:1], 10); index.search(q, 10)
+extra = {{'kind': index.kind, 'ntotal': index.ntotal, 'rss_after_load_mib': after_load}}
+"""
+
+
+def measure(code: str) -> dict:
+    return run_python(code + _REPORT, env={"OMP_NUM_THREADS": "2"})
+
+
+def indexing_rows(work: Path, size: dict) -> list[dict]:
+    source = artdata_images(size["images"])
+    if len(source) == size["images"]:
+        folder = subset_folder(source, work / "images")
+    else:
+        folder = work / "images"
+        toy_images(folder, size["images"])
+    model = str(make_model("efficientnet_lite0", work / "model"))
+    log(f"memory: indexing {size['images']} images in a subprocess")
+    floor = measure(INDEXING_FLOOR.format(model=model))
+    peak = measure(INDEXING.format(folder=str(folder), home=str(work / "home"), model=model))
+    return [
+        {"what": "floor: torch + indexer imported, model loaded", "peak_mib": floor["hwm_mib"],
+         "workers_peak_mib": None, "over_floor_mib": 0.0, "reference_mib": None, "over_floor_vs_reference": None},
+        {"what": f"index_folder, {peak['added']} paintings (efficientnet_lite0, batch 64)", "peak_mib": peak["hwm_mib"],
+         "workers_peak_mib": peak["children_mib"], "over_floor_mib": peak["hwm_mib"] - floor["hwm_mib"],
+         "reference_mib": None, "over_floor_vs_reference": None},
+    ]
+
+
+def write_indexes(work: Path, n: int) -> dict[str, Path]:
+    """The product's index files for n vectors: exact (flat) and its IVF setting (bounded k-means;
+    memory does not depend on how well the centroids are trained)."""
+    import faiss
+
+    from benchmarks.product_index import product_kind, product_nlist
+    from indexer.vector_index import IVF, VectorIndex, build_index
+
+    data = clustered_vectors(n, seed=0)
+    np.save(work / "queries.npy", clustered_vectors(100, seed=1))
+    ids = np.arange(n, dtype=np.int64)
+    paths = {"flat": work / "flat.faiss", "ivf": work / "ivf.faiss"}
+    build_index(ids, data, kind="flat").save(paths["flat"])
+    nlist, (_, nprobe) = product_nlist(n), product_kind(n)
+    ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(data.shape[1]), data.shape[1], nlist, faiss.METRIC_INNER_PRODUCT)
+    ivf.cp.niter, ivf.cp.max_points_per_centroid, ivf.cp.min_points_per_centroid = 4, 20, 5
+    ivf.train(data[np.random.default_rng(0).permutation(n)[: 20 * nlist]])
+    ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # as the product's build_index does
+    ivf.add_with_ids(data, ids)
+    ivf.nprobe = nprobe
+    VectorIndex(ivf, data.shape[1], IVF, nprobe).save(paths["ivf"])
+    return paths
+
+
+def holding_rows(work: Path, size: dict) -> list[dict]:
+    n = size["vectors"]
+    log(f"memory: writing {n:,}-vector index files")
+    paths = write_indexes(work, n)
+    raw = n * 256 * 4 / 2**20
+    floor = measure(HOLDING_FLOOR)
+    rows = [{"what": "floor: faiss + numpy + indexer imported", "peak_mib": floor["hwm_mib"], "workers_peak_mib": None,
+             "over_floor_mib": 0.0, "reference_mib": None, "over_floor_vs_reference": None}]
+    for kind, path in paths.items():
+        log(f"memory: holding the {kind} index in a subprocess")
+        got = measure(HOLDING.format(path=str(path), queries=str(work / "queries.npy")))
+        over = got["hwm_mib"] - floor["hwm_mib"]
+        rows.append({"what": f"VectorIndex.load + search, {n:,} x 256 ({kind}; file {path.stat().st_size / 2**20:,.0f} MiB)",
+                     "peak_mib": got["hwm_mib"], "workers_peak_mib": None, "over_floor_mib": over,
+                     "rss_after_load_mib": got["rss_after_load_mib"], "reference_mib": raw,
+                     "over_floor_vs_reference": over / raw})
+    return rows
+
+
+def run(*, scale: str = "full", results_dir: Path | None = None) -> dict:
+    size = SIZES[scale]
+    work = Path(tempfile.mkdtemp(prefix="bench-memory-"))
+    try:
+        rows = indexing_rows(work, size) + holding_rows(work, size)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    result = {"scale": scale, "config": size, "rows": rows,
+              "reference": "raw vectors: N x 256 x 4 bytes; floors: same imports in a fresh process, no work"}
+    print(table(rows, ["what", "peak_mib", "workers_peak_mib", "over_floor_mib", "reference_mib", "over_floor_vs_reference"]))
+    save_result(NAME, result, results_dir=results_dir)
+    return result
+
+
+def main(argv=None) -> None:
+    args = cli_args(__doc__.splitlines()[0], argv)
+    run(scale=args.scale, results_dir=args.results)
+
+
+if __name__ == "__main__":
+    main()

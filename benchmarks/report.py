@@ -1,0 +1,126 @@
+"""Render BENCHMARKS.md's generated part from benchmarks/results/*.json.
+
+Only the text between the two markers is rewritten; hand-written analysis outside them is kept.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from benchmarks.common import REPO, RESULTS_DIR, table
+
+START = "<!-- generated: benchmarks/run.py rewrites everything between these markers -->"
+END = "<!-- end of generated part -->"
+ORDER = ("indexing", "decode", "search", "latency", "training", "memory")
+
+
+def load_results(results_dir: Path = RESULTS_DIR) -> dict[str, dict]:
+    found = {}
+    for name in ORDER:
+        path = Path(results_dir) / f"{name}.json"
+        if path.is_file():
+            found[name] = json.loads(path.read_text(encoding="utf-8"))
+    return found
+
+
+def machine_section(results: dict[str, dict]) -> str:
+    lines = ["### Machines", "", "| benchmark | scale | date (UTC) | CPU | cores | torch threads | load avg (1/5/15 min) |",
+             "|---|---|---|---|---|---|---|"]
+    versions = {}
+    for name, res in results.items():
+        m = res["machine"]
+        versions = m["versions"]
+        lines.append(f"| {name} | {res.get('scale')} | {m['date']} | {m['cpu']} | {m['usable_cores']} | "
+                     f"{m['torch_threads']} | {' / '.join(str(x) for x in m['load_average'])} |")
+    lines += ["", "Libraries: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def indexing_section(res: dict) -> str:
+    rows = [{"backbone": r["backbone"], "weights": r["weights"], "compute limit (img/s)": r["compute_limit_ips"],
+             "index_folder (img/s)": r["index_folder_ips"], "embed_paths (img/s)": r["embed_paths_ips"],
+             "naive loop (img/s)": r["naive_loop_ips"], "index / limit (goal >= 0.9)": r["index_vs_compute"],
+             "embed / limit": r["embed_vs_compute"], "index / naive (goal >= 3)": r["index_vs_naive"],
+             "goals": "met" if res["goals"][r["backbone"]]["met"] else "NOT met"} for r in res["rows"]]
+    return (f"{res['rows'][0]['images']} paintings ({res['data']}), batch {res['config']['batch']}, "
+            f"{res['config']['torch_threads']} torch threads; naive loop on the first {res['config']['naive']}.\n\n"
+            + table(rows))
+
+
+def decode_section(res: dict) -> str:
+    c = res["config"]
+    return (f"{c['images']} generated {c['width']}x{c['height']} JPEGs (quality {c['jpeg_quality']}, "
+            f"{c['mean_file_mib']} MiB each), decoded and resized to {c['target']} px.\n\n"
+            + table(res["rows"], ["variant", "images_per_s", "ms_per_image"])
+            + f"\nDraft decode: **{res['speedup_draft_vs_full']:.1f}x** the full decode; mean |pixel difference| of the "
+            f"results {res['mean_abs_pixel_diff']:.2f} / 255.\n")
+
+
+def search_section(res: dict) -> str:
+    columns = ["n", "index", "param", "value", "build_s", "bytes_per_vector", "recall_at_10", "qps_single",
+               "qps_batch100", "speedup_single", "speedup_batch"]
+    measured = [r for r in res["rows"] if "qps_single" in r]
+    notes = [f"- N={r['n']:,}: {r['skipped']}" for r in res["rows"] if r.get("skipped")]
+    descriptions = [f"- N={r['n']:,} `{r['index']}`: {r['description']}" for r in measured]
+    return (f"{res['config']['queries']} queries from the same mixture (not in the data); {res['config']['generator']}. "
+            "Single-query rates are best of 3 rounds on one FAISS thread; batches of 100 use all threads. "
+            "Approximate indexes are tuned to the smallest parameter with recall@10 >= 0.95 (product rows are not tuned).\n\n"
+            + table(measured, columns) + "\n" + "\n".join(descriptions + notes) + "\n\n```\n" + res["goal"]["summary"] + "\n```\n")
+
+
+def latency_section(res: dict) -> str:
+    columns = ["case", "runs", "p50_ms", "p95_ms", "reference", "reference_p50_ms", "p50_over_reference"]
+    return (f"Index of {res['config']['indexed']} real paintings; model: {res['model']}.\n\n" + table(res["rows"], columns)
+            + f"\nFirst `query_images` call in a process (loads model and index): {res['first_call_in_process_ms']:.0f} ms.\n")
+
+
+def training_section(res: dict) -> str:
+    c = res["counts"]
+    return (f"{c['train_images']} train / {c['val_images']} val paintings of {res['data']} "
+            f"(full train split: {c['train_images_full']}), {res['torch_threads']} torch threads.\n\n"
+            + table(res["rows"], ["what", "seconds", "images_per_s", "full_split_epoch_s"])
+            + f"\nA frozen-mode epoch processes **{res['frozen_epoch_vs_finetune_epoch']:.0f}x** the images/s of fine-tuning.\n")
+
+
+def memory_section(res: dict) -> str:
+    columns = ["what", "peak_mib", "workers_peak_mib", "over_floor_mib", "reference_mib", "over_floor_vs_reference"]
+    return (f"Peak resident set (VmHWM) of a fresh process per row; reference: {res['reference']}.\n\n"
+            + table(res["rows"], columns))
+
+
+SECTIONS = {
+    "indexing": ("1. Indexing throughput", indexing_section),
+    "decode": ("2. Decoding large scans", decode_section),
+    "search": ("3. Vector search", search_section),
+    "latency": ("4. Query latency", latency_section),
+    "training": ("5. Training speed", training_section),
+    "memory": ("6. Peak memory", memory_section),
+}
+
+
+def render(results: dict[str, dict]) -> str:
+    parts = [START, "", "## Results", ""]
+    for name in ORDER:
+        title, section = SECTIONS[name]
+        parts += [f"### {title}", ""]
+        parts.append(section(results[name]) if name in results else "(not run yet: `python benchmarks/run.py --only "
+                     f"{name}`)\n")
+    parts += [machine_section(results), END]
+    return "\n".join(parts) + "\n"
+
+
+def update_markdown(path: Path = REPO / "BENCHMARKS.md", results_dir: Path = RESULTS_DIR) -> Path:
+    """Rewrite the generated block of `path` (created with a short header if absent)."""
+    generated = render(load_results(results_dir))
+    text = path.read_text(encoding="utf-8") if path.is_file() else "# Benchmarks\n\n" + START + "\n" + END + "\n"
+    if START in text and END in text:
+        head, rest = text.split(START, 1)
+        tail = rest.split(END, 1)[1]
+        text = head + generated.rstrip("\n") + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + generated
+    from engine.atomic import atomic_write_text
+
+    atomic_write_text(path, text)
+    return path

@@ -1,0 +1,102 @@
+"""kill -9 at random points of `python -m cli index ...`; the next run must end consistent and complete.
+
+Kill points: one during start-up (a random delay), then several right after the child has committed
+new rows (plus a random 0-300 ms), i.e. inside embedding, a catalog transaction, pruning or the
+index save; half of the cycles run after the folder changed (adds, changes, moves, deletes + --prune).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.embedding import embed_paths
+from indexer_kit import cached_load_model, catalog_state, gallery, painting, stored_vectors
+
+REPO = Path(__file__).resolve().parents[2]
+CYCLE_TIMEOUT_S = 60
+
+
+def _command(art: Path, home: Path, model: Path) -> list[str]:
+    return [sys.executable, "-m", "cli", "index", str(art), "--home", str(home), "--model", str(model),
+            "--prune", "--commit-every", "2", "--batch-size", "2", "--workers", "0", "--json"]
+
+
+def _env() -> dict:
+    return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+
+
+def _sequence(home: Path) -> int:
+    """The highest painting id ever handed out (grows with every committed insert)."""
+    try:
+        with sqlite3.connect(f"file:{home / 'catalog.sqlite'}?mode=ro", uri=True, timeout=1) as conn:
+            row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'paintings'").fetchone()
+            return int(row[0]) if row else 0
+    except sqlite3.Error:
+        return 0
+
+
+def _run_and_kill(cmd: list[str], home: Path, rng: random.Random, *, after_progress: bool) -> str:
+    """Start the indexer and SIGKILL it; returns where it was killed (for the failure message)."""
+    start_seq = _sequence(home)
+    child = subprocess.Popen(cmd, cwd=REPO, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + CYCLE_TIMEOUT_S
+    try:
+        if not after_progress:
+            time.sleep(rng.uniform(0.2, 2.0))
+        else:
+            target = start_seq + rng.randint(1, 4)
+            while child.poll() is None and _sequence(home) < target and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0.0, 0.3))
+        where = f"seq {_sequence(home)} (started at {start_seq})" if child.poll() is None else "after it finished"
+        assert time.monotonic() < deadline, "indexer made no progress"
+    finally:
+        if child.poll() is None:
+            child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    return where
+
+
+def _mutate(art: Path) -> None:
+    (art / "Ann Red" / "0.jpg").unlink()
+    (art / "Ann Red" / "1.jpg").unlink()
+    shutil.move(art / "Bob Green" / "0.jpg", art / "Cid Blue" / "from-bob.jpg")
+    painting(art / "Cid Blue" / "1.jpg", colour=(5, 5, 5), seed=4242)
+    for i in range(4):
+        painting(art / "Dee Grey" / f"{i}.png", colour=(120, 120, 120), seed=77 + i, fmt="PNG")
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_points_then_rerun_is_consistent_and_complete(tmp_path, tiny_model):
+    art, home = tmp_path / "art", tmp_path / "home"
+    gallery(art, per_artist=6)
+    cmd = _command(art, home, tiny_model)
+    rng = random.Random(20240601)
+    kills = [_run_and_kill(cmd, home, rng, after_progress=False)]
+    kills += [_run_and_kill(cmd, home, rng, after_progress=True) for _ in range(2)]
+    _mutate(art)
+    kills += [_run_and_kill(cmd, home, rng, after_progress=True) for _ in range(2)]
+    assert len(kills) >= 5
+
+    final = subprocess.run(cmd, cwd=REPO, env=_env(), capture_output=True, text=True, timeout=120)
+    assert final.returncode == 0, final.stderr
+
+    files = sorted(str(p.resolve()) for p in art.rglob("*") if p.is_file())
+    state = catalog_state(home)  # asserts catalog == index: no duplicate, no orphan, no row without vector
+    assert sorted(state) == files, f"kills at: {kills}"
+    vectors = stored_vectors(home)
+    fresh = embed_paths(cached_load_model(tiny_model), files, num_workers=0).vectors
+    fresh /= np.linalg.norm(fresh, axis=1, keepdims=True)
+    np.testing.assert_allclose(np.stack([vectors[p] for p in files]), fresh, atol=1e-4)
+    assert len({v[0] for v in state.values()}) == len(files)

@@ -1,0 +1,123 @@
+"""query_images: exact neighbours, artist vote, SQL filters as FAISS id selections, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.errors import EngineError
+from indexer.config import IndexConfig
+from indexer.pipeline import index_folder
+from indexer.search import query_images, rank_artists
+from indexer_kit import painting, stored_vectors
+
+
+@pytest.fixture
+def indexed(art, home, tiny_model):
+    index_folder(art, home=home, model=tiny_model)
+    return art, home, tiny_model
+
+
+def _query(indexed, images, **kw):
+    _, home, model = indexed
+    return query_images(images, home=home, model=model, **kw)
+
+
+def test_neighbours_are_exact_and_ranked(indexed):
+    art = indexed[0]
+    query = art / "Bob Green" / "1.jpg"
+    (result,) = _query(indexed, [query], k=5)["results"]
+    assert result["query"] == str(query)
+    vectors = stored_vectors(indexed[1])
+    paths = list(vectors)
+    sims = np.stack([vectors[p] for p in paths]) @ vectors[str(query.resolve())]
+    want = [paths[i] for i in np.argsort(-sims)[:5]]
+    assert [m["path"] for m in result["matches"]] == want
+    np.testing.assert_allclose([m["similarity"] for m in result["matches"]], np.sort(sims)[::-1][:5], atol=1e-4)
+    assert result["matches"][0]["similarity"] == pytest.approx(1.0, abs=1e-4)
+    assert result["artists"][0]["artist"] == "Bob Green"
+    assert sum(a["score"] for a in result["artists"]) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_several_queries_at_once(indexed):
+    art = indexed[0]
+    results = _query(indexed, [art / "Ann Red" / "0.jpg", art / "Cid Blue" / "2.jpg"], k=3)["results"]
+    assert [r["matches"][0]["path"] for r in results] == [str((art / "Ann Red" / "0.jpg").resolve()), str((art / "Cid Blue" / "2.jpg").resolve())]
+
+
+def test_artist_filter_is_an_id_selection_that_fills_k(indexed, monkeypatch):
+    art = indexed[0]
+    from indexer.vector_index import VectorIndex
+
+    seen = {}
+    original = VectorIndex.search
+
+    def spy(self, queries, k, *, allowed=None):
+        seen["allowed"], seen["k"] = allowed, k
+        return original(self, queries, k, allowed=allowed)
+
+    monkeypatch.setattr(VectorIndex, "search", spy)
+    (result,) = _query(indexed, [art / "Ann Red" / "0.jpg"], k=4, artist="cid blue")["results"]
+    assert len(seen["allowed"]) == 4 and seen["k"] == 4  # FAISS got the SQL ids, not a post-filter
+    assert len(result["matches"]) == 4 and {m["artist"] for m in result["matches"]} == {"Cid Blue"}
+    assert [a["artist"] for a in result["artists"]] == ["Cid Blue"]
+
+
+def test_filter_with_fewer_matches_than_k_returns_them_all(indexed):
+    (result,) = _query(indexed, [indexed[0] / "Ann Red" / "0.jpg"], k=10, artist="Ann Red")["results"]
+    assert len(result["matches"]) == 4
+
+
+def test_unknown_artist_suggests_close_names(indexed):
+    with pytest.raises(EngineError, match="no indexed painting matches --artist 'Ann Rod'; did you mean 'Ann Red'"):
+        _query(indexed, [indexed[0] / "Ann Red" / "0.jpg"], artist="Ann Rod")
+
+
+def test_k_larger_than_the_index_is_an_error(indexed):
+    with pytest.raises(EngineError, match="-k 50 is larger than the index \\(12 paintings\\); pass -k 12 or less"):
+        _query(indexed, [indexed[0] / "Ann Red" / "0.jpg"], k=50)
+
+
+def test_bad_query_images(indexed, tmp_path):
+    with pytest.raises(EngineError, match="query image not found"):
+        _query(indexed, [tmp_path / "missing.jpg"])
+    (tmp_path / "notes.jpg").write_text("hello")
+    with pytest.raises(EngineError, match="cannot read query image .* \\(not_an_image\\)"):
+        _query(indexed, [tmp_path / "notes.jpg"])
+
+
+def test_nothing_indexed(tmp_path, tiny_model):
+    with pytest.raises(EngineError, match="nothing indexed in .*; run `engine index FOLDER` first"):
+        query_images([tmp_path / "q.jpg"], home=tmp_path / "empty-home", model=tiny_model)
+
+
+def test_emptied_index_is_nothing_indexed(art, home, tiny_model, tmp_path):
+    index_folder(art, home=home, model=tiny_model)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for sub in list(art.iterdir()):
+        for f in sub.iterdir():
+            f.unlink()
+    index_folder(art, home=home, model=tiny_model, prune=True)
+    with pytest.raises(EngineError, match="nothing indexed"):
+        query_images([painting(tmp_path / "q.jpg", colour=(1, 2, 3), seed=1)], home=home, model=tiny_model)
+
+
+def test_model_mismatch_says_reindex(indexed, other_model):
+    with pytest.raises(EngineError, match="built with model .* re-index with `engine index FOLDER --reindex`"):
+        query_images([indexed[0] / "Ann Red" / "0.jpg"], home=indexed[1], model=other_model)
+
+
+def test_search_on_the_approximate_index(art, home, tiny_model):
+    index_folder(art, home=home, model=tiny_model, config=IndexConfig(approx_threshold=5))
+    (result,) = query_images([art / "Ann Red" / "2.jpg"], home=home, model=tiny_model, k=3, artist="Bob Green")["results"]
+    assert len(result["matches"]) == 3 and {m["artist"] for m in result["matches"]} == {"Bob Green"}
+
+
+def test_rank_artists_is_a_clipped_normalised_vote():
+    matches = [
+        {"artist": "A", "similarity": 0.9}, {"artist": "B", "similarity": 0.3}, {"artist": "A", "similarity": 0.3},
+        {"artist": None, "similarity": 0.99}, {"artist": "C", "similarity": -0.5},
+    ]
+    assert rank_artists(matches) == [{"artist": "A", "score": 0.8}, {"artist": "B", "score": 0.2}, {"artist": "C", "score": 0.0}]
+    assert rank_artists([{"artist": "A", "similarity": -0.1}]) == [{"artist": "A", "score": 0.0}]
