@@ -37,13 +37,14 @@ def engine_command() -> list[str]:
     return [str(script)] if script.is_file() else [sys.executable, "-m", "cli"]
 
 
-def timed_process(argv: list[str], env: dict[str, str]) -> float:
+def timed_process(argv: list[str], env: dict[str, str]) -> tuple[float, str]:
+    """(seconds from start until the process exits, its stdout)."""
     start = time.perf_counter()
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=REPO)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(argv[:3])} failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
-    return seconds
+    return seconds, proc.stdout
 
 
 def cold_latencies(home: Path, queries: list[Path], runs: int, k: int) -> tuple[list[float], list[float], dict]:
@@ -51,12 +52,12 @@ def cold_latencies(home: Path, queries: list[Path], runs: int, k: int) -> tuple[
     env = {**os.environ, "ENGINE_HOME": str(home), "PYTHONPATH": str(REPO)}
     base = [sys.executable, "-c", "import torch"]
     argv = lambda image: engine_command() + ["query", str(image), "-k", str(k), "--json", "--home", str(home)]  # noqa: E731
-    query, floor = [], []
+    query, floor, answer = [], [], ""
     for i in range(runs):
-        query.append(timed_process(argv(queries[i % len(queries)]), env))
-        floor.append(timed_process(base, env))
-    answer = subprocess.run(argv(queries[0]), capture_output=True, text=True, env=env, cwd=REPO)
-    return query, floor, json.loads(answer.stdout)
+        seconds, answer = timed_process(argv(queries[i % len(queries)]), env)
+        query.append(seconds)
+        floor.append(timed_process(base, env)[0])
+    return query, floor, json.loads(answer)
 
 
 def warm_latencies(home: Path, model: Path, queries: list[Path], runs: int, k: int) -> tuple[list[float], list[float], float]:

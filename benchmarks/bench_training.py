@@ -26,9 +26,13 @@ from benchmarks.common import cli_args, log, save_result, table
 NAME = "training"
 PREPARED = Path("/tmp/prep_art")
 SIZES = {
-    "toy": {"train_per_artist": 4, "val_per_artist": 2, "artists": 4, "epochs": 1, "batch": 8, "steps": 1},
-    "quick": {"train_per_artist": 12, "val_per_artist": 4, "artists": 35, "epochs": 2, "batch": 32, "steps": 2},
-    "full": {"train_per_artist": 24, "val_per_artist": 6, "artists": 35, "epochs": 3, "batch": 64, "steps": 3},
+    # views: cached trunk views per training image (None: the product's default); warmup: untimed steps
+    "toy": {"train_per_artist": 4, "val_per_artist": 2, "artists": 4, "epochs": 1, "batch": 4, "steps": 1,
+            "warmup": 0, "views": 1},
+    "quick": {"train_per_artist": 12, "val_per_artist": 4, "artists": 35, "epochs": 2, "batch": 32, "steps": 2,
+              "warmup": 1, "views": None},
+    "full": {"train_per_artist": 24, "val_per_artist": 6, "artists": 35, "epochs": 3, "batch": 64, "steps": 3,
+             "warmup": 1, "views": None},
 }
 
 
@@ -53,11 +57,12 @@ def subset_manifest(source: Path, out: Path, size: dict) -> dict:
 
 def toy_prepared(out: Path) -> Path:
     """A tiny prepared folder of generated paintings (when /tmp/prep_art is absent; smoke runs)."""
-    from engine.prepare import prepare_dataset
+    from engine.prepare import PrepareConfig, prepare_dataset
     from engine.synthetic import generate_gallery
 
-    gallery = generate_gallery(out / "gallery", artists=8, per_artist=8, size=96, seed=0)
-    prepare_dataset(gallery, out=out / "prepared")
+    gallery = generate_gallery(out / "gallery", artists=8, per_artist=6, size=96, seed=0)
+    config = PrepareConfig(size=96, val_fraction=0.25, test_fraction=0.0, near_dup_threshold=-1, workers=1)
+    prepare_dataset(gallery, out=out / "prepared", config=config)
     return out / "prepared"
 
 
@@ -66,7 +71,8 @@ def frozen_run(data_dir: Path, work: Path, size: dict) -> dict:
     from engine.train_config import make_config
 
     config = make_config(mode="frozen", epochs=size["epochs"], batch_size=size["batch"], val_pairs=200,
-                         val_triplets=500, feature_cache=str(work / "cache"))
+                         val_triplets=500, feature_cache=str(work / "cache"), views=size["views"],
+                         per_artist=min(4, size["batch"] // 2))
     start = time.perf_counter()
     summary = train_model(data_dir, config=config, out=work / "frozen", home=work / "home")
     total = time.perf_counter() - start
@@ -98,7 +104,7 @@ def finetune_step(data_dir: Path, size: dict) -> dict:
     from engine.train_data import load_train_data
     from engine.train_steps import epoch_batches
 
-    config = resolve_runtime(make_config(mode="finetune", batch_size=size["batch"]))
+    config = resolve_runtime(make_config(mode="finetune", batch_size=size["batch"], per_artist=min(4, size["batch"] // 2)))
     from engine.train_finetune import FinetuneTrainer
 
     trainer = FinetuneTrainer(config, load_train_data(data_dir))
@@ -106,16 +112,18 @@ def finetune_step(data_dir: Path, size: dict) -> dict:
     items = [trainer.train_set[i] for i in batch]
     images, labels = torch.stack([x for x, _ in items]), torch.tensor([y for _, y in items])
     trainer.model.train()
-    step = _median_seconds(lambda: trainer._step(images, labels), size["steps"])
+    step = _median_seconds(lambda: trainer._step(images, labels), size["steps"], size["warmup"])
     trainer.model.eval()
     with torch.inference_mode():
-        forward = _median_seconds(lambda: trainer.model(images.contiguous(memory_format=torch.channels_last)), size["steps"])
+        forward = _median_seconds(lambda: trainer.model(images.contiguous(memory_format=torch.channels_last)),
+                                  size["steps"], size["warmup"])
     return {"batch": len(batch), "step_images_per_s": len(batch) / step, "step_seconds": step,
             "forward_images_per_s": len(batch) / forward, "backbone": config.network.backbone}
 
 
-def _median_seconds(fn, repeats: int) -> float:
-    fn()  # warm-up (allocations, oneDNN kernel selection)
+def _median_seconds(fn, repeats: int, warmup: int = 1) -> float:
+    for _ in range(warmup):  # allocations, oneDNN kernel selection
+        fn()
     runs = []
     for _ in range(repeats):
         start = time.perf_counter()

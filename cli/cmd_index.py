@@ -23,7 +23,7 @@ def index(
     model: ModelOpt = None,
     prune: Annotated[bool, typer.Option("--prune", help="Remove paintings whose files are gone from FOLDER.")] = False,
     check: Annotated[bool, typer.Option("--check", help="Only compare catalog, index and FOLDER, repair the index, and report.")] = False,
-    reindex: Annotated[bool, typer.Option("--reindex", help="Forget every indexed painting (e.g. after changing the model) and index FOLDER afresh.")] = False,
+    reindex: Annotated[bool, typer.Option("--reindex", help="Switch this home to --model: forget every vector made by the previous model and index FOLDER afresh.")] = False,
     as_json: JsonOpt = False,
     home: HomeOpt = None,
     db: DbOpt = None,

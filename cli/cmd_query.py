@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
 
 def query(
     images: Annotated[List[Path], typer.Argument(help="One or more query images.", show_default=False)],
-    k: Annotated[int, typer.Option("-k", "--k", min=1, help="Number of nearest paintings per query (at most the index size).")] = 10,
+    k: Annotated[Optional[int], typer.Option("-k", "--k", min=1, help="Nearest paintings per query [default: 10, or the index size if smaller]; more than the index holds is an error.", show_default=False)] = None,
     artist: Annotated[Optional[str], typer.Option("--artist", help="Only paintings by this artist (case-insensitive).")] = None,
     style: Annotated[Optional[str], typer.Option("--style", help="Only paintings of this style (case-insensitive).")] = None,
     date: Annotated[Optional[str], typer.Option("--date", help="Only paintings whose date starts with this text (e.g. 1889).")] = None,

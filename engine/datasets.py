@@ -49,9 +49,11 @@ class ImagePathDataset(Dataset):
             image = load_rgb(self.paths[i], draft_size=self.draft_size)
         except ImageLoadError as exc:
             return i, torch.zeros(3, self.input_size, self.input_size), exc.reason
-        if self.seeds is not None:
+        if self.seeds is None:
+            return i, self.transform(image), ""
+        with torch.random.fork_rng(devices=[]):  # leave the caller's RNG stream untouched
             torch.manual_seed(int(self.seeds[i]))
-        return i, self.transform(image), ""
+            return i, self.transform(image), ""
 
 
 def split_failures(batch: tuple) -> tuple[torch.Tensor, list[int], list[tuple[int, str]]]:

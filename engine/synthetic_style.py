@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 SHAPES = ("lines", "dots", "blobs", "rects", "curves", "hatch", "triangles")
+import os
+_FAMILIES = tuple(os.environ.get("SYN_FAMILIES", ",".join(SHAPES)).split(","))
 
 # (upper hue bound, name) on the [0, 1) hue circle; used only for readable folder names.
 _HUE_NAMES = (
@@ -56,7 +58,7 @@ def hue_name(hue: float) -> str:
 def sample_style(index: int, *, seed: int = 0) -> ArtistStyle:
     """Artist `index`'s style; deterministic in (seed, index). Shapes cycle so each is shared by several artists."""
     rng = np.random.default_rng([seed, 7919, index])
-    shape = SHAPES[index % len(SHAPES)]
+    shape = _FAMILIES[index % len(_FAMILIES)]
     directional = rng.random() < 0.6
     return ArtistStyle(
         index=index,

@@ -8,7 +8,6 @@ threshold + Platt calibration fit on the val pairs; last.pt lets `--resume` cont
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 import math
@@ -38,7 +37,7 @@ logger = logging.getLogger(__name__)
 MODEL_NAME = "model.pt"
 CONFIG_NAME = "config.json"
 # Options that may differ between an interrupted run and its --resume.
-_RESUMABLE_CHANGES = {"epochs", "workers", "threads", "max_steps_per_epoch", "feature_cache"}
+_RESUMABLE_CHANGES = {"epochs", "workers", "threads", "device", "max_steps_per_epoch", "feature_cache"}
 
 
 def train_model(

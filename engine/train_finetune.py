@@ -26,6 +26,7 @@ class FinetuneTrainer:
         self.config = config
         self.device = torch.device(config.device)
         self.progress = progress
+        torch.manual_seed(config.seed)
         self.model = build_network(config.network).to(self.device, memory_format=torch.channels_last)
         self.preprocessing = self.model.spec.preprocessing()
         self.train = data.train

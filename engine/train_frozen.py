@@ -36,6 +36,7 @@ class FrozenTrainer:
         self.val = data.val.subset(val_ok)
         self.train_feats = train_feats[:, train_ok].to(self.device)  # (V, N, F)
         self.val_feats = val_feats[0, val_ok].to(self.device)  # (N_val, F)
+        torch.manual_seed(config.seed)  # the head's init must not depend on what the cache held
         self.head = EmbeddingHead(spec.feature_dim, config.network).to(self.device)
         self.model = SiameseNet(trunk.cpu(), self.head, spec)
         self.optimizer = build_optimizer(config, [{"params": self.head.parameters()}])

@@ -1,21 +1,30 @@
-"""One indexer per home: an exclusive, non-blocking `fcntl.flock` on `HOME/index.lock`.
+"""One indexer per home: an exclusive, non-blocking lock on `HOME/index.lock`.
 
-The kernel drops the lock when the holder exits (even by kill -9), so a stale lock file never
-blocks the next run; the pid written inside is only for the error message.
+The lock is a POSIX record lock (`fcntl.lockf`), not `flock`: a `flock` is shared with every
+process forked while it is held (DataLoader decoding workers), so after a `kill -9` of the indexer
+its orphaned workers would keep the home locked for a while. A POSIX lock belongs to the process
+alone and the kernel drops it the moment that process dies, however it dies. Since POSIX locks do
+not conflict within one process, a second `IndexLock` on the same file in the same process is
+refused by a per-process registry. The pid written inside is only for the error message.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
+import threading
 from pathlib import Path
 from types import TracebackType
 
 from engine.errors import EngineError
 
+_held: set[str] = set()
+_held_guard = threading.Lock()
+
 
 class IndexLock:
-    """Context manager holding the home's index lock; EngineError when another process holds it."""
+    """Context manager holding the home's index lock; EngineError when another holder has it."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -23,25 +32,37 @@ class IndexLock:
 
     def __enter__(self) -> "IndexLock":
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _read_pid(fd)
-            os.close(fd)
-            raise EngineError(
-                f"another `engine index` is running on this home (pid {holder}); wait for it to finish"
-            ) from None
+        key = str(self.path.resolve())
+        with _held_guard:
+            if key in _held:
+                raise _busy(os.getpid())
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                    os.close(fd)
+                    raise EngineError(f"cannot lock {self.path}: {exc.strerror}; check the home folder") from None
+                holder = _read_pid(fd)
+                os.close(fd)
+                raise _busy(holder) from None
+            _held.add(key)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
+        if self._fd is None:
+            return
+        with _held_guard:
+            _held.discard(str(self.path.resolve()))
+            os.close(self._fd)  # closing releases the POSIX lock
             self._fd = None
+
+
+def _busy(holder: int | str) -> EngineError:
+    return EngineError(f"another `engine index` is running on this home (pid {holder}); wait for it to finish")
 
 
 def _read_pid(fd: int) -> str:

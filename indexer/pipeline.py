@@ -24,7 +24,7 @@ from indexer.embed_loop import EmbedStats, embed_and_insert, insert_copies
 from indexer.labelling import resolve_labels
 from indexer.lock import IndexLock
 from indexer.plan import Plan, plan_changes
-from indexer.scan import scan_folder
+from indexer.scan import ScanResult, scan_folder
 from indexer.throughput import bare_forward_rate, torch_threads
 from indexer.vector_index import IVF
 from indexer.writer import IndexWriter
@@ -55,14 +55,17 @@ def index_folder(
         try:
             if check:
                 return check_catalog(store, folder, home=the_home, db=db, config=config)
+            scan = scan_folder(folder)  # bad input fails before anything is loaded or written
+            label_map = resolve_labels(scan.root, scan.files, labels)
             lm = load_model(the_home.model_path(model))
-            return _index(lm, store, folder, the_home, db=db, labels=labels, prune=prune,
+            return _index(lm, store, scan, label_map, the_home, db=db, relabel=labels is not None, prune=prune,
                           config=config, progress=progress)
         finally:
             store.close()
 
 
-def _index(lm: LoadedModel, store: CatalogStore, folder, home: Home, *, db, labels, prune, config: IndexConfig, progress) -> dict:
+def _index(lm: LoadedModel, store: CatalogStore, scan: ScanResult, label_map: dict[str, Labels], home: Home, *,
+           db, relabel: bool, prune: bool, config: IndexConfig, progress) -> dict:
     started = time.perf_counter()
     info = model_info(lm)
     uid = store.bind_model(info, versions=versions(), reindex=config.reindex)
@@ -71,20 +74,30 @@ def _index(lm: LoadedModel, store: CatalogStore, folder, home: Home, *, db, labe
     writer = IndexWriter(store, index, path, model=info, config=config)
     if repair.changed:
         writer.mark_dirty()
-    scan = scan_folder(folder)
-    label_map = resolve_labels(scan.root, scan.files, labels)
     plan = plan_changes(scan.files, store.file_states(), root=scan.root, progress=progress)
     writer.move(plan.restat + plan.moves)
-    relabelled = _relabel(writer, plan, label_map) if labels is not None else 0
+    relabelled = _relabel(writer, plan, label_map) if relabel else 0
     copies = insert_copies(writer, plan.copies, labels=label_map, config=config)
     with torch_threads(config.torch_threads):
+        before = _forward_rate(lm, config)
         embedded = embed_and_insert(lm, plan.embed, labels=label_map, writer=writer, config=config, progress=progress)
-        forward = bare_forward_rate(lm, batch_size=config.batch_size, seconds=config.measure_forward_s) if config.measure_forward_s > 0 else None
+        forward = _mean(before, _forward_rate(lm, config))
     if prune:
         writer.delete(plan.gone)
     writer.finish()
     return _summary(scan.skipped + plan.skipped, plan, copies, embedded, writer, repair.to_dict(),
                     prune=prune, relabelled=relabelled, seconds=time.perf_counter() - started, forward=forward)
+
+
+def _forward_rate(lm: LoadedModel, config: IndexConfig) -> float | None:
+    """Half of `measure_forward_s` right before embedding and half right after: the machine's drift cancels."""
+    if config.measure_forward_s <= 0:
+        return None
+    return bare_forward_rate(lm, batch_size=config.batch_size, seconds=config.measure_forward_s / 2)
+
+
+def _mean(a: float | None, b: float | None) -> tuple[float, float, float] | None:
+    return None if a is None or b is None else ((a + b) / 2, a, b)
 
 
 def _relabel(writer: IndexWriter, plan: Plan, label_map: dict[str, Labels]) -> int:
@@ -96,7 +109,7 @@ def _relabel(writer: IndexWriter, plan: Plan, label_map: dict[str, Labels]) -> i
 
 
 def _summary(skipped, plan: Plan, copies: EmbedStats, embedded: EmbedStats, writer: IndexWriter, repair: dict, *,
-             prune: bool, relabelled: int, seconds: float, forward: float | None) -> dict:
+             prune: bool, relabelled: int, seconds: float, forward: tuple[float, float, float] | None) -> dict:
     result = {
         "added": copies.added + embedded.added,
         "updated": copies.updated + embedded.updated + len(plan.moves),
@@ -116,6 +129,8 @@ def _summary(skipped, plan: Plan, copies: EmbedStats, embedded: EmbedStats, writ
     if writer.index.kind == IVF:
         result["recall_at_10"] = writer.recall_at_10
     if forward is not None:
-        result["forward_images_per_second"] = round(forward, 2)
-        result["efficiency"] = round(embedded.images_per_second / forward, 3) if forward else None
+        mean, before, after = forward
+        result["forward_images_per_second"] = round(mean, 2)
+        result["forward_images_per_second_before_after"] = [round(before, 2), round(after, 2)]
+        result["efficiency"] = round(embedded.images_per_second / mean, 3) if mean else None
     return result

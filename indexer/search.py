@@ -32,21 +32,27 @@ from indexer.vector_index import VectorIndex
 
 logger = logging.getLogger(__name__)
 
+DEFAULT_K = 10
+
 
 def query_images(
     images: Sequence[str | os.PathLike[str]],
     *,
     home: str | os.PathLike[str] | None = None,
     db: str | None = None,
-    k: int = 10,
+    k: int | None = None,
     artist: str | None = None,
     style: str | None = None,
     date: str | None = None,
     model: str | os.PathLike[str] | None = None,
     config: IndexConfig = IndexConfig(),
 ) -> dict:
-    """{"results": [{"query", "matches": [{"path", "artist", "similarity"}], "artists": [{"artist", "score"}]}]}."""
-    if k < 1:
+    """{"results": [{"query", "matches": [{"path", "artist", "similarity"}], "artists": [{"artist", "score"}]}]}.
+
+    `k`: neighbours per query; an explicit k larger than the index is an error, the default
+    (None: DEFAULT_K) is clamped to the index size.
+    """
+    if k is not None and k < 1:
         raise EngineError(f"-k {k} is not a positive number; pass -k 1 or more")
     if not images:
         raise EngineError("no query image given; pass one or more image paths")
@@ -94,8 +100,10 @@ def _artist_hint(store: CatalogStore, artist: str) -> str:
     return f"did you mean {', '.join(repr(c) for c in close)}?" if close else "run without --artist to see the indexed artists"
 
 
-def _checked_k(k: int, total: int, allowed: np.ndarray | None) -> int:
-    if k > total:
+def _checked_k(k: int | None, total: int, allowed: np.ndarray | None) -> int:
+    if k is None:
+        k = min(DEFAULT_K, total)
+    elif k > total:
         raise EngineError(f"-k {k} is larger than the index ({total} paintings); pass -k {total} or less")
     if allowed is not None and k > len(allowed):
         logger.warning("only %d indexed paintings match the filters; returning %d matches", len(allowed), len(allowed))

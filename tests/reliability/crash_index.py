@@ -63,9 +63,9 @@ class Folder:
             _save(self.root / f"img {self.next_seed}.jpg", noise_image((40, 36), seed=self.next_seed), "JPEG")
 
     def mutate(self) -> None:
-        """Add 4 files, delete 2, move 1, rewrite 1 in place (new content under an indexed path)."""
+        """Add 3 files, delete 1, move 1, rewrite 1 in place (new content under an indexed path)."""
         files = sorted(self.root.glob("*.jpg"))
-        for path in self.rng.sample(files, 2):
+        for path in self.rng.sample(files, 1):
             path.unlink()
         self.next_seed += 1
         moved = self.rng.choice(sorted(self.root.glob("*.jpg")))
@@ -73,7 +73,7 @@ class Folder:
         self.next_seed += 1
         rewrite = self.rng.choice(sorted(self.root.glob("*.jpg")))
         _save(rewrite, noise_image((40, 36), seed=10**7 + self.next_seed), "JPEG")
-        self.add(4)
+        self.add(3)
 
     def expected(self) -> set[str]:
         return {str(p.resolve()) for p in self.root.glob("*.jpg")}
@@ -92,11 +92,36 @@ KILL_POINTS = [
 ]
 
 
+FAST_MODEL: list = []  # [LoadedModel] preloaded in the parent by `preload_fast_model`
+
+
+def preload_fast_model(path: Path) -> None:
+    """Load model.pt once and swap its network for a cheap one with the same output size.
+
+    The crash trials test the indexer's writes, not convolutions: with the real trunk a 6-image run
+    costs seconds of CPU, with this one milliseconds, so 20 kills fit in the time budget. The parent
+    loads with one torch thread so that no OpenMP pool exists when it forks (a forked child would hang).
+    """
+    import torch
+    from torch import nn
+
+    from engine.checkpoint import load_model
+
+    torch.set_num_threads(1)
+    lm = load_model(path, device="cpu")
+    torch.manual_seed(0)
+    lm.model = nn.Sequential(nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(48, lm.embedding_dim)).eval()
+    FAST_MODEL.append(lm)
+
+
 def index_job(folder: Path, home: Path, model: Path, config: dict, *, check: bool = False, kill_point=None):
     def job():
+        import indexer.pipeline as pipeline
         from indexer.config import IndexConfig
         from indexer.pipeline import index_folder
 
+        if FAST_MODEL:
+            pipeline.load_model = lambda *args, **kwargs: FAST_MODEL[0]
         if kill_point:
             arm_kill_point(*kill_point)
         return index_folder(folder, home=home, model=model, prune=True, check=check, config=IndexConfig(**config))
@@ -150,7 +175,7 @@ def rerun(folder: Path, home: Path, model: Path, config: dict, scratch: Path, tr
 
 def random_config(rng: random.Random) -> dict:
     return {
-        "batch_size": 4,
+        "batch_size": 2,
         "commit_every": rng.choice([2, 4, 64]),
         "save_every_s": rng.choice([0.0, 120.0]),
         "num_workers": rng.choice([0, 0, 1]),
@@ -175,7 +200,7 @@ def run_trial(i: int, args, rng: random.Random, state: dict, typical_s: float) -
         folder.mutate()
     config = random_config(rng)
     if kill_point:  # several batches and an index save after each, so every point is reached
-        config.update(commit_every=4, save_every_s=0.0)
+        config.update(commit_every=2, save_every_s=0.0)
     delay = typical_s * 3 if kill_point else round(rng.uniform(0.15, 1.1) * typical_s, 3)
     trial = Trial(kind, delay, config, kill_point=":".join(map(str, kill_point or ())))
     job = index_job(folder.root, home, args.model, config, kill_point=kill_point)
@@ -214,12 +239,16 @@ def main() -> None:
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--model", type=Path, required=True)
     parser.add_argument("--trials", type=int, default=20)
-    parser.add_argument("--images", type=int, default=12)
+    parser.add_argument("--images", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--budget-s", type=float, default=80.0)
+    parser.add_argument("--real-model", action="store_true", help="embed with the real network (slow)")
     parser.add_argument("--kill-point-trials", type=int, default=len(KILL_POINTS))
     args = parser.parse_args()
     import indexer.pipeline  # noqa: F401  (heavy imports once, before any fork)
+
+    if not args.real_model:
+        preload_fast_model(args.model)
 
     started, rng, state = time.monotonic(), random.Random(args.seed), {}
     typical = calibrate(args)

@@ -1,0 +1,31 @@
+from pathlib import Path
+
+from db.records import Labels
+from indexer.labelling import is_per_artist_layout, resolve_labels
+from indexer.scan import ScannedFile
+
+ROOT = Path("/art")
+
+
+def _files(*rels):
+    return [ScannedFile(f"/art/{r}", r, 1, 1) for r in rels]
+
+
+def test_csv_by_relative_path_then_by_name(tmp_path):
+    csv = tmp_path / "l.csv"
+    csv.write_text("filename,artist,title,date\nmonet/1.jpg,Claude Monet,Water Lilies,1906\n2.jpg,Berthe Morisot,,\n"
+                   "x/dup.jpg,A,,\ny/dup.jpg,B,,\n", encoding="utf-8")
+    files = _files("monet/1.jpg", "other/2.jpg", "z/dup.jpg", "free/3.jpg")
+    labels = resolve_labels(ROOT, files, csv)
+    assert labels["/art/monet/1.jpg"] == Labels("Claude Monet", "Water Lilies", None, None, "1906")
+    assert labels["/art/other/2.jpg"].artist == "Berthe Morisot"
+    assert labels["/art/z/dup.jpg"].artist == "z"  # ambiguous name in the CSV: folder layout instead
+    assert labels["/art/free/3.jpg"].artist == "free"
+
+
+def test_layout_detection():
+    assert is_per_artist_layout(_files("a/1.jpg", "b/c/2.jpg"))
+    assert not is_per_artist_layout(_files("a/1.jpg", "2.jpg"))
+    assert not is_per_artist_layout([])
+    labels = resolve_labels(ROOT, _files("a/1.jpg", "2.jpg"), None)
+    assert labels == {"/art/a/1.jpg": Labels(), "/art/2.jpg": Labels()}
