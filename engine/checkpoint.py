@@ -123,8 +123,9 @@ def read_checkpoint(path: str | Path) -> dict:
         raise EngineError(f"{path} is not a model checkpoint ({type(exc).__name__}); use a model.pt written by `engine train`") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise EngineError(f"{path} is not a model checkpoint of this engine; use a model.pt written by `engine train`")
-    if int(data.get("format_version", 0)) > FORMAT_VERSION:
-        raise EngineError(f"{path} was written by a newer engine (format {data.get('format_version')}); upgrade the engine")
+    version = data.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise EngineError(f"{path} has checkpoint format {version!r}, this engine reads 1..{FORMAT_VERSION}; upgrade the engine or re-train")
     return data
 
 
@@ -161,7 +162,7 @@ def _network_config(data: dict, path: Path) -> NetworkConfig:
 
 
 def _loaded(model: nn.Module, data: dict, network: NetworkConfig, *, path: Path, device: torch.device) -> LoadedModel:
-    preprocessing = get_spec(network.backbone).preprocessing()
+    preprocessing = _stored_preprocessing(data, network, path)
     model = _prepare_for_inference(model, device)
     return LoadedModel(
         model=model,
@@ -179,6 +180,21 @@ def _loaded(model: nn.Module, data: dict, network: NetworkConfig, *, path: Path,
         preprocessing=preprocessing,
         metrics=data.get("metrics") or {},
     )
+
+
+def _stored_preprocessing(data: dict, network: NetworkConfig, path: Path) -> dict:
+    """What the model was trained with (the spec's values fill anything missing)."""
+    default = get_spec(network.backbone).preprocessing()
+    stored = data.get("preprocessing") or {}
+    merged = {**default, **{k: v for k, v in stored.items() if k in default}}
+    try:
+        merged["input_size"], merged["resize"] = int(merged["input_size"]), int(merged["resize"])
+        merged["mean"], merged["std"] = [float(v) for v in merged["mean"]], [float(v) for v in merged["std"]]
+    except (TypeError, ValueError):
+        raise EngineError(f"{path}: unreadable preprocessing record; re-train with `engine train`") from None
+    if len(merged["mean"]) != 3 or len(merged["std"]) != 3 or min(merged["std"]) <= 0 or merged["input_size"] < 8:
+        raise EngineError(f"{path}: invalid preprocessing record; re-train with `engine train`")
+    return merged
 
 
 def _prepare_for_inference(model: nn.Module, device: torch.device) -> nn.Module:

@@ -64,6 +64,7 @@ class _Run:
     config: EvaluateConfig
     progress: object = None
     baseline_error: str | None = None
+    same_dataset: bool = True
 
 
 def evaluate_model(
@@ -110,7 +111,9 @@ def _open(model, data, home, split, pairs, config, progress) -> _Run:
     if data is None and trained_on is None:
         raise EngineError(f"{model_path} does not record its dataset; pass --data DIR (a prepared dataset)")
     data_dir = Path(data).expanduser() if data is not None else trained_on
-    return _Run(model_path, lm, data_dir, trained_on, split, pairs, config, progress)
+    run = _Run(model_path, lm, data_dir, trained_on, split, pairs, config, progress)
+    run.same_dataset = _same_dataset(run)
+    return run
 
 
 def _trained_on(lm) -> Path | None:
@@ -122,7 +125,19 @@ def _trained_on(lm) -> Path | None:
 
 
 def _same_dataset(run: _Run) -> bool:
-    return run.trained_on is None or run.trained_on.resolve() == run.data_dir.resolve()
+    """The evaluated dataset is the model's own: same folder, or a copy with the same paintings in the same splits."""
+    if run.trained_on is None or run.trained_on.resolve() == run.data_dir.resolve():
+        return True
+    try:
+        theirs = read_manifest(run.trained_on)
+    except EngineError:
+        return False
+    return _split_keys(read_manifest(run.data_dir)) == _split_keys(theirs)
+
+
+def _split_keys(frame) -> set[tuple[str, str]]:
+    column = "sha256" if "sha256" in frame.columns else "path"
+    return set(zip(frame[column], frame["split"]))
 
 
 def _models(run: _Run) -> dict:
@@ -186,7 +201,7 @@ def _fit_in_sample(run: _Run, models: dict, embedded: Embedded, pairs: Pairs) ->
 
 def _store(run: _Run, cal: Calibrated, block: dict) -> bool:
     """After `--split val` on the model's own dataset, write threshold + calibration into model.pt."""
-    if run.split != "val" or not run.config.store_calibration or not _same_dataset(run):
+    if run.split != "val" or not run.config.store_calibration or not run.same_dataset:
         return False
     summary = {"val_" + k: block["verification"][k] for k in ("roc_auc", "accuracy", "eer", "average_precision")}
     data_io.store_calibration(run.model_path, threshold=cal.threshold, calibration=cal.calibration, metrics=summary)
@@ -219,6 +234,8 @@ def _notes(run: _Run, rows: SplitRows) -> list[str]:
     notes += [f"chance level: attribution top1 {1 / rows.artists:.3f}, verification accuracy 0.5, triplet accuracy 0.5"]
     if rows.artists <= 5:
         notes.append(f"only {rows.artists} artists: attribution top5 is trivially 1")
-    if run.split == "all" and _same_dataset(run) and run.trained_on is not None:
+    if run.split == "all" and run.same_dataset and run.trained_on is not None:
         notes.append("split all includes the artists the model was trained on: numbers are optimistic")
+    if run.split == "val" and not run.same_dataset:
+        notes.append("threshold not stored in the model: --data is not the dataset it was trained on")
     return notes

@@ -17,6 +17,10 @@ from PIL import Image, ImageDraw
 from engine.synthetic_style import ArtistStyle
 
 RGB = tuple[int, int, int]
+import os
+_N_ANGLE=os.environ.get('N_ANGLE')=='1'
+_N_TEX=os.environ.get('N_TEX')=='1'
+_N_DENS=float(os.environ.get('N_DENS','0.1'))
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,8 @@ class _Work:
     angle: float
     count: int
     palette: tuple[RGB, ...]
+    texture_scale: int
+    texture_amp: float
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,7 @@ def paint(style: ArtistStyle, rng: np.random.Generator, size: int) -> Image.Imag
     stroke = _STROKES[style.shape]
     for s in _strokes(style, work, rng, size):
         stroke(draw, style, s)
-    return Image.fromarray(_texture(np.asarray(canvas), rng, style), "RGB")
+    return Image.fromarray(_texture(np.asarray(canvas), rng, work), "RGB")
 
 
 def _plan_work(style: ArtistStyle, rng: np.random.Generator, size: int) -> _Work:
@@ -64,9 +70,11 @@ def _plan_work(style: ArtistStyle, rng: np.random.Generator, size: int) -> _Work
     return _Work(
         length=style.length * size * rng.uniform(0.85, 1.15),
         width=max(1.0, style.width * size * rng.uniform(0.85, 1.15)),
-        angle=style.angle + rng.normal(0, 0.15),
-        count=max(8, int(style.density * _COUNT_SCALE[style.shape] * rng.uniform(0.8, 1.2))),
+        angle=rng.uniform(0, math.pi) if _N_ANGLE else style.angle + rng.normal(0, 0.15),
+        count=max(8, int(style.density * _COUNT_SCALE[style.shape] * rng.lognormal(0, _N_DENS))),
         palette=palette,
+        texture_scale=int(rng.choice([4, 8, 16, 32])) if _N_TEX else style.texture_scale,
+        texture_amp=float(rng.uniform(0, 0.25)) if _N_TEX else style.texture_amp,
     )
 
 
@@ -109,7 +117,7 @@ def _background(rng: np.random.Generator, size: int, horizon_rate: float) -> np.
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-def _texture(arr: np.ndarray, rng: np.random.Generator, style: ArtistStyle) -> np.ndarray:
+def _texture(arr: np.ndarray, rng: np.random.Generator, style: _Work) -> np.ndarray:
     """Multiply by upsampled grid noise (the artist's scale and amplitude) plus a little grain."""
     size = arr.shape[0]
     grid = rng.normal(0, 1, (style.texture_scale, style.texture_scale)).astype(np.float32)

@@ -99,6 +99,18 @@ def test_val_calibrates_and_stores_in_model(setup):
     assert result["verification"]["roc_auc"] > result["baseline"]["verification"]["roc_auc"]
 
 
+def test_val_of_a_copy_stores_but_val_of_another_dataset_does_not(tmp_path, setup):
+    data, model, fakes = setup
+    copy = make_dataset(tmp_path / "copy")
+    assert evaluate_model(model=model, data=copy, split="val", pairs=40, config=FAST)["calibration_stored"]
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "manifest.csv").write_text("path,artist,split,sha256\n" + "".join(f"o{k % 2}_{k}.jpg,o{k % 2},val,z{k}\n" for k in range(8)))
+    result = evaluate_model(model=model, data=other, split="val", pairs=20, config=FAST)
+    assert not result["calibration_stored"] and len(fakes.stored) == 1
+    assert any("not stored" in note for note in result["notes"])
+
+
 def test_test_split_uses_stored_val_threshold_and_baseline_calibrated_on_val(tmp_path, monkeypatch):
     data = make_dataset(tmp_path / "data")
     fakes = Fakes(data, threshold=0.123, calibration={"method": "platt", "a": 10.0, "b": -3.0})

@@ -201,7 +201,7 @@ def run_trial(i: int, args, rng: random.Random, state: dict, typical_s: float) -
     config = random_config(rng)
     if kill_point:  # several batches and an index save after each, so every point is reached
         config.update(commit_every=2, save_every_s=0.0)
-    delay = typical_s * 3 if kill_point else round(rng.uniform(0.15, 1.1) * typical_s, 3)
+    delay = typical_s * 3 if kill_point else round(rng.uniform(0.1, 0.9) * typical_s, 3)
     trial = Trial(kind, delay, config, kill_point=":".join(map(str, kill_point or ())))
     job = index_job(folder.root, home, args.model, config, kill_point=kill_point)
     killed = run_and_kill(job, args.work / "kill.json", delay_s=trial.delay_s)

@@ -17,5 +17,8 @@ def write_tiny_model(path: Path, *, embedding_dim: int = 32, seed: int = 0, back
     torch.manual_seed(seed)
     network = NetworkConfig(backbone=backbone, weights="none", embedding_dim=embedding_dim, head="linear")
     model = build_network(network, pretrained=False).eval()
-    save_checkpoint(path, model=model, network=network, config={"tiny": True, "seed": seed})
+    save_checkpoint(
+        path, model=model, network=network, config={"tiny": True, "seed": seed},
+        threshold=0.5, calibration={"method": "platt", "a": 6.0, "b": -3.0},
+    )
     return path
