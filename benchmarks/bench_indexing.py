@@ -11,6 +11,7 @@ Goals: product >= 0.9 x (a) and >= 3 x (b).
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
@@ -62,6 +63,33 @@ def naive_loop(lm, paths: list[Path]) -> float:
     return len(paths) / (time.perf_counter() - start)
 
 
+def decode_seconds(lm, paths: list[Path]) -> float:
+    """Seconds per image of what a DataLoader worker does (decode with draft + eval transform), on one
+    thread as in a worker. With the forward on all cores, decoding steals core time from it."""
+    import torch
+
+    from engine.embedding import _draft
+    from engine.imageio import load_rgb
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        start = time.perf_counter()
+        for path in paths:
+            lm.transform(load_rgb(path, draft_size=_draft(lm)))
+        return (time.perf_counter() - start) / len(paths)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def sharing_bound(forward_ips: float, decode_s: float, cores: int) -> float:
+    """Best possible share of the compute limit when decoding and the forward share `cores` cores:
+    per image the forward takes F = 1/limit wall seconds on all cores (cores*F core-seconds) and
+    decoding D core-seconds, so at best wall = F + D/cores and the share is F / (F + D/cores)."""
+    forward_s = 1.0 / forward_ips
+    return forward_s / (forward_s + decode_s / cores)
+
+
 def embed_rate(lm, paths: list[Path], *, batch: int) -> float:
     from engine.embedding import embed_paths
 
@@ -95,7 +123,9 @@ def bench_backbone(backbone: str, folder: Path, paths: list[Path], size: dict, w
     embed_ips = embed_rate(lm, paths, batch=batch)
     after = compute_limit(lm, batch=batch, batches=batches)
     naive = naive_loop(lm, paths[: size["naive"]])
+    decode = decode_seconds(lm, paths[: size["naive"]])
     limit = (before + after) / 2
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     return {
         "backbone": backbone, "weights": WEIGHTS[backbone], "input_size": lm.input_size, "images": len(paths),
         "compute_limit_ips": limit, "compute_before_ips": before, "compute_after_ips": after,
@@ -103,6 +133,7 @@ def bench_backbone(backbone: str, folder: Path, paths: list[Path], size: dict, w
         "embed_paths_ips": embed_ips, "naive_loop_ips": naive,
         "index_vs_compute": index_ips / limit, "embed_vs_compute": embed_ips / limit,
         "index_vs_naive": index_ips / naive, "embed_vs_naive": embed_ips / naive,
+        "decode_ms_per_image": 1000 * decode, "sharing_bound": sharing_bound(limit, decode, cores),
     }
 
 
@@ -142,7 +173,8 @@ def run(*, scale: str = "full", results_dir: Path | None = None) -> dict:
     result = {"scale": scale, "data": "artdata (first N by name)" if real else "generated 256x256 JPEGs",
               "config": {**size, "torch_threads": torch.get_num_threads()}, "rows": rows, "goals": goals}
     print(table(rows, ["backbone", "weights", "images", "compute_limit_ips", "index_folder_ips", "embed_paths_ips",
-                       "naive_loop_ips", "index_vs_compute", "embed_vs_compute", "index_vs_naive"]))
+                       "naive_loop_ips", "index_vs_compute", "embed_vs_compute", "index_vs_naive",
+                       "decode_ms_per_image", "sharing_bound"]))
     save_result(NAME, result, results_dir=results_dir)
     return result
 

@@ -42,6 +42,7 @@ def indexing_section(res: dict) -> str:
              "index_folder (img/s)": r["index_folder_ips"], "embed_paths (img/s)": r["embed_paths_ips"],
              "naive loop (img/s)": r["naive_loop_ips"], "index / limit (goal >= 0.9)": r["index_vs_compute"],
              "embed / limit": r["embed_vs_compute"], "index / naive (goal >= 3)": r["index_vs_naive"],
+             "decode ms/img (1 core)": r.get("decode_ms_per_image"), "bound from sharing cores": r.get("sharing_bound"),
              "goals": "met" if res["goals"][r["backbone"]]["met"] else "NOT met"} for r in res["rows"]]
     return (f"{res['rows'][0]['images']} paintings ({res['data']}), batch {res['config']['batch']}, "
             f"{res['config']['torch_threads']} torch threads; naive loop on the first {res['config']['naive']}.\n\n"
@@ -80,7 +81,9 @@ def training_section(res: dict) -> str:
     return (f"{c['train_images']} train / {c['val_images']} val paintings of {res['data']} "
             f"(full train split: {c['train_images_full']}), {res['torch_threads']} torch threads.\n\n"
             + table(res["rows"], ["what", "seconds", "images_per_s", "full_split_epoch_s"])
-            + f"\nA frozen-mode epoch processes **{res['frozen_epoch_vs_finetune_epoch']:.0f}x** the images/s of fine-tuning.\n")
+            + f"\nA frozen-mode epoch (as reported, validation included) processes **{res['frozen_epoch_vs_finetune_epoch']:.0f}x** "
+            f"the images/s of a fine-tuning step ({res.get('bare_frozen_epoch_vs_finetune_epoch', float('nan')):.0f}x for the bare "
+            "head-training pass).\n")
 
 
 def memory_section(res: dict) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 import engine
-from engine.atomic import atomic_write_json
+from engine.atomic import atomic_save, atomic_write_json
 from engine.errors import EngineError
 from engine.progress import Progress, track
 from engine.synthetic_paint import paint
@@ -75,10 +75,33 @@ def artist_styles(*, artists: int = 24, seed: int = 0) -> list[ArtistStyle]:
     return [sample_style(i, seed=seed) for i in range(artists)]
 
 
+def paint_new_works(
+    out_dir: str | Path, artist: str, numbers: list[int], *, artists: int = 24, size: int = 160, seed: int = 0
+) -> list[Path]:
+    """Paint works `numbers` of synthetic `artist` (a gallery folder name) into `out_dir/<artist>-<n>.jpg`.
+
+    Work n is the same picture `generate_gallery` would paint as n, so numbers >= per_artist are
+    new paintings by a known hand: queries that are not in the gallery.
+    """
+    style = next((s for s in artist_styles(artists=artists, seed=seed) if s.name == artist), None)
+    if style is None:
+        raise EngineError(f"{artist!r} is not a synthetic artist of this gallery (seed {seed}, {artists} artists)")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for n in numbers:
+        image = paint(style, np.random.default_rng([seed, style.index, n]), size)
+        target = out / f"{artist}-{n:03d}.jpg"
+        atomic_save(target, lambda tmp, image=image: image.save(tmp, format="JPEG", quality=90))
+        paths.append(target)
+    return paths
+
+
 def _paint_artist(folder: Path, style: ArtistStyle, config: GalleryConfig) -> None:
     folder.mkdir(parents=True)
     for n in range(config.per_artist):
         rng = np.random.default_rng([config.seed, style.index, n])
+        # Plain writes: the whole folder is moved into place atomically by `generate_gallery`.
         paint(style, rng, config.size).save(folder / f"{n:03d}.jpg", quality=config.quality)
 
 

@@ -17,10 +17,6 @@ from PIL import Image, ImageDraw
 from engine.synthetic_style import ArtistStyle
 
 RGB = tuple[int, int, int]
-import os
-_N_ANGLE=os.environ.get('N_ANGLE')=='1'
-_N_TEX=os.environ.get('N_TEX')=='1'
-_N_DENS=float(os.environ.get('N_DENS','0.1'))
 
 
 @dataclass(frozen=True)
@@ -70,11 +66,11 @@ def _plan_work(style: ArtistStyle, rng: np.random.Generator, size: int) -> _Work
     return _Work(
         length=style.length * size * rng.uniform(0.85, 1.15),
         width=max(1.0, style.width * size * rng.uniform(0.85, 1.15)),
-        angle=rng.uniform(0, math.pi) if _N_ANGLE else style.angle + rng.normal(0, 0.15),
-        count=max(8, int(style.density * _COUNT_SCALE[style.shape] * rng.lognormal(0, _N_DENS))),
+        angle=rng.uniform(0, math.pi),
+        count=max(8, int(style.density * _COUNT_SCALE[style.shape] * rng.lognormal(0, 0.35))),
         palette=palette,
-        texture_scale=int(rng.choice([4, 8, 16, 32])) if _N_TEX else style.texture_scale,
-        texture_amp=float(rng.uniform(0, 0.25)) if _N_TEX else style.texture_amp,
+        texture_scale=int(rng.choice([4, 8, 16, 32])),
+        texture_amp=float(rng.uniform(0, 0.25)),
     )
 
 
@@ -117,12 +113,12 @@ def _background(rng: np.random.Generator, size: int, horizon_rate: float) -> np.
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-def _texture(arr: np.ndarray, rng: np.random.Generator, style: _Work) -> np.ndarray:
+def _texture(arr: np.ndarray, rng: np.random.Generator, work: _Work) -> np.ndarray:
     """Multiply by upsampled grid noise (the artist's scale and amplitude) plus a little grain."""
     size = arr.shape[0]
-    grid = rng.normal(0, 1, (style.texture_scale, style.texture_scale)).astype(np.float32)
+    grid = rng.normal(0, 1, (work.texture_scale, work.texture_scale)).astype(np.float32)
     noise = np.asarray(Image.fromarray(grid, "F").resize((size, size), Image.Resampling.BICUBIC))
-    out = arr.astype(np.float32) * (1 + style.texture_amp * noise[..., None])
+    out = arr.astype(np.float32) * (1 + work.texture_amp * noise[..., None])
     out += rng.normal(0, 3, arr.shape[:2])[..., None].astype(np.float32)
     return np.clip(out, 0, 255).astype(np.uint8)
 

@@ -109,9 +109,6 @@ def test_query_and_verify_via_cli(cli_pass, tiny_model):
     proc = engine("verify", by_name["cmyk_jpeg"], by_name["png_16bit"], "--home", home, "--model", tiny_model, "--json")
     assert proc.returncode == 0, proc.stderr
     assert set(json.loads(proc.stdout)) >= {"similarity", "probability", "same_artist", "threshold"}
-    bad = engine("query", by_name["decompression_bomb"], "--home", home, "--model", tiny_model, "--json")
-    assert bad.returncode == 1 and bad.stdout == ""
-    _one_line_error(bad.stderr)
 
 
 @pytest.mark.slow
@@ -123,16 +120,16 @@ def test_every_bad_file_is_a_clear_query_and_verify_error(cli_pass, tiny_model, 
         captured = capsys.readouterr()
         assert captured.out == "", case.name
         _one_line_error(captured.err)
-        assert main(["verify", str(good), str(case.path), "--home", str(home), "--model", str(tiny_model), "--json"]) == 1
+        assert main(["verify", str(case.path), str(good), "--home", str(home), "--model", str(tiny_model), "--json"]) == 1
         _one_line_error(capsys.readouterr().err)
 
 
 @pytest.mark.slow
-def test_every_good_file_can_query_and_verify(cli_pass, tiny_model, capsys, cached_model):
+def test_every_good_file_finds_itself(cli_pass, tiny_model, capsys, cached_model):
     src, home, _, _ = cli_pass
-    for case in src.good:
-        assert main(["query", str(case.path), "--home", str(home), "--model", str(tiny_model), "-k", "1", "--json"]) == 0
-        match = json.loads(capsys.readouterr().out)["results"][0]["matches"][0]
-        assert match["path"] == str(case.path.resolve()) and match["similarity"] == pytest.approx(1.0, abs=1e-4), case.name
-        assert main(["verify", str(case.path), str(case.path), "--home", str(home), "--model", str(tiny_model), "--json"]) == 0
-        assert json.loads(capsys.readouterr().out)["similarity"] == pytest.approx(1.0, abs=1e-4)
+    paths = [str(c.path) for c in src.good]
+    assert main(["query", *paths, "--home", str(home), "--model", str(tiny_model), "-k", "1", "--json"]) == 0
+    for case, result in zip(src.good, json.loads(capsys.readouterr().out)["results"]):
+        match = result["matches"][0]
+        assert match["path"] == str(case.path.resolve()), case.name
+        assert match["similarity"] == pytest.approx(1.0, abs=1e-4), case.name

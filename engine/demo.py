@@ -1,0 +1,217 @@
+"""`engine demo`: the whole product on one machine, offline, in minutes.
+
+generate (synthetic artists; skipped with `data`) -> prepare -> train (frozen efficientnet_lite0
+with its packaged ImageNet weights) -> evaluate on held-out artists, trained vs the untrained
+baseline -> index -> query a painting that is not in the index -> verify two pairs.
+Every step logs one line; the returned dict holds each step's brief result and where the
+artefacts are. It is also written to WORKDIR/demo.json with the resolved config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import engine
+from engine.atomic import atomic_write_json
+from engine.demo_briefs import evaluate_brief, index_brief, prepare_brief, query_brief, train_brief, verify_brief
+from engine.demo_probes import Probes, build_library, data_probes, synthetic_probes
+from engine.errors import EngineError
+from engine.home import Home
+from engine.manifest import read_manifest
+from engine.progress import Progress
+
+logger = logging.getLogger(__name__)
+
+RESULT_NAME = "demo.json"
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    """Sized so the synthetic demo ends in ~2-3 minutes on 2 CPU cores (first model load included)."""
+
+    artists: int = 24  # synthetic gallery
+    per_artist: int = 30
+    image_size: int = 160
+    seed: int = 0
+    backbone: str = "efficientnet_lite0"
+    epochs: int = 10
+    views: int = 2  # cached trunk views per training image (frozen mode)
+    val_fraction: float = 0.15
+    test_fraction: float = 0.2
+    max_per_artist: int | None = 40  # user data only: cap per artist to keep the demo short; None: all
+    pairs: int = 2000
+    k: int = 5
+
+
+def run_demo(
+    *,
+    data: str | Path | None = None,
+    labels: str | Path | None = None,
+    home: str | Path | None = None,
+    workdir: str | Path | None = None,
+    config: DemoConfig = DemoConfig(),
+    progress: Progress | None = None,
+) -> dict:
+    """Run the whole flow; `data` (+ `labels`) = the user's collection instead of synthetic artists.
+
+    `workdir` (default HOME/demo/synthetic or HOME/demo/data-<hash>) holds gallery, prepared
+    dataset, probes and report; model, catalog and index go into the home as usual.
+    """
+    started = time.perf_counter()
+    if labels is not None and data is None:
+        raise EngineError("--labels needs --data DIR (the image folder the CSV describes)")
+    the_home = Home.resolve(home).ensure()
+    work = _work_dir(workdir, the_home, data, labels)
+    steps = _Steps()
+    source = _source(steps, work, data, config, progress)
+    prepared = work / "prepared"
+    steps.run("prepare", lambda: _prepare(source, prepared, labels, config, data is not None, progress), prepare_brief)
+    trained = steps.run("train", lambda: _train(prepared, the_home, config, progress), train_brief)
+    model = Path(trained["model_path"])
+    steps.run("evaluate", lambda: _evaluate(model, prepared, work, the_home, config, progress), evaluate_brief)
+    probes, library, library_labels = _probes(work, prepared, data, config)
+    steps.run("index", lambda: _index(library, library_labels, model, the_home, progress), index_brief)
+    steps.run("query", lambda: _query(probes, model, the_home, config), lambda r: query_brief(r, probes))
+    steps.run("verify", lambda: _verify(probes, model, the_home), lambda r: verify_brief(r, probes))
+    result = _result(steps, work, the_home, source, data, trained, config, time.perf_counter() - started)
+    atomic_write_json(work / RESULT_NAME, result)
+    logger.info("demo finished in %.0f s; summary in %s", result["seconds"], work / RESULT_NAME)
+    return result
+
+
+class _Steps:
+    """Runs named steps, timing each, keeping its brief result and logging one line."""
+
+    def __init__(self) -> None:
+        self.briefs: dict[str, dict] = {}
+
+    def run(self, name: str, action: Callable[[], Any], brief: Callable[[Any], dict]) -> Any:
+        logger.info("demo: %s ...", name)
+        started = time.perf_counter()
+        try:
+            out = action()
+        except EngineError as exc:
+            raise EngineError(f"demo stopped at {name}: {exc}") from exc
+        summary = {**brief(out), "seconds": round(time.perf_counter() - started, 2)}
+        self.briefs[name] = summary
+        logger.info("demo: %s done in %.1f s: %s", name, summary["seconds"], summary.get("line", ""))
+        return out
+
+
+def _work_dir(workdir, home: Home, data, labels) -> Path:
+    if workdir is not None:
+        return Path(workdir).expanduser().absolute()
+    if data is None:
+        return home.root / "demo" / "synthetic"
+    # One folder per collection, so demos on different data never share a prepared dataset.
+    key = f"{Path(data).expanduser().resolve()}|{Path(labels).expanduser().resolve() if labels else ''}"
+    return home.root / "demo" / f"data-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+
+
+def _source(steps: _Steps, work: Path, data, config: DemoConfig, progress) -> Path:
+    if data is not None:
+        source = Path(data).expanduser()
+        if not source.is_dir():
+            raise EngineError(f"--data {source} is not a folder; pass the folder that holds your paintings")
+        return source
+    from engine.synthetic import generate_gallery
+
+    def generate() -> Path:
+        return generate_gallery(work / "gallery", artists=config.artists, per_artist=config.per_artist,
+                                size=config.image_size, seed=config.seed, progress=progress)
+
+    return steps.run("generate", generate, lambda p: {
+        "path": str(p), "artists": config.artists, "images": config.artists * config.per_artist,
+        "line": f"{config.artists} synthetic artists x {config.per_artist} paintings in {p}",
+    })
+
+
+def _prepare(source: Path, out: Path, labels, config: DemoConfig, user_data: bool, progress) -> dict:
+    from engine.prepare import PrepareConfig, prepare_dataset
+
+    prep = PrepareConfig(
+        size=256 if user_data else config.image_size,
+        val_fraction=config.val_fraction, test_fraction=config.test_fraction,
+        max_per_artist=config.max_per_artist if user_data else None, seed=config.seed,
+    )
+    return prepare_dataset(source, out=out, labels=labels, config=prep, progress=progress)
+
+
+def _train(prepared: Path, home: Home, config: DemoConfig, progress) -> dict:
+    from engine.train import make_config, train_model
+
+    train_config = make_config(
+        "default", backbone=config.backbone, weights="imagenet", mode="frozen",
+        epochs=config.epochs, views=config.views, seed=config.seed,
+    )
+    out = home.models_dir / f"demo-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    return train_model(prepared, config=train_config, out=out, home=home.root, progress=progress)
+
+
+def _evaluate(model: Path, prepared: Path, work: Path, home: Home, config: DemoConfig, progress) -> dict:
+    from engine.evaluate import evaluate_model
+
+    return evaluate_model(model=model, data=prepared, split="test", pairs=config.pairs,
+                          report=work / "report", home=home.root, progress=progress)
+
+
+def _probes(work: Path, prepared: Path, data, config: DemoConfig) -> tuple[Probes, Path, Path | None]:
+    frame = read_manifest(prepared)
+    if data is None:
+        probes = synthetic_probes(work / "probes", frame, artists=config.artists, per_artist=config.per_artist,
+                                  size=config.image_size, seed=config.seed)
+        return probes, work / "gallery", None
+    probes = data_probes(frame)
+    library, library_labels = build_library(frame, work / "library", exclude={probes.query})
+    return probes, library, library_labels
+
+
+def _index(library: Path, library_labels: Path | None, model: Path, home: Home, progress) -> dict:
+    from indexer.pipeline import index_folder
+
+    return index_folder(library, home=home.root, labels=library_labels, model=model, progress=progress)
+
+
+def _query(probes: Probes, model: Path, home: Home, config: DemoConfig) -> dict:
+    from indexer.search import query_images
+
+    return query_images([probes.query], home=home.root, k=config.k, model=model)
+
+
+def _verify(probes: Probes, model: Path, home: Home) -> list[dict]:
+    from indexer.verify import verify_pair
+
+    return [verify_pair(a, b, home=home.root, model=model) for a, b, _ in probes.pairs]
+
+
+def _result(steps: _Steps, work: Path, home: Home, source: Path, data, trained: dict, config: DemoConfig,
+            seconds: float) -> dict:
+    report = steps.briefs["evaluate"].get("report")
+    return {
+        "source": "synthetic" if data is None else str(Path(data).expanduser().resolve()),
+        "seconds": round(seconds, 1),
+        "steps": steps.briefs,
+        "artefacts": {
+            "gallery": str(source) if data is None else None,
+            "dataset": str(work / "prepared"),
+            "model": str(trained["model_path"]),
+            "training_metrics": str(trained.get("metrics_csv", "")),
+            "loss_plot": str(trained.get("loss_png", "")),
+            "report": report,
+            "plots": sorted(str(p) for p in Path(report).glob("*.png")) if report else [],
+            "catalog": home.db_url(),
+            "index": str(home.index_path),
+            "summary": str(work / RESULT_NAME),
+        },
+        "home": str(home.root),
+        "workdir": str(work),
+        "config": dataclasses.asdict(config),
+        "engine_version": engine.__version__,
+    }
