@@ -152,7 +152,8 @@ def run(*, scale: str = "full", results_dir: Path | None = None) -> dict:
               "frozen_epoch_vs_finetune_epoch": rows[1]["images_per_s"] / rows[3]["images_per_s"],
               "bare_frozen_epoch_vs_finetune_epoch": rows[2]["images_per_s"] / rows[3]["images_per_s"]}
     print(table(rows))
-    print(f"a frozen-mode epoch runs {result['frozen_epoch_vs_finetune_epoch']:.0f}x the images/s of fine-tuning")
+    print(f"a frozen-mode epoch (validation included) runs {result['frozen_epoch_vs_finetune_epoch']:.0f}x "
+          "the images/s of a fine-tuning step")
     save_result(NAME, result, results_dir=results_dir)
     return result
 

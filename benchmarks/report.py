@@ -43,6 +43,7 @@ def indexing_section(res: dict) -> str:
              "naive loop (img/s)": r["naive_loop_ips"], "index / limit (goal >= 0.9)": r["index_vs_compute"],
              "embed / limit": r["embed_vs_compute"], "index / naive (goal >= 3)": r["index_vs_naive"],
              "decode ms/img (1 core)": r.get("decode_ms_per_image"), "bound from sharing cores": r.get("sharing_bound"),
+             "forward batch 1 (img/s)": r.get("forward_batch1_ips"), "batching gain": r.get("batching_gain"),
              "goals": "met" if res["goals"][r["backbone"]]["met"] else "NOT met"} for r in res["rows"]]
     return (f"{res['rows'][0]['images']} paintings ({res['data']}), batch {res['config']['batch']}, "
             f"{res['config']['torch_threads']} torch threads; naive loop on the first {res['config']['naive']}.\n\n"
@@ -102,8 +103,53 @@ SECTIONS = {
 }
 
 
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "**NOT met**"
+
+
+def goals_section(results: dict[str, dict]) -> str:
+    """One line per goal or headline ratio, from whatever results exist."""
+    rows = []
+    for r in results.get("indexing", {}).get("rows", []):
+        rows.append({"result": f"1. index_folder / compute limit, {r['backbone']}", "ratio": r["index_vs_compute"],
+                     "goal": ">= 0.9", "verdict": _verdict(r["index_vs_compute"] >= 0.9)})
+        rows.append({"result": f"1. index_folder / naive loop, {r['backbone']}", "ratio": r["index_vs_naive"],
+                     "goal": ">= 3", "verdict": _verdict(r["index_vs_naive"] >= 3)})
+    if "decode" in results:
+        rows.append({"result": "2. draft decode / full decode (4000x3000 JPEG)",
+                     "ratio": results["decode"]["speedup_draft_vs_full"], "goal": "-", "verdict": "-"})
+    rows += _search_goals(results.get("search"))
+    for r in results.get("latency", {}).get("rows", []):
+        rows.append({"result": f"4. {r['case']}: p50 / {r['reference']}", "ratio": r["p50_over_reference"],
+                     "goal": "-", "verdict": "-"})
+    if "training" in results:
+        rows.append({"result": "5. frozen epoch / fine-tuning step (images/s)",
+                     "ratio": results["training"]["frozen_epoch_vs_finetune_epoch"], "goal": "-", "verdict": "-"})
+    for r in results.get("memory", {}).get("rows", []):
+        if r.get("over_floor_vs_reference") is not None:
+            rows.append({"result": f"6. {r['what']}: memory over floor / raw vectors",
+                         "ratio": r["over_floor_vs_reference"], "goal": "-", "verdict": "-"})
+    return table(rows, ["result", "ratio", "goal", "verdict"]) if rows else "(no results yet)\n"
+
+
+def _search_goals(res: dict | None) -> list[dict]:
+    if not res:
+        return []
+    goal, n = res["goal"], res["goal"]["n"]
+    rows = [r for r in res["rows"] if r.get("n") == n and "qps_single" in r and r["index"] != "flat"]
+    out = []
+    for r in rows:
+        ok = r["recall_at_10"] >= 0.95 and r["speedup_single"] >= 10
+        out.append({"result": f"3. N={n:,} {r['index']}: queries/s vs exact (recall@10 {r['recall_at_10']:.3f})",
+                    "ratio": r["speedup_single"], "goal": ">= 10 at recall >= 0.95", "verdict": _verdict(ok)})
+    if goal.get("product") and goal["product"].get("projected_build_s"):
+        out.append({"result": f"3. N={n:,} product's own IVF build time, projected (s)",
+                    "ratio": goal["product"]["projected_build_s"], "goal": "-", "verdict": "not built (over budget)"})
+    return out
+
+
 def render(results: dict[str, dict]) -> str:
-    parts = [START, "", "## Results", ""]
+    parts = [START, "", "## Results", "", "### Goals and headline ratios", "", goals_section(results)]
     for name in ORDER:
         title, section = SECTIONS[name]
         parts += [f"### {title}", ""]

@@ -30,7 +30,7 @@ def index(
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Images per forward pass.")] = 64,
     workers: Annotated[Optional[int], typer.Option("--workers", min=0, help="Image decoding processes (default: cores - 1).")] = None,
     threads: Annotated[Optional[int], typer.Option("--threads", min=1, help="Torch threads for inference (default: torch's).")] = None,
-    commit_every: Annotated[int, typer.Option("--commit-every", min=1, help="Images per catalog transaction (the most a crash can lose).")] = 512,
+    commit_every: Annotated[int, typer.Option("--commit-every", min=1, help="Images per catalog transaction (the most a crash can lose).")] = 1024,
     approx_threshold: Annotated[int, typer.Option("--approx-threshold", min=1, help="From this many paintings on, build an approximate (IVF) index and report its recall@10.")] = 200_000,
     measure_forward: Annotated[float, typer.Option("--measure-forward", min=0.0, help="Also time the model's bare forward pass for this many seconds (the compute limit).")] = 0.0,
 ) -> None:

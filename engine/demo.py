@@ -21,7 +21,7 @@ from typing import Any, Callable
 import engine
 from engine.atomic import atomic_write_json
 from engine.demo_briefs import evaluate_brief, index_brief, prepare_brief, query_brief, train_brief, verify_brief
-from engine.demo_probes import Probes, build_library, data_probes, synthetic_probes
+from engine.demo_probes import Probes, build_library, data_probes, held_out_artists, synthetic_probes
 from engine.errors import EngineError
 from engine.home import Home
 from engine.manifest import read_manifest
@@ -36,6 +36,11 @@ RESULT_NAME = "demo.json"
 class DemoConfig:
     """Sized so the synthetic demo ends in ~2-3 minutes on 2 CPU cores (first model load included)."""
 
+    def validate(self) -> "DemoConfig":
+        if self.index not in ("held_out", "all"):
+            raise EngineError(f"unknown demo index choice {self.index!r}; use held_out or all")
+        return self
+
     artists: int = 24  # synthetic gallery
     per_artist: int = 30
     image_size: int = 160
@@ -48,6 +53,7 @@ class DemoConfig:
     max_per_artist: int | None = 40  # user data only: cap per artist to keep the demo short; None: all
     pairs: int = 2000
     k: int = 5
+    index: str = "held_out"  # "held_out": index the test artists only (quick); "all": every prepared image
 
 
 def run_demo(
@@ -67,6 +73,7 @@ def run_demo(
     started = time.perf_counter()
     if labels is not None and data is None:
         raise EngineError("--labels needs --data DIR (the image folder the CSV describes)")
+    config = config.validate()
     the_home = Home.resolve(home).ensure()
     work = _work_dir(workdir, the_home, data, labels)
     steps = _Steps()
@@ -162,18 +169,19 @@ def _evaluate(model: Path, prepared: Path, work: Path, home: Home, config: DemoC
                           report=work / "report", home=home.root, progress=progress)
 
 
-def _probes(work: Path, prepared: Path, data, config: DemoConfig) -> tuple[Probes, Path, Path | None]:
+def _probes(work: Path, prepared: Path, data, config: DemoConfig) -> tuple[Probes, Path, Path]:
     frame = read_manifest(prepared)
     if data is None:
         probes = synthetic_probes(work / "probes", frame, artists=config.artists, per_artist=config.per_artist,
                                   size=config.image_size, seed=config.seed)
-        return probes, work / "gallery", None
-    probes = data_probes(frame)
-    library, library_labels = build_library(frame, work / "library", exclude={probes.query})
+    else:
+        probes = data_probes(frame)
+    artists = held_out_artists(frame) if config.index == "held_out" else sorted(set(frame["artist"]))
+    library, library_labels = build_library(frame, work / "library", artists=artists, exclude={probes.query})
     return probes, library, library_labels
 
 
-def _index(library: Path, library_labels: Path | None, model: Path, home: Home, progress) -> dict:
+def _index(library: Path, library_labels: Path, model: Path, home: Home, progress) -> dict:
     from indexer.pipeline import index_folder
 
     return index_folder(library, home=home.root, labels=library_labels, model=model, progress=progress)
@@ -200,6 +208,7 @@ def _result(steps: _Steps, work: Path, home: Home, source: Path, data, trained: 
         "steps": steps.briefs,
         "artefacts": {
             "gallery": str(source) if data is None else None,
+            "library": str(work / "library" / "images"),
             "dataset": str(work / "prepared"),
             "model": str(trained["model_path"]),
             "training_metrics": str(trained.get("metrics_csv", "")),

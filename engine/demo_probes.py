@@ -3,8 +3,10 @@
 Probes are paintings by held-out (test split) artists that are *not* in the index, so the
 query cannot just find itself:
 - synthetic gallery: fresh works painted by the held-out artists' hands (numbers >= per_artist);
-- a user's collection: prepared test images; the query image is left out of the library, which
-  is a folder of hard links (copies where links fail) to the prepared images plus a labels CSV.
+- a user's collection: prepared test images; the query image is left out of the library.
+The library that gets indexed holds the held-out artists' prepared images (hard links, copies
+where links fail, plus a labels CSV): the catalog then shows what the product is for, telling
+apart hands the model never saw, and indexing stays quick.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +27,7 @@ from engine.synthetic import paint_new_works
 
 LIBRARY_LABELS = "labels.csv"
 _LABEL_FIELDS = ("title", "style", "genre", "date")
+_SAFE = re.compile(r"[^\w .()-]+")  # keeps letters of any script; drops separators and controls
 
 
 @dataclass(frozen=True)
@@ -67,35 +71,39 @@ def data_probes(frame: pd.DataFrame) -> Probes:
     return Probes(query=query, query_artist=first, pairs=((a1, a2, True), (a1, Path(other[0]), False)))
 
 
-def build_library(frame: pd.DataFrame, folder: Path, *, exclude: set[Path]) -> tuple[Path, Path]:
-    """Link every prepared image but `exclude` into `folder/images/`; returns (images folder, labels CSV)."""
+def build_library(frame: pd.DataFrame, folder: Path, *, artists: list[str], exclude: set[Path]) -> tuple[Path, Path]:
+    """Link the prepared images of `artists` but `exclude` into `folder/images/<artist>/<original name>`.
+
+    Returns (images folder, labels CSV keyed by the path inside it). Links, not copies: instant, no space.
+    """
     images = folder / "images"
     if images.exists():
         shutil.rmtree(images)  # our own earlier library: links only, the prepared copies stay
     images.mkdir(parents=True)
     excluded = {p.resolve() for p in exclude}
-    rows = []
-    taken: set[str] = set()
-    for record in frame.to_dict("records"):
+    rows, taken = [], set()
+    for record in frame[frame["artist"].isin(artists)].sort_values("path").to_dict("records"):
         source = Path(record["abspath"])
         if source.resolve() in excluded:
             continue
-        name = _library_name(record, taken)
-        _link(source, images / name)
-        rows.append({"filename": name, "artist": record["artist"], **{k: record.get(k, "") for k in _LABEL_FIELDS}})
+        rel = _library_name(record, taken)
+        (images / rel).parent.mkdir(exist_ok=True)
+        _link(source, images / rel)
+        rows.append({"filename": rel, "artist": record["artist"], **{k: record.get(k, "") for k in _LABEL_FIELDS}})
     labels = folder / LIBRARY_LABELS
     atomic_write_text(labels, _csv_text(rows))
     return images, labels
 
 
 def _library_name(record: dict, taken: set[str]) -> str:
-    """The original file name when unique (readable query results), else prefixed by its hash."""
-    original = Path(str(record.get("source") or record["abspath"])).name
-    name = original if original.lower().endswith((".jpg", ".jpeg")) else f"{Path(original).stem}.jpg"
-    if name in taken:
-        name = f"{str(record.get('sha256', ''))[:12]}-{name}"
-    taken.add(name)
-    return name
+    """`<artist>/<original name>` (readable query results); a clash gets the content hash as prefix."""
+    folder = _SAFE.sub("_", str(record["artist"])).strip(" ._")[:80] or "unknown"
+    original = Path(str(record.get("source") or record["abspath"])).stem
+    rel = f"{folder}/{_SAFE.sub('_', original)[:80]}.jpg"
+    if rel in taken:
+        rel = f"{folder}/{str(record.get('sha256', ''))[:12]}-{Path(rel).name}"
+    taken.add(rel)
+    return rel
 
 
 def _link(source: Path, target: Path) -> None:

@@ -15,6 +15,7 @@ from engine.calibration import best_threshold, fit_calibration
 from engine.metrics.triplets import sample_triplets
 from engine.metrics.verification import cosine_scores, sample_pairs, verification_metrics
 from engine.train_data import Split
+from engine.train_steps import single_thread
 
 
 class Validator:
@@ -58,7 +59,7 @@ class Validator:
         """Mean training loss over the fixed val batches (embeddings only: no gradients needed)."""
         tensor = torch.from_numpy(np.asarray(emb, dtype=np.float32))
         labels = torch.from_numpy(self.val.labels)
-        with torch.no_grad():
+        with torch.no_grad(), single_thread():
             values = [float(self.loss_fn(tensor[b], labels[b])) for b in self.loss_batches]
         return float(np.mean(values)) if values else float("nan")
 

@@ -16,7 +16,7 @@ from engine.network import EmbeddingHead, SiameseNet
 from engine.progress import Progress, track
 from engine.train_config import TrainConfig
 from engine.train_data import TrainData
-from engine.train_steps import build_loss, build_optimizer, epoch_batches
+from engine.train_steps import build_loss, build_optimizer, epoch_batches, single_thread
 from engine.weights import build_pretrained_trunk
 
 logger = logging.getLogger(__name__)
@@ -52,6 +52,10 @@ class FrozenTrainer:
 
     def train_epoch(self, epoch: int, progress: Progress | None = None) -> float:
         """One pass of the batch plan; each item uses a random cached view. Returns the mean loss."""
+        with single_thread():
+            return self._train_epoch(epoch, progress)
+
+    def _train_epoch(self, epoch: int, progress: Progress | None) -> float:
         torch.manual_seed(self.config.seed * 1_000 + epoch)
         rng = np.random.default_rng([self.config.seed, epoch, 7])
         labels = torch.from_numpy(self.train.labels).to(self.device)
@@ -71,8 +75,10 @@ class FrozenTrainer:
     @torch.no_grad()
     def val_embeddings(self) -> np.ndarray:
         self.head.eval()
-        return self.head(self.val_feats).float().cpu().numpy()
+        with single_thread():
+            return self.head(self.val_feats).float().cpu().numpy()
 
     def baseline_embeddings(self) -> np.ndarray:
         """The frozen ImageNet features themselves (what an untrained system would compare)."""
         return self.val_feats.float().cpu().numpy()
+

@@ -13,7 +13,7 @@ class IndexConfig:
     batch_size: int = 64  # images per forward pass
     num_workers: int | None = None  # DataLoader decoding workers; None: embed_paths decides
     torch_threads: int | None = None  # intra-op threads for inference; None: leave torch's setting
-    commit_every: int = 512  # images embedded per catalog transaction (the unit lost to a crash)
+    commit_every: int = 1024  # images embedded per catalog transaction (the most a crash can lose; each starts a DataLoader)
     save_every_s: float = 120.0  # seconds between index checkpoints during a long run
     approx_threshold: int = 200_000  # at or above this many vectors, an approximate (IVF) index is built
     nprobe: int = 32  # IVF lists probed per (unfiltered) query

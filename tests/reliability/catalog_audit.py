@@ -45,7 +45,19 @@ def audit_home(home: Path, *, catalog: str = "catalog.sqlite", index: str = "ind
 
 
 def _audit_catalog(db: Path, audit: Audit) -> None:
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    try:
+        _read_catalog(db, audit, "mode=ro")
+    except sqlite3.OperationalError:
+        # A WAL database on a read-only (or full) file system cannot create its -shm file:
+        # read the file as immutable instead (no locking, nothing written).
+        audit.row_ids.clear()
+        audit.paths.clear()
+        audit.bad_vectors = 0
+        _read_catalog(db, audit, "immutable=1")
+
+
+def _read_catalog(db: Path, audit: Audit, options: str) -> None:
+    con = sqlite3.connect(f"file:{db}?{options}", uri=True, timeout=30)
     try:
         audit.integrity = con.execute("PRAGMA integrity_check").fetchone()[0]
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
