@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import platform
 import sys
 from datetime import datetime, timezone
@@ -17,6 +18,8 @@ from engine.checkpoint import LoadedModel
 from engine.home import CATALOG_NAME, Home
 from indexer.faiss_backend import faiss_version
 
+logger = logging.getLogger(__name__)
+
 
 def index_file(home: Home, db: str | None, catalog_uid: str) -> Path:
     """`HOME/index.faiss` for the home's own catalog; another catalog (`--db`) gets its own file."""
@@ -27,6 +30,18 @@ def index_file(home: Home, db: str | None, catalog_uid: str) -> Path:
 
 def record_file(index_path: Path) -> Path:
     return index_path.with_suffix(".json")
+
+
+def remove_stale_temp_files(index_path: Path) -> int:
+    """Delete temp files a killed save left next to the index and its record (call with the lock held)."""
+    removed = 0
+    for target in (index_path, record_file(index_path)):
+        for tmp in target.parent.glob(f".{target.name}.*.tmp"):  # engine.atomic.atomic_path's naming
+            tmp.unlink(missing_ok=True)
+            removed += 1
+    if removed:
+        logger.info("removed %d temp file(s) left by an interrupted save", removed)
+    return removed
 
 
 def previous_recall(index_path: Path) -> float | None:

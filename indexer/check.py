@@ -13,7 +13,7 @@ from pathlib import Path
 
 from db.store import CatalogStore, NothingIndexed
 from engine.home import Home
-from indexer.artefacts import index_file
+from indexer.artefacts import index_file, remove_stale_temp_files
 from indexer.config import IndexConfig
 from indexer.consistency import check_index, open_index, rebuild
 from indexer.scan import scan_folder
@@ -29,6 +29,7 @@ def check_catalog(store: CatalogStore, folder, *, home: Home, db: str | None, co
     if info is None or uid is None:
         raise NothingIndexed(store.url)
     path = index_file(home, db, uid)
+    remove_stale_temp_files(path)
     found = _inspect_file(path, store, info.embedding_dim, config)
     index, repair = open_index(store, path, dim=info.embedding_dim, nprobe=config.nprobe, verify_sample=0)
     if found.get("mismatched_vectors"):

@@ -21,6 +21,8 @@ from indexer.writer import IndexWriter
 
 logger = logging.getLogger(__name__)
 
+NON_FINITE = "non_finite_embedding"  # the model returned NaN/inf: never stored
+
 
 @dataclass
 class EmbedStats:
@@ -51,10 +53,15 @@ def embed_and_insert(
                 num_workers=config.num_workers, progress=_OneBar(task),
             )
             stats.skipped.extend((chunk[i].file.path, reason) for i, reason in result.errors)
-            done = [chunk[i] for i in result.ok]
-            insert_vectors(writer, done, normalize_rows(result.vectors), labels, stats)
+            vectors = normalize_rows(result.vectors)
+            finite = np.isfinite(vectors).all(axis=1)
+            stats.skipped.extend((chunk[i].file.path, NON_FINITE) for i, ok in zip(result.ok, finite) if not ok)
+            done = [chunk[i] for i, ok in zip(result.ok, finite) if ok]
+            insert_vectors(writer, done, vectors[finite], labels, stats)
             stats.embedded += len(done)
     stats.seconds = time.perf_counter() - start
+    if stats.embedded == 0 and any(reason == NON_FINITE for _, reason in stats.skipped):
+        logger.warning("the model gave NaN/inf for every image: %s is probably damaged; re-train or restore it", lm.path)
     return stats
 
 

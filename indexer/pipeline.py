@@ -16,11 +16,12 @@ from db.store import CatalogStore
 from engine.checkpoint import LoadedModel, load_model
 from engine.home import Home
 from engine.progress import Progress
-from indexer.artefacts import index_file, model_info, versions
+from indexer.artefacts import index_file, model_info, remove_stale_temp_files, versions
 from indexer.check import check_catalog
 from indexer.config import IndexConfig
 from indexer.consistency import open_index
 from indexer.embed_loop import EmbedStats, embed_and_insert, insert_copies
+from indexer.failures import storage_errors
 from indexer.labelling import resolve_labels
 from indexer.lock import IndexLock
 from indexer.plan import Plan, plan_changes
@@ -50,7 +51,7 @@ def index_folder(
     `config.measure_forward_s` > 0: also measure the model's bare forward rate (`forward_images_per_second`).
     """
     the_home = Home.resolve(home).ensure()
-    with IndexLock(the_home.lock_path):
+    with storage_errors(the_home.root), IndexLock(the_home.lock_path):
         store = CatalogStore(the_home.db_url(db), create=not check)
         try:
             if check:
@@ -70,6 +71,7 @@ def _index(lm: LoadedModel, store: CatalogStore, scan: ScanResult, label_map: di
     info = model_info(lm)
     uid = store.bind_model(info, versions=versions(), reindex=config.reindex)
     path = index_file(home, db, uid)
+    remove_stale_temp_files(path)
     index, repair = open_index(store, path, dim=lm.embedding_dim, nprobe=config.nprobe, verify_sample=config.verify_sample)
     writer = IndexWriter(store, index, path, model=info, config=config)
     if repair.changed:

@@ -120,7 +120,10 @@ def embed_queries(lm: LoadedModel, images: Sequence[str | os.PathLike[str]]) -> 
         if reason == "missing":
             raise EngineError(f"query image not found: {path}; check the path")
         raise EngineError(f"cannot read query image {path} ({reason}); pass a readable image file (JPEG, PNG, ...)")
-    return normalize_rows(result.vectors)
+    vectors = normalize_rows(result.vectors)
+    if not np.isfinite(vectors).all():
+        raise EngineError(f"the model gave a NaN/inf embedding for a query image: {lm.path} is probably damaged; re-train or restore it")
+    return vectors
 
 
 def _result(query: str, sims: np.ndarray, ids: np.ndarray, views: dict[int, PaintingView]) -> dict:

@@ -30,6 +30,8 @@ def verify_pair(
     lm = load_model(Home.resolve(home).model_path(model))
     _require_calibrated(lm)
     similarity = cosine(_embed(lm, a), _embed(lm, b))
+    if not np.isfinite(similarity):
+        raise EngineError(f"the model gave a NaN/inf embedding: {lm.path} is probably damaged; re-train or restore it")
     return {
         "similarity": round(similarity, 6),
         "probability": round(float(probability([similarity], lm.calibration)[0]), 6),
@@ -40,8 +42,10 @@ def verify_pair(
 
 
 def cosine(u: np.ndarray, v: np.ndarray) -> float:
-    """u.v / (|u| |v|), in [-1, 1]; 0 for a zero vector."""
+    """u.v / (|u| |v|), in [-1, 1]; 0 for a zero vector; NaN when an input is not finite."""
     u, v = np.asarray(u, np.float64), np.asarray(v, np.float64)
+    if not (np.isfinite(u).all() and np.isfinite(v).all()):
+        return float("nan")
     norm = np.linalg.norm(u) * np.linalg.norm(v)
     return float(np.clip(u @ v / norm, -1.0, 1.0)) if norm > 0 else 0.0
 

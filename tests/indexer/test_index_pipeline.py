@@ -135,3 +135,46 @@ def test_approximate_index_reports_recall(art, home, tiny_model):
 def test_forward_rate_is_measured_on_request(art, home, tiny_model):
     result = _index(art, home, tiny_model, config=IndexConfig(measure_forward_s=0.2, batch_size=4))
     assert result["forward_images_per_second"] > 0 and result["efficiency"] > 0
+
+
+def test_non_finite_embeddings_are_skipped_not_stored(art, home, tiny_model, monkeypatch):
+    from indexer import embed_loop
+
+    real = embed_loop.embed_paths
+
+    def one_nan(*args, **kwargs):
+        result = real(*args, **kwargs)
+        result.vectors[0] = np.nan
+        return result
+
+    monkeypatch.setattr(embed_loop, "embed_paths", one_nan)
+    result = _index(art, home, tiny_model)
+    assert [s["reason"] for s in result["skipped"]] == ["non_finite_embedding"] and result["total"] == 11
+    assert all(np.isfinite(v).all() for v in stored_vectors(home).values())
+
+
+def test_storage_failures_are_one_line_errors(art, home, tiny_model, monkeypatch):
+    import errno
+
+    import engine.atomic as atomic
+
+    _index(art, home, tiny_model)
+    painting(art / "Ann Red" / "new.jpg", colour=(1, 2, 3), seed=5)
+
+    def full(path):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(atomic, "_fsync_file", full)
+    with pytest.raises(EngineError, match="no space left on the device of .*; free some space and re-run"):
+        _index(art, home, tiny_model)
+    monkeypatch.undo()
+    assert not list(home.glob(".*.tmp"))
+    assert _index(art, home, tiny_model)["total"] == 13
+
+
+def test_temp_files_of_a_killed_save_are_removed(art, home, tiny_model):
+    _index(art, home, tiny_model)
+    (home / ".index.faiss.abc123.tmp").write_bytes(b"half an index")
+    (home / ".index.json.x.tmp").write_bytes(b"{")
+    _index(art, home, tiny_model)
+    assert not list(home.glob(".*.tmp"))

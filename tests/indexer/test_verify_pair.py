@@ -53,3 +53,13 @@ def test_cosine_edge_cases():
     assert cosine(np.array([1.0, 0]), np.array([0, 2.0])) == 0.0
     assert cosine(np.zeros(2), np.ones(2)) == 0.0
     assert cosine(np.array([1.0, 1]), np.array([2.0, 2])) == pytest.approx(1.0)
+
+
+def test_non_finite_embedding_is_an_error(tmp_path, tiny_model, monkeypatch):
+    import indexer.verify as verify
+
+    monkeypatch.setattr(verify, "embed_image", lambda lm, path: np.full(32, np.nan, np.float32))
+    a = painting(tmp_path / "a.jpg", colour=(1, 2, 3), seed=0)
+    with pytest.raises(EngineError, match="NaN/inf"):
+        verify_pair(a, a, model=tiny_model)
+    assert np.isnan(cosine(np.array([np.nan, 1.0]), np.ones(2)))

@@ -18,6 +18,14 @@ HERE = Path(__file__).resolve().parent
 TRIALS = 20
 
 
+def unexpected_tracebacks(stderr: str) -> list[str]:
+    """Traceback blocks on stderr, except the one an orphaned DataLoader worker prints when its parent
+    is SIGKILLed mid-transfer (multiprocessing.resource_sharer: connection reset); that one is noted
+    in the report, and is not an error of the killed run's re-run."""
+    blocks = stderr.split("Traceback (most recent call last):")[1:]
+    return [b for b in blocks if "resource_sharer" not in b]
+
+
 @pytest.fixture(scope="module")
 def crash_report(tmp_path_factory, tiny_model):
     work = tmp_path_factory.mktemp("crash-index")
@@ -26,7 +34,7 @@ def crash_report(tmp_path_factory, tiny_model):
     env = {**os.environ, "OMP_NUM_THREADS": "2"}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=420, env=env, cwd=HERE.parents[1])
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert not unexpected_tracebacks(proc.stderr), proc.stderr[-3000:]
     report = json.loads(proc.stdout)
     print(json.dumps({k: v for k, v in report.items() if k != "trials"}))
     return report
