@@ -120,7 +120,7 @@ class VectorIndex:
         else:
             params = faiss.SearchParameters(sel=selector)
         # GPU indexes do not honour every selector, so filtered searches stay on the CPU.
-        return self.index.search(queries, k, params=params)
+        return _numpy_search(self.index)(queries, k, params=params)
 
     def _search_device(self) -> Any:
         if self._gpu is None and gpu_count() > 0:
@@ -189,3 +189,12 @@ def _as_vectors(x: np.ndarray, dim: int) -> np.ndarray:
     if x.ndim != 2 or x.shape[1] != dim:
         raise ValueError(f"expected vectors of shape (n, {dim}), got {x.shape}")
     return x
+
+
+def _numpy_search(index: Any) -> Any:
+    """The numpy `search` of `index`, which takes `params=`.
+
+    pytorch-metric-learning imports faiss.contrib.torch_utils, which replaces every Index.search
+    with a torch-aware version that drops `params`; it keeps the original as `search_numpy`.
+    """
+    return getattr(index, "search_numpy", index.search)
