@@ -57,7 +57,26 @@ def copy_files(names: list[str], source: Path, target: Path) -> None:
             shutil.copy2(source / name, target / name)
 
 
-def score(results: list[dict], truth: dict[str, str]) -> dict:
+def score(results: list[dict], truth: dict[str, str], *, splits: dict[str, str] | None = None) -> dict:
+    """Accuracies over all queries, and per training split of the query's artist when `splits` ({artist: split}) is given."""
+    report = _score(results, truth)
+    if splits:
+        by_split: dict[str, list[dict]] = defaultdict(list)
+        for item in results:
+            by_split[splits.get(truth[Path(item["query"]).name], "unknown")].append(item)
+        report["by_model_split"] = {name: _score(items, truth) for name, items in sorted(by_split.items())}
+    return report
+
+
+def artist_splits(manifest: Path) -> dict[str, str]:
+    """{artist: split} of the dataset the model was trained on (`engine prepare` manifest.csv)."""
+    import csv
+
+    with open(manifest, newline="", encoding="utf-8") as fh:
+        return {row["artist"]: row["split"] for row in csv.DictReader(fh)}
+
+
+def _score(results: list[dict], truth: dict[str, str]) -> dict:
     top1 = nn1 = top3 = 0
     for item in results:
         artist = truth[Path(item["query"]).name]
@@ -66,10 +85,11 @@ def score(results: list[dict], truth: dict[str, str]) -> dict:
         top3 += artist in ranked[:3]
         nn1 += bool(item["matches"]) and item["matches"][0]["artist"] == artist
     n = len(results)
-    return {"queries": n, "top1_artist_accuracy": top1 / n, "top3_artist_accuracy": top3 / n, "nearest_neighbour_accuracy": nn1 / n}
+    return {"queries": n, "top1_artist_accuracy": round(top1 / n, 4), "top3_artist_accuracy": round(top3 / n, 4),
+            "nearest_neighbour_accuracy": round(nn1 / n, 4)}
 
 
-def from_home(args, labels: dict, indexed: list[str], held: list[str]) -> dict:
+def from_home(args, labels: dict, indexed: list[str], held: list[str], splits: dict | None) -> dict:
     import numpy as np
 
     from db.store import CatalogStore, check_model
@@ -94,7 +114,7 @@ def from_home(args, labels: dict, indexed: list[str], held: list[str]) -> dict:
         matches = [{"path": views[int(i)].path, "artist": views[int(i)].artist, "similarity": float(s)} for s, i in zip(row_sims, row_ids)]
         results.append({"query": name, "matches": matches, "artists": rank_artists(matches)})
     return {"model": str(args.model), "artists": len({r.artist for r in labels.values()}), "indexed": len(train_ids),
-            "k": args.k, **score(results, {n: labels[n].artist for n in held})}
+            "k": args.k, **score(results, {n: labels[n].artist for n in held}, splits=splits)}
 
 
 def main() -> None:
@@ -107,13 +127,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--from-home", type=Path, default=None)
+    parser.add_argument("--manifest", type=Path, default=None, help="manifest.csv the model was trained on: accuracy per split of the query's artist")
     args = parser.parse_args()
+    splits = artist_splits(args.manifest) if args.manifest else None
 
     labels = read_labels(args.data / "train_info.csv")
     labels = {n: r for n, r in labels.items() if (args.data / "train" / n).is_file()}
     indexed, held = split_per_artist(labels, fraction=args.fraction, seed=args.seed)
     if args.from_home is not None:
-        report = {"mode": "from-home", **from_home(args, labels, indexed, held)}
+        report = {"mode": "from-home", **from_home(args, labels, indexed, held, splits)}
         print(json.dumps(report, indent=2))
         return
     copy_files(indexed, args.data / "train", args.work / "indexed")
@@ -132,7 +154,7 @@ def main() -> None:
         "model": str(args.model), "artists": len({r.artist for r in labels.values()}), "indexed": summary["total"],
         "k": args.k, "index_images_per_second": summary["images_per_second"], "index_seconds": round(index_s, 1),
         "query_seconds": round(query_s, 1),
-        **score(results, {n: labels[n].artist for n in held}),
+        **score(results, {n: labels[n].artist for n in held}, splits=splits),
     }
     print(json.dumps(report, indent=2))
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-from pathlib import Path
 
 from db.records import Labels
 from db.store import CatalogStore
