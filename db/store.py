@@ -68,12 +68,13 @@ class CatalogStore:
     def bind_model(self, model: ModelInfo, *, versions: dict, reindex: bool = False) -> str:
         """Record `model` as the maker of this catalog's vectors; returns the catalog uid.
 
-        A catalog made by another model is refused (`check_model`) unless `reindex`, which forgets
-        every painting in the same transaction as the new model is recorded.
+        A catalog holding vectors of another model is refused (`check_model`) unless `reindex`, which
+        forgets every painting in the same transaction as the new model is recorded (an empty
+        catalog simply takes the new model).
         """
         with self.session() as s, s.begin():
             meta = s.get(IndexMeta, 1)
-            if meta is not None and not reindex:
+            if meta is not None and not reindex and s.scalar(select(Painting.id).limit(1)) is not None:
                 check_model(_model_info(meta), model)
             if meta is None:
                 meta = IndexMeta(id=1, catalog_uid=uuid.uuid4().hex)

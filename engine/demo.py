@@ -36,11 +36,6 @@ RESULT_NAME = "demo.json"
 class DemoConfig:
     """Sized so the synthetic demo ends in ~2-3 minutes on 2 CPU cores (first model load included)."""
 
-    def validate(self) -> "DemoConfig":
-        if self.index not in ("held_out", "all"):
-            raise EngineError(f"unknown demo index choice {self.index!r}; use held_out or all")
-        return self
-
     artists: int = 24  # synthetic gallery
     per_artist: int = 30
     image_size: int = 160
@@ -54,6 +49,20 @@ class DemoConfig:
     pairs: int = 2000
     k: int = 5
     index: str = "held_out"  # "held_out": index the test artists only (quick); "all": every prepared image
+
+    def validate(self) -> "DemoConfig":
+        checks = [
+            (self.index in ("held_out", "all"), f"unknown demo index choice {self.index!r}; use held_out or all"),
+            (self.artists >= 8, f"the demo needs at least 8 synthetic artists (train, val and test), got {self.artists}"),
+            (self.per_artist >= 4, f"the demo needs at least 4 paintings per synthetic artist, got {self.per_artist}"),
+            (self.epochs >= 1, f"--epochs must be >= 1, got {self.epochs}"),
+            (self.max_per_artist is None or self.max_per_artist >= 4, "--max-per-artist must be >= 4 (or unset)"),
+            (self.k >= 1, f"-k must be >= 1, got {self.k}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise EngineError(message)
+        return self
 
 
 def run_demo(
@@ -136,7 +145,7 @@ def _source(steps: _Steps, work: Path, data, config: DemoConfig, progress) -> Pa
 
     return steps.run("generate", generate, lambda p: {
         "path": str(p), "artists": config.artists, "images": config.artists * config.per_artist,
-        "line": f"{config.artists} synthetic artists x {config.per_artist} paintings in {p}",
+        "line": f"{config.artists} synthetic artists x {config.per_artist} paintings",
     })
 
 

@@ -89,6 +89,7 @@ def test_views_and_labels(store):
 
 
 def test_another_model_is_refused(store):
+    store.add_paintings([_painting("/p/1.jpg")])
     with pytest.raises(EngineError, match="--reindex"):
         store.bind_model(OTHER, versions={})
     assert store.model_info() == MODEL
@@ -110,3 +111,10 @@ def test_reader_does_not_create_a_catalog(tmp_path):
 def test_bad_url_is_a_one_line_error():
     with pytest.raises(EngineError, match="invalid database URL"):
         CatalogStore("not a url")
+
+
+def test_an_empty_catalog_takes_any_model(store):
+    (pid,) = store.add_paintings([_painting("/p/1.jpg")])
+    store.delete([pid])
+    store.bind_model(OTHER, versions={})
+    assert store.model_info() == OTHER

