@@ -150,7 +150,8 @@ def load_model(path: str | Path, *, device: str | torch.device | None = None) ->
 
 def _network_config(data: dict, path: Path) -> NetworkConfig:
     try:
-        network = from_plain(NetworkConfig, data["network"]).validate()
+        # records written before pooling/input_norm existed used the plain global pool and no input norm
+        network = from_plain(NetworkConfig, {"pooling": "avg", "input_norm": False, **data["network"]}).validate()
     except (KeyError, TypeError, ValueError, EngineError) as exc:
         raise EngineError(f"{path}: unreadable network config ({exc}); re-train with `engine train`") from None
     if data.get("backbone") != network.backbone or data.get("embedding_dim") != network.embedding_dim:

@@ -3,7 +3,7 @@
 View 0 is the clean eval preprocessing; views 1..V-1 are random augmentations seeded by
 (image sha256, view), so a view is the same image in every run. One file per view under
 `cache_dir/<key>.pt` = {"keys": [sha256...], "features": (M, F) float16}; the key hashes
-backbone + trunk weights fingerprint + preprocessing + augmentation config + view number.
+backbone + pooling + trunk weights fingerprint + preprocessing + augmentation config + view number.
 Files are rewritten atomically every `SAVE_EVERY` images, so an interrupted extraction resumes.
 """
 
@@ -40,9 +40,12 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def view_key(*, backbone: str, trunk_fingerprint: str, preprocessing: dict, augment: AugmentConfig, view: int) -> str:
+def view_key(
+    *, backbone: str, trunk_fingerprint: str, preprocessing: dict, augment: AugmentConfig, view: int, pooling: str = "avg"
+) -> str:
     recipe = {
         "backbone": backbone,
+        "pooling": pooling,
         "trunk": trunk_fingerprint,
         "preprocessing": preprocessing,
         "augment": to_plain(augment) if view > 0 else "clean",
@@ -62,6 +65,7 @@ def cached_features(
     augment: AugmentConfig,
     views: int,
     cache_dir: Path,
+    pooling: str = "avg",
     device: torch.device,
     batch_size: int = 64,
     num_workers: int | None = None,
@@ -72,7 +76,9 @@ def cached_features(
     trunk_id = fingerprint(trunk.state_dict())
     per_view, ok = [], np.ones(len(paths), dtype=bool)
     for view in range(views):
-        key = view_key(backbone=backbone, trunk_fingerprint=trunk_id, preprocessing=preprocessing, augment=augment, view=view)
+        key = view_key(
+            backbone=backbone, trunk_fingerprint=trunk_id, preprocessing=preprocessing, augment=augment, view=view, pooling=pooling
+        )
         transform = eval_transform(preprocessing) if view == 0 else train_transform(preprocessing, augment)
         store = _ViewStore(cache_dir / f"{key}.pt")
         missing = [i for i, k in enumerate(keys) if k not in store.rows]

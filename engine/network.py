@@ -14,6 +14,7 @@ from torch import nn
 
 from engine.backbones import BackboneSpec, build_trunk, get_spec
 from engine.errors import EngineError
+from engine.pooling import POOLINGS, apply_pooling, output_dim
 
 HEADS = ("linear", "mlp")
 
@@ -23,15 +24,19 @@ class NetworkConfig:
     backbone: str = "efficientnet_lite0"
     weights: str = "imagenet"  # "imagenet", "none" or a .pth path (only used when building for training)
     embedding_dim: int = 256
-    head: str = "mlp"  # "linear": one layer; "mlp": Linear-BN-ReLU-Dropout-Linear
+    head: str = "linear"  # "linear": one layer; "mlp": Linear-BN-ReLU-Dropout-Linear
     hidden_dim: int = 512
     dropout: float = 0.1
     normalize: bool = True
+    pooling: str = "multiscale"  # "avg": the trunk's global pool; "multiscale": + middle-stage statistics
+    input_norm: bool = True  # BatchNorm1d over the trunk features first (their parts differ in scale)
 
     def validate(self) -> "NetworkConfig":
         get_spec(self.backbone)
         if self.head not in HEADS:
             raise EngineError(f"unknown head {self.head!r}; use one of {', '.join(HEADS)}")
+        if self.pooling not in POOLINGS:
+            raise EngineError(f"unknown pooling {self.pooling!r}; use one of {', '.join(POOLINGS)}")
         if not 2 <= self.embedding_dim <= 8192:
             raise EngineError(f"--embedding-dim {self.embedding_dim} is out of range; use 2..8192 (e.g. 256)")
         return self
@@ -43,10 +48,12 @@ class EmbeddingHead(nn.Module):
     def __init__(self, in_dim: int, config: NetworkConfig) -> None:
         super().__init__()
         self.normalize = config.normalize
+        first: list[nn.Module] = [nn.BatchNorm1d(in_dim)] if config.input_norm else []
         if config.head == "linear":
-            self.layers = nn.Sequential(nn.Linear(in_dim, config.embedding_dim))
+            self.layers = nn.Sequential(*first, nn.Linear(in_dim, config.embedding_dim))
         else:
             self.layers = nn.Sequential(
+                *first,
                 nn.Linear(in_dim, config.hidden_dim),
                 nn.BatchNorm1d(config.hidden_dim),
                 nn.ReLU(inplace=True),
@@ -85,12 +92,17 @@ class PooledFeatures(nn.Module):
 
 def build_network(config: NetworkConfig, *, pretrained: bool = True) -> SiameseNet:
     """The network for `config`; trunk weights loaded only when `pretrained` (else random init)."""
-    config.validate()
-    spec = get_spec(config.backbone)
+    spec = get_spec(config.validate().backbone)
+    trunk = build_pooled_trunk(config, pretrained=pretrained)
+    return SiameseNet(trunk, EmbeddingHead(output_dim(trunk, spec.input_size), config), spec)
+
+
+def build_pooled_trunk(config: NetworkConfig, *, pretrained: bool = True) -> nn.Module:
+    """The trunk with `config.pooling` applied: (B,3,S,S) -> (B,F')."""
     if pretrained and config.weights != "none":
         from engine.weights import build_pretrained_trunk
 
         trunk = build_pretrained_trunk(config.backbone, config.weights)
     else:
         trunk = build_trunk(config.backbone)
-    return SiameseNet(trunk, EmbeddingHead(spec.feature_dim, config), spec)
+    return apply_pooling(config.backbone, trunk, config.pooling)

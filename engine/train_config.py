@@ -23,13 +23,13 @@ class TrainConfig:
     recipe: str = "default"
     network: NetworkConfig = field(default_factory=NetworkConfig)
     mode: str = "auto"  # auto: frozen on CPU, finetune on CUDA
-    epochs: int = 30
+    epochs: int = 20
     batch_size: int = 64  # images per batch (P x K); triplets per batch with random_triplets
     per_artist: int = 4  # K in P x K batches
     sampling: str = "pk"  # pk: in-batch mining | random_triplets: the reference design
     loss: LossConfig = field(default_factory=LossConfig)
     optimizer: str = "adamw"  # adamw | adam
-    lr: float = 1e-3
+    lr: float = 1e-4
     weight_decay: float = 1e-4
     trunk_lr_scale: float = 0.1  # finetune: the pretrained trunk learns at lr * scale
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -41,7 +41,7 @@ class TrainConfig:
     amp: bool = True  # mixed precision on CUDA
     max_steps_per_epoch: int | None = None
     val_pairs: int = 2000
-    per_artist_cap: int = 200  # at most this many val pairs anchored on one artist
+    per_artist_cap: int = 500  # at most this many val pairs anchored on one artist (5 val artists x 500 >= 2000)
     val_triplets: int = 5000
     feature_cache: str | None = None  # frozen mode cache folder; None: HOME/cache/features
 
@@ -72,7 +72,10 @@ def reference_config() -> TrainConfig:
     Euclidean triplet margin 5, Adam lr 6e-6, batch 64, 14 epochs, its augmentation list."""
     return TrainConfig(
         recipe="reference",
-        network=NetworkConfig(backbone="resnet34", weights="imagenet", embedding_dim=256, head="linear", normalize=False),
+        network=NetworkConfig(
+            backbone="resnet34", weights="imagenet", embedding_dim=256, head="linear", normalize=False,
+            pooling="avg", input_norm=False,
+        ),
         mode="finetune", epochs=14, batch_size=64, sampling="random_triplets",
         loss=LossConfig(margin=5.0, miner="all"), optimizer="adam", lr=6e-6, weight_decay=0.0,
         trunk_lr_scale=1.0, augment=AugmentConfig.reference(),

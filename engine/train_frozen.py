@@ -12,12 +12,12 @@ import torch
 
 from engine.backbones import get_spec
 from engine.features import cached_features, file_sha256
-from engine.network import EmbeddingHead, SiameseNet
+from engine.network import EmbeddingHead, SiameseNet, build_pooled_trunk
+from engine.pooling import STAGES
 from engine.progress import Progress, track
 from engine.train_config import TrainConfig
 from engine.train_data import TrainData
 from engine.train_steps import build_loss, build_optimizer, epoch_batches, single_thread
-from engine.weights import build_pretrained_trunk
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ class FrozenTrainer:
         self.config = config
         self.device = torch.device(config.device)
         spec = get_spec(config.network.backbone)
-        trunk = build_pretrained_trunk(config.network.backbone, config.network.weights)
+        trunk = build_pooled_trunk(config.network)
         for param in trunk.parameters():
             param.requires_grad_(False)
         train_feats, train_ok = self._features(trunk, data.train.paths, config.views, cache_dir, progress)
@@ -37,7 +37,7 @@ class FrozenTrainer:
         self.train_feats = train_feats[:, train_ok].to(self.device)  # (V, N, F)
         self.val_feats = val_feats[0, val_ok].to(self.device)  # (N_val, F)
         torch.manual_seed(config.seed)  # the head's init must not depend on what the cache held
-        self.head = EmbeddingHead(spec.feature_dim, config.network).to(self.device)
+        self.head = EmbeddingHead(int(self.train_feats.shape[2]), config.network).to(self.device)
         self.model = SiameseNet(trunk.cpu(), self.head, spec)
         self.optimizer = build_optimizer(config, [{"params": self.head.parameters()}])
         self.loss_fn = build_loss(config)
@@ -47,7 +47,7 @@ class FrozenTrainer:
         spec = get_spec(self.config.network.backbone)
         return cached_features(
             trunk, paths, keys, backbone=spec.name, preprocessing=spec.preprocessing(), augment=self.config.augment,
-            views=views, cache_dir=cache_dir, device=self.device, num_workers=self.config.workers, progress=progress,
+            views=views, cache_dir=cache_dir, pooling=pooling_id(self.config.network), device=self.device, num_workers=self.config.workers, progress=progress,
         )
 
     def train_epoch(self, epoch: int, progress: Progress | None = None) -> float:
@@ -82,3 +82,9 @@ class FrozenTrainer:
         """The frozen ImageNet features themselves (what an untrained system would compare)."""
         return self.val_feats.float().cpu().numpy()
 
+
+def pooling_id(network) -> str:
+    """Cache identity of the pooling: its name and, for multiscale, the pooled stages."""
+    if network.pooling == "avg":
+        return "avg"
+    return f"{network.pooling}:{STAGES.get(network.backbone, ((), ()))}"

@@ -1,7 +1,5 @@
 """evaluate_model through the real engine.checkpoint / engine.embedding (random-init weights, tiny images)."""
 
-import dataclasses
-
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -12,21 +10,18 @@ from engine.network import NetworkConfig, build_network  # noqa: E402
 from tests.engine.test_evaluate import make_dataset  # noqa: E402
 
 
-@pytest.mark.slow  # five CNN passes over ~60 images at 224 px: ~5-10 s on 2 cores
-def test_val_then_test_with_a_saved_checkpoint(tmp_path):
+@pytest.mark.slow  # two CNN passes over 9 images at 224 px: a few seconds, more on a busy machine
+def test_val_stores_calibration_in_a_saved_checkpoint(tmp_path):
     data = make_dataset(tmp_path / "data", per_artist=3, images=True)
     network = NetworkConfig(backbone="efficientnet_lite0", weights="none", embedding_dim=16, head="linear")
     torch.manual_seed(0)
     model_path = tmp_path / "model" / "model.pt"
     save_checkpoint(model_path, model=build_network(network, pretrained=False), network=network, config={"data_dir": str(data)})
-    config = EvaluateConfig(bootstrap=50, triplets=200, baseline_weights="none", batch_size=64)  # one batch: no worker processes
+    config = EvaluateConfig(bootstrap=50, triplets=200, baseline_weights="none", batch_size=64)  # one batch: no workers
     val = evaluate_model(model=model_path, split="val", pairs=40, config=config)
     assert val["calibration_stored"] and val["images"] == 9
     assert val["baseline"]["model"] == "baseline:efficientnet_lite0:none"
+    assert val["fingerprint"] == load_model(model_path).fingerprint  # weights untouched
     stored = load_model(model_path)
     assert stored.threshold == pytest.approx(val["verification"]["threshold"])
     assert stored.calibration == {k: val["calibration"][k] for k in ("method", "a", "b")}
-    test = evaluate_model(model=model_path, split="test", pairs=40, config=dataclasses.replace(config, baseline=False))
-    assert test["verification"]["threshold_source"] == "val (stored in the model)"
-    assert test["baseline"] is None
-    assert test["images"] == 12 and 0 <= test["verification"]["roc_auc"] <= 1

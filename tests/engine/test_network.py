@@ -35,7 +35,7 @@ def test_siamese_weights_are_shared():
 
 
 def test_pooled_features_baseline():
-    net = build_network(NetworkConfig(backbone=TINY, weights="none")).eval()
+    net = build_network(NetworkConfig(backbone=TINY, weights="none", pooling="avg")).eval()
     out = PooledFeatures(net.trunk)(torch.randn(2, 3, 32, 32))
     assert out.shape == (2, 24) and torch.allclose(out.norm(dim=1), torch.ones(2), atol=1e-5)
 
@@ -47,3 +47,18 @@ def test_pooled_features_baseline():
 def test_bad_config(kwargs, message):
     with pytest.raises(EngineError, match=message):
         NetworkConfig(**{"backbone": TINY, **kwargs}).validate()
+
+
+def test_multiscale_pooling_appends_stage_statistics():
+    torch.manual_seed(0)
+    plain = build_network(NetworkConfig(backbone=TINY, weights="none", pooling="avg")).eval()
+    multi = build_network(NetworkConfig(backbone=TINY, weights="none", pooling="multiscale")).eval()
+    multi.trunk.trunk.load_state_dict(plain.trunk.state_dict())
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        features = multi.trunk(x)
+        stage = plain.trunk.features[:4](x).flatten(2)  # the registered stage: first block output
+    assert features.shape == (2, 24 + 12 + 12)
+    assert torch.allclose(features[:, :24], plain.trunk(x), atol=1e-6)
+    assert torch.allclose(features[:, 24:36], stage.mean(2), atol=1e-6)
+    assert torch.allclose(features[:, 36:], stage.std(2), atol=1e-6)

@@ -11,6 +11,7 @@ from PIL import Image
 from torch import nn
 
 from engine.backbones import BackboneSpec, register_backbone
+from engine.pooling import STAGES
 
 TINY = "tiny_test"
 TINY_SPEC = BackboneSpec(TINY, input_size=32, resize=36, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25), feature_dim=24)
@@ -36,6 +37,7 @@ class TinyNet(nn.Module):
 
 def register_tiny() -> None:
     register_backbone(TINY_SPEC, TinyNet)
+    STAGES[TINY] = (("features.3",), ("features.3",))  # multiscale: + mean/std of the first block
 
 
 def write_dataset(root: Path, *, artists: int = 8, per_artist: int = 8, val_artists: int = 3, size: int = 40, seed: int = 0) -> Path:
