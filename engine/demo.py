@@ -186,7 +186,7 @@ def _probes(work: Path, prepared: Path, data, config: DemoConfig) -> tuple[Probe
     else:
         probes = data_probes(frame)
     artists = held_out_artists(frame) if config.index == "held_out" else sorted(set(frame["artist"]))
-    library, library_labels = build_library(frame, work / "library", artists=artists, exclude={probes.query})
+    library, library_labels = build_library(frame, work / "library", artists=artists, exclude_sha256={probes.query_sha256} - {""})
     return probes, library, library_labels
 
 

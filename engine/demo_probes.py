@@ -35,6 +35,7 @@ class Probes:
     query: Path
     query_artist: str
     pairs: tuple[tuple[Path, Path, bool], ...]  # (a, b, truly by the same artist)
+    query_sha256: str = ""  # content of a query taken from the dataset: left out of the library
 
 
 def held_out_artists(frame: pd.DataFrame) -> list[str]:
@@ -59,20 +60,29 @@ def synthetic_probes(out_dir: Path, frame: pd.DataFrame, *, artists: int, per_ar
 
 
 def data_probes(frame: pd.DataFrame) -> Probes:
-    """The first held-out artist's first image is the query; pairs from its next images and another artist's."""
+    """The first held-out artist's first image is the query; pairs from its next images and another artist's.
+
+    Probes are the user's original files where they still exist (readable names), else the prepared copies.
+    """
     held = held_out_artists(frame)
     first = held[0]
     second = held[1] if len(held) > 1 else _another_artist(frame, first)
-    own = sorted(frame.loc[frame["artist"] == first, "abspath"])
-    other = sorted(frame.loc[frame["artist"] == second, "abspath"])
+    own = frame[frame["artist"] == first].sort_values("path").to_dict("records")
+    other = frame[frame["artist"] == second].sort_values("path").to_dict("records")
     if len(own) < 3:
         raise EngineError(f"held-out artist {first!r} has fewer than 3 images; the demo needs 3 to query and verify")
-    query, a1, a2 = (Path(p) for p in own[:3])
-    return Probes(query=query, query_artist=first, pairs=((a1, a2, True), (a1, Path(other[0]), False)))
+    query, a1, a2 = (_original(r) for r in own[:3])
+    return Probes(query=query, query_artist=first, pairs=((a1, a2, True), (a1, _original(other[0]), False)),
+                  query_sha256=str(own[0].get("sha256", "")))
 
 
-def build_library(frame: pd.DataFrame, folder: Path, *, artists: list[str], exclude: set[Path]) -> tuple[Path, Path]:
-    """Link the prepared images of `artists` but `exclude` into `folder/images/<artist>/<original name>`.
+def _original(record: dict) -> Path:
+    source = Path(str(record.get("source") or ""))
+    return source if source.is_absolute() and source.is_file() else Path(record["abspath"])
+
+
+def build_library(frame: pd.DataFrame, folder: Path, *, artists: list[str], exclude_sha256: set[str]) -> tuple[Path, Path]:
+    """Link the prepared images of `artists` (but contents `exclude_sha256`) into `folder/images/<artist>/<name>`.
 
     Returns (images folder, labels CSV keyed by the path inside it). Links, not copies: instant, no space.
     """
@@ -80,15 +90,13 @@ def build_library(frame: pd.DataFrame, folder: Path, *, artists: list[str], excl
     if images.exists():
         shutil.rmtree(images)  # our own earlier library: links only, the prepared copies stay
     images.mkdir(parents=True)
-    excluded = {p.resolve() for p in exclude}
     rows, taken = [], set()
     for record in frame[frame["artist"].isin(artists)].sort_values("path").to_dict("records"):
-        source = Path(record["abspath"])
-        if source.resolve() in excluded:
+        if record.get("sha256") in exclude_sha256:
             continue
         rel = _library_name(record, taken)
         (images / rel).parent.mkdir(exist_ok=True)
-        _link(source, images / rel)
+        _link(Path(record["abspath"]), images / rel)
         rows.append({"filename": rel, "artist": record["artist"], **{k: record.get(k, "") for k in _LABEL_FIELDS}})
     labels = folder / LIBRARY_LABELS
     atomic_write_text(labels, _csv_text(rows))
