@@ -2,8 +2,8 @@
 
 Each measurement runs in a fresh interpreter that reports `/proc/self/status` VmHWM (peak RSS) and
 VmRSS, plus the largest child's peak (`getrusage(RUSAGE_CHILDREN)`: the DataLoader decoding workers).
-References, same run: the floor of each process (the same imports and model, no work), and for the
-index the raw vectors themselves (N x 256 x 4 bytes).
+References, same run: the floor of each process (the same imports and model, no work); for indexing
+the bare forward pass of one batch (its activations), for the index the raw vectors (N x 256 x 4 bytes).
 """
 
 from __future__ import annotations
@@ -45,6 +45,16 @@ from engine.checkpoint import load_model
 lm = load_model({model!r}); extra = {{}}
 """
 
+FORWARD = """
+import torch
+from engine.checkpoint import load_model
+lm = load_model({model!r})
+x = torch.randn({batch}, 3, lm.input_size, lm.input_size).contiguous(memory_format=torch.channels_last)
+with torch.inference_mode():
+    lm.model(x); lm.model(x)
+extra = {{}}
+"""
+
 INDEXING = """
 from indexer.pipeline import index_folder
 result = index_folder({folder!r}, home={home!r}, model={model!r})
@@ -74,6 +84,8 @@ def measure(code: str) -> dict:
 
 
 def indexing_rows(work: Path, size: dict) -> list[dict]:
+    from indexer.config import IndexConfig
+
     source = artdata_images(size["images"])
     if len(source) == size["images"]:
         folder = subset_folder(source, work / "images")
@@ -83,13 +95,19 @@ def indexing_rows(work: Path, size: dict) -> list[dict]:
     model = str(make_model("efficientnet_lite0", work / "model"))
     log(f"memory: indexing {size['images']} images in a subprocess")
     floor = measure(INDEXING_FLOOR.format(model=model))
+    batch = IndexConfig().batch_size
+    forward = measure(FORWARD.format(model=model, batch=batch))
     peak = measure(INDEXING.format(folder=str(folder), home=str(work / "home"), model=model))
+    over_forward = forward["hwm_mib"] - floor["hwm_mib"]
+    over = peak["hwm_mib"] - floor["hwm_mib"]
     return [
         {"what": "floor: torch + indexer imported, model loaded", "peak_mib": floor["hwm_mib"],
          "workers_peak_mib": None, "over_floor_mib": 0.0, "reference_mib": None, "over_floor_vs_reference": None},
-        {"what": f"index_folder, {peak['added']} paintings (efficientnet_lite0, batch 64)", "peak_mib": peak["hwm_mib"],
-         "workers_peak_mib": peak["children_mib"], "over_floor_mib": peak["hwm_mib"] - floor["hwm_mib"],
-         "reference_mib": None, "over_floor_vs_reference": None},
+        {"what": f"reference: bare forward of one batch of {batch} (activations)", "peak_mib": forward["hwm_mib"],
+         "workers_peak_mib": None, "over_floor_mib": over_forward, "reference_mib": None, "over_floor_vs_reference": None},
+        {"what": f"index_folder, {peak['added']} paintings (efficientnet_lite0, batch {batch})", "peak_mib": peak["hwm_mib"],
+         "workers_peak_mib": peak["children_mib"], "over_floor_mib": over, "reference_mib": over_forward,
+         "over_floor_vs_reference": over / over_forward if over_forward > 0 else None},
     ]
 
 

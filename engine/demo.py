@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -23,13 +24,15 @@ from engine.atomic import atomic_write_json
 from engine.demo_briefs import evaluate_brief, index_brief, prepare_brief, query_brief, train_brief, verify_brief
 from engine.demo_probes import Probes, build_library, data_probes, held_out_artists, synthetic_probes
 from engine.errors import EngineError
-from engine.home import Home
+from engine.home import CATALOG_NAME, Home
 from engine.manifest import read_manifest
 from engine.progress import Progress
 
 logger = logging.getLogger(__name__)
 
 RESULT_NAME = "demo.json"
+MODEL_PREFIX = "demo-"
+CATALOG_OWNER = "catalog-owner.json"  # in HOME/demo: the home's catalog was created by a demo
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,7 @@ def run_demo(
         raise EngineError("--labels needs --data DIR (the image folder the CSV describes)")
     config = config.validate()
     the_home = Home.resolve(home).ensure()
+    _check_catalog(the_home)  # before minutes of work, not after
     work = _work_dir(workdir, the_home, data, labels)
     steps = _Steps()
     source = _source(steps, work, data, config, progress)
@@ -167,7 +171,7 @@ def _train(prepared: Path, home: Home, config: DemoConfig, progress) -> dict:
         "default", backbone=config.backbone, weights="imagenet", mode="frozen",
         epochs=config.epochs, views=config.views, seed=config.seed,
     )
-    out = home.models_dir / f"demo-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    out = home.models_dir / f"{MODEL_PREFIX}{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
     return train_model(prepared, config=train_config, out=out, home=home.root, progress=progress)
 
 
@@ -190,16 +194,49 @@ def _probes(work: Path, prepared: Path, data, config: DemoConfig) -> tuple[Probe
     return probes, library, library_labels
 
 
+def _check_catalog(home: Home) -> None:
+    """The demo indexes into HOME's own SQLite catalog, re-indexing it with each new demo model; so
+    that catalog must be new or a previous demo's. Anything else stays untouched: EngineError."""
+    catalog = home.root / CATALOG_NAME
+    if not catalog.exists() or (home.root / "demo" / CATALOG_OWNER).is_file():
+        return
+    model_path = str((_read_json(home.index_path.with_suffix(".json")).get("model") or {}).get("path") or "")
+    if not Path(model_path).parent.name.startswith(MODEL_PREFIX):
+        raise EngineError(
+            f"{home.root} already holds a catalog that `engine demo` did not make; "
+            "run the demo with --home NEW_FOLDER (your catalog stays as it is)"
+        )
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _catalog_url(home: Home) -> str:
+    # Always the home's own SQLite file, never $ENGINE_DB_URL: the demo must not write into a shared catalog.
+    return f"sqlite:///{home.root / CATALOG_NAME}"
+
+
 def _index(library: Path, library_labels: Path, model: Path, home: Home, progress) -> dict:
+    from indexer.config import IndexConfig
     from indexer.pipeline import index_folder
 
-    return index_folder(library, home=home.root, labels=library_labels, model=model, progress=progress)
+    owner = home.root / "demo" / CATALOG_OWNER
+    if not owner.is_file():
+        atomic_write_json(owner, {"created_by": "engine demo", "engine_version": engine.__version__})
+    # Each demo trains a new model: its vectors replace the previous demo's (reindex).
+    return index_folder(library, home=home.root, db=_catalog_url(home), labels=library_labels, model=model,
+                        config=IndexConfig(reindex=True), progress=progress)
 
 
 def _query(probes: Probes, model: Path, home: Home, config: DemoConfig) -> dict:
     from indexer.search import query_images
 
-    return query_images([probes.query], home=home.root, k=config.k, model=model)
+    return query_images([probes.query], home=home.root, db=_catalog_url(home), k=config.k, model=model)
 
 
 def _verify(probes: Probes, model: Path, home: Home) -> list[dict]:
@@ -224,7 +261,7 @@ def _result(steps: _Steps, work: Path, home: Home, source: Path, data, trained: 
             "loss_plot": str(trained.get("loss_png", "")),
             "report": report,
             "plots": sorted(str(p) for p in Path(report).glob("*.png")) if report else [],
-            "catalog": home.db_url(),
+            "catalog": _catalog_url(home),
             "index": str(home.index_path),
             "summary": str(work / RESULT_NAME),
         },

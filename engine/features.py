@@ -45,12 +45,13 @@ def view_key(
 ) -> str:
     recipe = {
         "backbone": backbone,
-        "pooling": pooling,
         "trunk": trunk_fingerprint,
         "preprocessing": preprocessing,
         "augment": to_plain(augment) if view > 0 else "clean",
         "view": view,
     }
+    if pooling != "avg":  # plain-pool keys stay as they were before pooling options existed
+        recipe["pooling"] = pooling
     blob = json.dumps(recipe, sort_keys=True).encode()
     return f"{backbone}-v{view}-{hashlib.sha256(blob).hexdigest()[:20]}"
 

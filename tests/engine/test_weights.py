@@ -36,9 +36,6 @@ def test_lite0_package_weights_load_strictly_and_recognise_images():
     assert len(model.state_dict()) == len(source) == 296
     for mapped, original in zip(model.state_dict().values(), source.values()):
         assert torch.equal(mapped, original)
-    trunk = weights.build_pretrained_trunk("efficientnet_lite0")
-    with torch.no_grad():
-        assert trunk.eval()(torch.zeros(1, 3, 224, 224)).shape == (1, get_spec("efficientnet_lite0").feature_dim)
     assert 442 in _top5(model, "efficientnet_lite0", "china.jpg")  # bell cote (a temple)
     assert _top5(model, "efficientnet_lite0", "flower.jpg")[0] == 985  # daisy
 
@@ -100,8 +97,10 @@ def test_resnet34_uses_the_hub_cache_without_network(monkeypatch):
     torch.manual_seed(0)
     reference = resnet34(weights=None)
     torch.save(reference.state_dict(), cached)
-    model = build_pretrained_classifier("resnet34")
-    assert torch.equal(model.state_dict()["layer1.0.conv1.weight"], reference.state_dict()["layer1.0.conv1.weight"])
+    trunk = weights.build_pretrained_trunk("resnet34").eval()
+    assert torch.equal(trunk.state_dict()["layer1.0.conv1.weight"], reference.state_dict()["layer1.0.conv1.weight"])
+    with torch.no_grad():
+        assert trunk(torch.zeros(1, 3, 64, 64)).shape == (1, get_spec("resnet34").feature_dim)  # classifier dropped
 
 
 def test_download_fails_fast_when_the_host_does_not_resolve(tmp_path):

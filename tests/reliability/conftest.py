@@ -59,3 +59,23 @@ def tiny_model_16d(tmp_path_factory) -> Path:
     from tiny_model import write_tiny_model
 
     return write_tiny_model(tmp_path_factory.mktemp("model16") / "model.pt", embedding_dim=16, seed=1)
+
+
+def patch_fast_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    """index/query/verify embed with `tiny_model.CheapNet` (after a real, cached load_model).
+
+    For tests about files, catalogs and crashes, where the trunk's convolutions only cost time;
+    the CLI pass (test_cli_hostile) and the concurrency subprocesses run the real network.
+    """
+    import indexer.pipeline
+    import indexer.search
+    import indexer.verify
+    from tiny_model import load_fast
+
+    for module in (indexer.pipeline, indexer.search, indexer.verify):
+        monkeypatch.setattr(module, "load_model", load_fast)
+
+
+@pytest.fixture
+def fast_models(monkeypatch):
+    patch_fast_models(monkeypatch)

@@ -96,22 +96,18 @@ FAST_MODEL: list = []  # [LoadedModel] preloaded in the parent by `preload_fast_
 
 
 def preload_fast_model(path: Path) -> None:
-    """Load model.pt once and swap its network for a cheap one with the same output size.
+    """Load model.pt once (for real) and swap its network for `tiny_model.CheapNet`.
 
-    The crash trials test the indexer's writes, not convolutions: with the real trunk a 6-image run
-    costs seconds of CPU, with this one milliseconds, so 20 kills fit in the time budget. The parent
+    The crash trials test the indexer's writes, not convolutions: with the real trunk a run costs
+    seconds of CPU, with this one milliseconds, so 20 kills fit in the time budget. The parent
     loads with one torch thread so that no OpenMP pool exists when it forks (a forked child would hang).
     """
     import torch
-    from torch import nn
 
-    from engine.checkpoint import load_model
+    from tiny_model import load_fast
 
     torch.set_num_threads(1)
-    lm = load_model(path, device="cpu")
-    torch.manual_seed(0)
-    lm.model = nn.Sequential(nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(48, lm.embedding_dim)).eval()
-    FAST_MODEL.append(lm)
+    FAST_MODEL.append(load_fast(path, device="cpu"))
 
 
 def index_job(folder: Path, home: Path, model: Path, config: dict, *, check: bool = False, kill_point=None):

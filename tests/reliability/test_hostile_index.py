@@ -28,15 +28,22 @@ def _expected_paths(src) -> set[str]:
     return {str(p.resolve()) for p in [c.path for c in src.good] + src.plain}
 
 
+@pytest.fixture(autouse=True)
+def _fast(fast_models):
+    """CheapNet instead of the trunk: decoding, catalog and index are what these tests are about."""
+
+
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory, tiny_model):
     """The hostile source indexed once into a fresh home (shared by the read-only tests below)."""
-    from conftest import build_source
+    from conftest import build_source, patch_fast_models
 
     root = tmp_path_factory.mktemp("hostile-index")
     src = build_source(root / "source")
     home = root / "home"
-    result = _index(src.root, home, tiny_model)
+    with pytest.MonkeyPatch.context() as mp:
+        patch_fast_models(mp)
+        result = _index(src.root, home, tiny_model)
     return src, home, result
 
 

@@ -24,6 +24,13 @@ from indexer.config import IndexConfig
 from indexer.pipeline import index_folder
 
 CONFIG = IndexConfig(num_workers=0, batch_size=2, commit_every=2, save_every_s=0.0)
+
+
+@pytest.fixture(autouse=True)
+def _fast(fast_models):
+    """CheapNet instead of the trunk: only the catalog and index writes matter here."""
+
+
 STORAGE_ERRORS = (EngineError, SQLAlchemyError, OSError, RuntimeError)
 
 

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from catalog_audit import audit_home
 from hostile import _save, noise_image
 from indexer.config import IndexConfig
 from indexer.pipeline import index_folder
 
 CONFIG = IndexConfig(num_workers=0)
+
+
+@pytest.fixture(autouse=True)
+def _fast(fast_models):
+    """CheapNet instead of the trunk: only the catalog and index writes matter here."""
 
 
 def _img(path: Path, seed: int) -> Path:

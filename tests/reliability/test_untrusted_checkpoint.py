@@ -186,7 +186,7 @@ def test_non_finite_weights_are_refused_before_indexing(tmp_path, tiny_model):
     assert audit_home(tmp_path / "home").bad_vectors == 0
 
 
-def test_other_embedding_size_cannot_touch_an_index(tmp_path, tiny_model, tiny_model_16d):
+def test_other_embedding_size_cannot_touch_an_index(tmp_path, tiny_model, tiny_model_16d, fast_models):
     """A 16-d model against a home indexed with a 32-d one: refused before anything is embedded or written."""
     from indexer.config import IndexConfig
     from indexer.pipeline import index_folder
@@ -206,7 +206,7 @@ def test_other_embedding_size_cannot_touch_an_index(tmp_path, tiny_model, tiny_m
     assert (after.paths, after.row_ids, after.index_ids, after.index_dim) == (before.paths, before.row_ids, before.index_ids, 32)
 
 
-def test_a_non_finite_embedding_is_skipped_not_stored(tmp_path, tiny_model, monkeypatch):
+def test_a_non_finite_embedding_is_skipped_not_stored(tmp_path, tiny_model, monkeypatch, fast_models):
     """Defence in depth: even a sane model can overflow on one input; that row must not enter the catalog."""
     import numpy as np
 
