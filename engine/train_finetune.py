@@ -77,7 +77,9 @@ class FinetuneTrainer:
         return self._embed_val(self.model.eval())
 
     def baseline_embeddings(self) -> np.ndarray:
-        return self._embed_val(PooledFeatures(self.model.trunk).eval())
+        """The untrained trunk's global-pooled features (= load_baseline; multiscale puts them first)."""
+        width = self.model.spec.feature_dim
+        return self._embed_val(PooledFeatures(self.model.trunk).eval())[:, :width]
 
     def _embed_val(self, module: torch.nn.Module) -> np.ndarray:
         dataset = ImagePathDataset(

@@ -79,8 +79,9 @@ class FrozenTrainer:
             return self.head(self.val_feats).float().cpu().numpy()
 
     def baseline_embeddings(self) -> np.ndarray:
-        """The frozen ImageNet features themselves (what an untrained system would compare)."""
-        return self.val_feats.float().cpu().numpy()
+        """The trunk's plain global-pooled ImageNet features (= load_baseline; multiscale puts them first)."""
+        width = get_spec(self.config.network.backbone).feature_dim
+        return self.val_feats[:, :width].float().cpu().numpy()
 
 
 def pooling_id(network) -> str:

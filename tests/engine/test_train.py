@@ -106,3 +106,11 @@ def test_reference_recipe_runs_end_to_end(data, tmp_path):
 def test_bad_options_are_engine_errors(bad):
     with pytest.raises(EngineError):
         make_config(**bad)
+
+
+def test_make_config_routes_options_to_their_section():
+    config = make_config("default", normalize=False, pooling="avg", margin=0.5, rotation=0.0, epochs=3, lr=None)
+    assert (config.network.normalize, config.network.pooling, config.loss.margin, config.augment.rotation) == (False, "avg", 0.5, 0.0)
+    assert config.epochs == 3 and config.lr == 1e-4  # None means "the recipe's value"
+    reference = make_config("reference", backbone="efficientnet_lite0")
+    assert reference.network.backbone == "efficientnet_lite0" and reference.network.pooling == "avg" and reference.epochs == 14

@@ -73,6 +73,5 @@ def test_a_killed_run_never_blocks_the_next(crash_report):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="BUG(C/lead): a kill during the index save leaves HOME/.index.faiss.*.tmp (a full copy of the index) that no later run removes (engine/atomic.py atomic_path; indexer/writer.py IndexWriter.save)")
 def test_no_temp_files_survive_the_re_run(crash_report):
     assert all(t["temp_files"] == 0 for t in crash_report["trials"])
