@@ -61,7 +61,7 @@ def render(console: Console, summary: dict) -> None:
     table = Table(title=f"Trained {summary['model_path']}")
     table.add_column("val artists (unseen)", justify="left")
     table.add_column("ROC-AUC", justify="right")
-    table.add_row("ImageNet features (baseline)", f"{summary['val_roc_auc_baseline']:.4f}")
+    table.add_row(f"{summary['weights']} trunk features (baseline)", f"{summary['val_roc_auc_baseline']:.4f}")
     table.add_row("untrained model (epoch 0)", f"{summary['val_roc_auc_untrained']:.4f}")
     table.add_row(f"[bold]best (epoch {summary['best_epoch']})", f"[bold]{summary['val_roc_auc']:.4f}")
     console.print(table)

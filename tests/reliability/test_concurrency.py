@@ -75,7 +75,7 @@ def test_queries_during_an_index_run_all_succeed(tmp_path, tiny_model, cached_qu
         _, err = writer.communicate(timeout=300)
     assert writer.returncode == 0, err[-2000:]
     assert not failures, failures[:3]
-    assert len(seen_totals) >= 3, "the index run ended before the readers could overlap it"
+    assert any(4 < total < 14 for total in seen_totals), f"no reader saw the catalog mid-run: {seen_totals}"
     audit = audit_home(home)
     assert audit.consistent and audit.rows == 14
 
