@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from catalog_audit import audit_home  # noqa: E402
-from forking import reap_group, run_and_kill, run_to_end  # noqa: E402
+from forking import arm_kill_point, reap_group, run_and_kill, run_to_end  # noqa: E402
 from hostile import _save, noise_image  # noqa: E402
 
 LOCK_MESSAGE = "another `engine index` is running"
@@ -123,30 +123,6 @@ def index_job(folder: Path, home: Path, model: Path, config: dict, *, check: boo
         return index_folder(folder, home=home, model=model, prune=True, check=check, config=IndexConfig(**config))
 
     return job
-
-
-def arm_kill_point(target: str, attribute: str, nth: int, when: str) -> None:
-    """Wrap `module[:object].attribute` so its nth call SIGKILLs this process (before or after it runs)."""
-    import importlib
-    import os
-    import signal
-
-    module_name, _, object_name = target.partition(":")
-    owner = importlib.import_module(module_name)
-    if object_name:
-        owner = getattr(owner, object_name)
-    original, calls = getattr(owner, attribute), [0]
-
-    def wrapper(*args, **kwargs):
-        calls[0] += 1
-        if calls[0] == nth and when == "before":
-            os.kill(os.getpid(), signal.SIGKILL)
-        result = original(*args, **kwargs)
-        if calls[0] == nth and when == "after":
-            os.kill(os.getpid(), signal.SIGKILL)
-        return result
-
-    setattr(owner, attribute, wrapper)
 
 
 def rerun(folder: Path, home: Path, model: Path, config: dict, scratch: Path, trial: Trial) -> dict | None:

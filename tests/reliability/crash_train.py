@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from forking import reap_group, run_and_kill, run_to_end  # noqa: E402
+from forking import arm_kill_point, reap_group, run_and_kill, run_to_end  # noqa: E402
 from hostile import _save, noise_image  # noqa: E402
 
 EPOCHS = 2
@@ -68,8 +68,6 @@ def train_job(data: Path, out: Path, home: Path, cache: Path, *, resume: bool, k
         from engine.train_config import TrainConfig
 
         if kill_point:
-            from crash_index import arm_kill_point
-
             arm_kill_point(*kill_point)
         config = TrainConfig(
             network=NetworkConfig(backbone="efficientnet_lite0", weights="none", embedding_dim=16, head="linear"),

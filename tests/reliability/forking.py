@@ -1,4 +1,4 @@
-"""Run a function in a forked child; SIGKILL it after a delay, or wait for its JSON result.
+"""Run a function in a forked child; SIGKILL it after a delay (or at a chosen call), or wait for its JSON result.
 
 Forking from a process that has already imported torch/faiss/sqlalchemy (but run no torch op)
 skips the 3-4 s interpreter + torch start-up of a fresh `python -m cli`, so a crash test can afford
@@ -98,3 +98,25 @@ def _read(result_file: Path, status: str, seconds: float) -> ChildOutcome:
     if "ok" in payload:
         return ChildOutcome("ok", payload["ok"], seconds=seconds)
     return ChildOutcome("error", error=payload["error"] + "\n" + payload.get("traceback", ""), seconds=seconds)
+
+
+def arm_kill_point(target: str, attribute: str, nth: int, when: str) -> None:
+    """Wrap `module[:object].attribute` so its nth call SIGKILLs this process (before or after it runs)."""
+    import importlib
+
+    module_name, _, object_name = target.partition(":")
+    owner = importlib.import_module(module_name)
+    if object_name:
+        owner = getattr(owner, object_name)
+    original, calls = getattr(owner, attribute), [0]
+
+    def wrapper(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] == nth and when == "before":
+            os.kill(os.getpid(), signal.SIGKILL)
+        result = original(*args, **kwargs)
+        if calls[0] == nth and when == "after":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return result
+
+    setattr(owner, attribute, wrapper)

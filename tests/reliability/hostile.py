@@ -15,7 +15,6 @@ import struct
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from PIL import Image
@@ -198,10 +197,3 @@ def build_corpus(root: Path) -> list[HostileCase]:
     """Write the whole corpus under `root` (created) and return its cases."""
     root.mkdir(parents=True, exist_ok=True)
     return good_cases(root) + bad_cases(root) + special_cases(root)
-
-
-BUILDERS: dict[str, Callable[[Path], list[HostileCase]]] = {
-    "good": good_cases,
-    "bad": bad_cases,
-    "special": special_cases,
-}
