@@ -178,3 +178,14 @@ def test_temp_files_of_a_killed_save_are_removed(art, home, tiny_model):
     (home / ".index.json.x.tmp").write_bytes(b"{")
     _index(art, home, tiny_model)
     assert not list(home.glob(".*.tmp"))
+
+
+def test_another_catalog_url_gets_its_own_index_file(art, home, tiny_model, tmp_path):
+    from indexer.search import query_images
+
+    db = f"sqlite:///{tmp_path / 'elsewhere' / 'other.sqlite'}"
+    result = index_folder(art, home=home, db=db, model=tiny_model)
+    assert result["total"] == 12 and not (home / "index.faiss").exists()
+    assert len(list(home.glob("index-*.faiss"))) == 1
+    (match,) = query_images([art / "Ann Red" / "1.jpg"], home=home, db=db, model=tiny_model, k=1)["results"][0]["matches"]
+    assert match["path"] == str((art / "Ann Red" / "1.jpg").resolve())
