@@ -4,8 +4,10 @@ A style fixes the *hand*: stroke shape, length, width, directional spread, curva
 opacity, outlines. Everything else is drawn per painting from distributions shared by all
 artists (or, for the palette, overlapping widely): colours, background, horizon, focal blob,
 the dominant stroke direction, canvas texture and how densely the canvas is covered. Raw
-ImageNet features mix that nuisance into their similarity (untrained lite0: ROC-AUC ~0.84 on
-held-out synthetic artists), so a trained head has real room to learn the hand (~0.93+).
+ImageNet features mix that nuisance into their similarity, so a trained head has real room to
+learn the hand. Measured on the default demo's 5 held-out artists: untrained lite0 ROC-AUC 0.865,
+frozen lite0 + trained head 0.92-0.955 (with each artist's own stroke direction and texture
+instead, the baseline reached 0.97 and training could not beat it).
 """
 
 from __future__ import annotations
