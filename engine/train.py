@@ -104,7 +104,10 @@ def _out_dir(out: str | Path | None, home: Home, *, resume: bool) -> Path:
     else:
         out_dir = home.models_dir / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     if not resume and (out_dir / MODEL_NAME).exists():
-        raise EngineError(f"{out_dir} already holds a model; pass --resume to continue it or another --out")
+        if (out_dir / LAST_NAME).exists():
+            raise EngineError(f"{out_dir} already holds a model; pass --resume to continue it or another --out")
+        # model.pt without last.pt: a run killed inside its first epoch's writes; nothing to continue.
+        logger.warning("%s holds an interrupted first epoch (no %s); starting it over", out_dir, LAST_NAME)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

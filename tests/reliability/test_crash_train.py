@@ -59,7 +59,6 @@ def test_every_train_kill_point_was_hit(train_report):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="BUG(B): killed after model.pt (epoch 0) but before last.pt, `--resume` says 'nothing to resume, drop --resume' and the run without it says 'already holds a model, pass --resume' (engine/train.py _out_dir + engine/train_log.py load_last)")
 def test_kill_between_model_and_last_checkpoint_recovers(train_report):
     for trial in train_report["trials"]:
         _whole(trial)
