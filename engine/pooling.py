@@ -10,6 +10,8 @@ features(x) = [final (F) | mean_hw(stage_i) for i in mean_stages | std_hw(stage_
 
 from __future__ import annotations
 
+import threading
+
 import torch
 from torch import nn
 
@@ -34,7 +36,7 @@ class MultiScaleTrunk(nn.Module):
         super().__init__()
         self.trunk = trunk
         self.mean_stages, self.std_stages = tuple(mean_stages), tuple(std_stages)
-        self._pooled: dict[str, torch.Tensor] = {}
+        self._pooled: dict[tuple[int, str], torch.Tensor] = {}  # (thread, stage) -> (B, C)
         modules = dict(trunk.named_modules())
         for name in sorted(set(self.mean_stages) | set(self.std_stages)):
             modules[name].register_forward_hook(self._hook(name))
@@ -42,19 +44,19 @@ class MultiScaleTrunk(nn.Module):
     def _hook(self, name: str):
         def pool(module: nn.Module, inputs, output: torch.Tensor) -> None:
             flat = output.float().flatten(2)  # (B, C, H*W); statistics in fp32 also under autocast
+            me = threading.get_ident()  # one cached model may serve several threads at once
             if name in self.mean_stages:
-                self._pooled[f"mean:{name}"] = flat.mean(dim=2)
+                self._pooled[(me, f"mean:{name}")] = flat.mean(dim=2)
             if name in self.std_stages:
-                self._pooled[f"std:{name}"] = flat.std(dim=2)
+                self._pooled[(me, f"std:{name}")] = flat.std(dim=2)
 
         return pool
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        self._pooled = {}
+        me = threading.get_ident()
         final = self.trunk(images).float()
-        parts = [final] + [self._pooled[f"mean:{n}"] for n in self.mean_stages] + [self._pooled[f"std:{n}"] for n in self.std_stages]
-        self._pooled = {}
-        return torch.cat(parts, dim=1)
+        keys = [f"mean:{n}" for n in self.mean_stages] + [f"std:{n}" for n in self.std_stages]
+        return torch.cat([final] + [self._pooled.pop((me, key)) for key in keys], dim=1)
 
 
 def apply_pooling(backbone: str, trunk: nn.Module, pooling: str) -> nn.Module:

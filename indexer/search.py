@@ -20,7 +20,8 @@ import numpy as np
 
 from db.records import PaintingView
 from db.store import CatalogStore, NothingIndexed, check_model
-from engine.checkpoint import LoadedModel, load_model
+from engine.checkpoint import LoadedModel
+from engine.model_cache import cached_model
 from engine.embedding import embed_paths
 from engine.errors import EngineError
 from engine.home import Home
@@ -74,7 +75,7 @@ def _open(store: CatalogStore, home: Home, db: str | None, model, config: IndexC
     stored, uid = store.model_info(), store.catalog_uid()
     if stored is None or uid is None or store.count() == 0:
         raise NothingIndexed(store.url)
-    lm = load_model(home.model_path(model))
+    lm = cached_model(home.model_path(model))
     check_model(stored, model_info(lm))
     # Reconciled in memory only: a reader never writes (an indexer may hold the lock).
     index, _ = open_index(store, index_file(home, db, uid), dim=stored.embedding_dim,

@@ -13,7 +13,8 @@ import os
 import numpy as np
 
 from engine.calibration import probability
-from engine.checkpoint import LoadedModel, load_model
+from engine.checkpoint import LoadedModel
+from engine.model_cache import cached_model
 from engine.embedding import embed_image
 from engine.errors import EngineError, ImageLoadError
 from engine.home import Home
@@ -27,7 +28,7 @@ def verify_pair(
     model: str | os.PathLike[str] | None = None,
 ) -> dict:
     """{"similarity", "probability", "same_artist", "threshold"} for images `a` and `b`."""
-    lm = load_model(Home.resolve(home).model_path(model))
+    lm = cached_model(Home.resolve(home).model_path(model))
     _require_calibrated(lm)
     similarity = cosine(_embed(lm, a), _embed(lm, b))
     if not np.isfinite(similarity):

@@ -103,3 +103,40 @@ def test_ivf_remove_and_roundtrip(tmp_path):
 def test_wrong_shape_is_rejected():
     with pytest.raises(ValueError):
         VectorIndex.empty(8).add(np.array([1]), np.zeros((1, 4), np.float32))
+
+
+def test_kmeans_training_sample_is_capped_and_drawn_from_the_vectors():
+    from indexer.vector_index import KMEANS_POINTS_PER_LIST, training_sample
+
+    _, x = _data(3000, 8)
+    small = training_sample(x, 100)  # cap 6400 > 3000: every vector
+    assert small is x
+    sample = training_sample(x, 10, seed=3)
+    assert sample.shape == (KMEANS_POINTS_PER_LIST * 10, 8)
+    rows = {r.tobytes() for r in x}
+    assert all(r.tobytes() in rows for r in sample)
+    assert len({r.tobytes() for r in sample}) == len(sample)  # without replacement
+    np.testing.assert_array_equal(sample, training_sample(x, 10, seed=3))  # deterministic
+
+
+def test_ivf_built_on_a_capped_sample_keeps_recall(monkeypatch):
+    """Clustered data, k-means trained on a sample of the vectors: full probing is exact and the
+    configured nprobe keeps recall high."""
+    from indexer import vector_index
+
+    seen = []
+    real = vector_index.training_sample
+    monkeypatch.setattr(vector_index, "training_sample", lambda v, nlist, **kw: seen.append(real(v, nlist, **kw)) or seen[-1])
+    rng = np.random.default_rng(1)
+    n = 80_000  # above ~65k vectors the cap (64 per list, ~4 sqrt(n) lists) is below n
+    centres = rng.normal(size=(50, 16))
+    x = (centres[rng.integers(0, 50, n)] + 0.3 * rng.normal(size=(n, 16))).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    ids = np.arange(n, dtype=np.int64)
+    index = build_index(ids, x, kind=IVF, nprobe=32)
+    nlist = index.index.nlist
+    assert len(seen[0]) == vector_index.KMEANS_POINTS_PER_LIST * nlist < n
+    assert index.index.cp.niter == vector_index.KMEANS_ITERATIONS
+    assert measure_recall(index, ids, x, k=10, queries=100) >= 0.9
+    index.index.nprobe = nlist
+    assert measure_recall(index, ids, x, k=10, queries=100) == 1.0
