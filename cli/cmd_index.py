@@ -27,9 +27,10 @@ def index(
     as_json: JsonOpt = False,
     home: HomeOpt = None,
     db: DbOpt = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Images per forward pass.")] = 64,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Images per forward pass (default: measured, see --streams).")] = None,
+    streams: Annotated[Optional[int], typer.Option("--streams", min=1, help="Forward passes at once, sharing the model (default: the fastest of a quick measurement on CPU; 1 on GPU).")] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", min=0, help="Image decoding processes (default: cores - 1).")] = None,
-    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help="Torch threads for inference (default: torch's).")] = None,
+    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help="Torch intra-op threads per forward pass (default: measured with --streams).")] = None,
     commit_every: Annotated[int, typer.Option("--commit-every", min=1, help="Images per catalog transaction (the most a crash can lose).")] = 1024,
     approx_threshold: Annotated[int, typer.Option("--approx-threshold", min=1, help="From this many paintings on, build an approximate (IVF) index and report its recall@10.")] = 200_000,
     measure_forward: Annotated[float, typer.Option("--measure-forward", min=0.0, help="Also time the model's bare forward pass for this many seconds (the compute limit).")] = 0.0,
@@ -38,7 +39,7 @@ def index(
     from indexer.pipeline import index_folder
 
     config = IndexConfig(
-        batch_size=batch_size, num_workers=workers, torch_threads=threads, commit_every=commit_every,
+        batch_size=batch_size, streams=streams, num_workers=workers, torch_threads=threads, commit_every=commit_every,
         approx_threshold=approx_threshold, reindex=reindex, measure_forward_s=measure_forward,
     )
     result = index_folder(

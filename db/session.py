@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
+from db.readonly import read_only_error, read_only_reason
 from engine.errors import EngineError
 
 logger = logging.getLogger(__name__)
@@ -70,10 +71,26 @@ def make_sessionmaker(engine: Engine) -> sessionmaker:
 
 
 def check_reachable(engine: Engine) -> None:
-    """EngineError with the database's own message when it cannot be opened."""
+    """EngineError with the database's own message when it cannot be opened (naming a read-only catalog as such)."""
     try:
         with engine.connect():
             pass
     except OperationalError as exc:
+        database = sqlite_file(engine.url.render_as_string(hide_password=False))
+        why = read_only_reason(database) if database is not None else None
+        if why is not None:
+            raise read_only_error(database, why) from None
         reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc).splitlines()[0]
         raise EngineError(f"cannot open the catalog {engine.url!r}: {reason}; check --db / --home") from None
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a `sqlite:///PATH` URL; None for other databases, memory and `file:` URIs."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).expanduser()

@@ -14,14 +14,15 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
-from sqlalchemy import delete, func, inspect, select, update
+from sqlalchemy import Engine, delete, func, inspect, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from db.models import Artist, Base, IndexMeta, Painting
 from db.records import FileState, Labels, ModelInfo, NewPainting, PaintingView, bytes_to_vector, vector_to_bytes
-from db.session import check_reachable, make_engine, make_sessionmaker
+from db.readonly import immutable_engine, readable_as_immutable
+from db.session import check_reachable, make_engine, make_sessionmaker, sqlite_file
 from engine.errors import EngineError
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ class CatalogStore:
         self.url = url
         if not create:
             _require_existing(url)
-        self.engine = make_engine(url)
+        self.engine = _open_engine(url, reader=not create)
         check_reachable(self.engine)
         if not create and not inspect(self.engine).has_table(IndexMeta.__tablename__):
             raise NothingIndexed(url)
@@ -198,6 +199,15 @@ class NothingIndexed(EngineError):
     def __init__(self, url: str) -> None:
         where = make_url(url).render_as_string(hide_password=True)
         super().__init__(f"nothing indexed in {where}; run `engine index FOLDER` first (with the same --home/--db)")
+
+
+def _open_engine(url: str, *, reader: bool) -> Engine:
+    """A reader of a SQLite catalog on a read-only file system opens it immutable when safe (see db.readonly)."""
+    database = sqlite_file(url)
+    if reader and database is not None and readable_as_immutable(database):
+        logger.info("%s is on a read-only file system: reading it as immutable", database)
+        return immutable_engine(database)
+    return make_engine(url)
 
 
 def _require_existing(url: str) -> None:

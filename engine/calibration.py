@@ -1,9 +1,12 @@
 """Turning a cosine similarity into a same-artist probability and a decision threshold.
 
-Platt scaling: p = sigmoid(a * cosine + b), fitted by Newton's method on pairs of the val split
-with Platt's smoothed targets (positives (N+ + 1)/(N+ + 2), negatives 1/(N- + 2)), which keeps
-(a, b) finite even on perfectly separated scores. The decision threshold is the cosine that
-maximises accuracy on the same val pairs (not necessarily where p = 0.5).
+The decision threshold t is the cosine that maximises accuracy on pairs of the val split.
+Platt scaling anchored at it: p = sigmoid(a * (cosine - t)), a >= 0 fitted by maximum likelihood
+(Newton's method) with Platt's smoothed targets (positives (N+ + 1)/(N+ + 2), negatives
+1/(N- + 2)), which keeps a finite even on perfectly separated scores. Anchoring makes p >= 0.5
+exactly when cosine >= t, so `verify` never says "different artists, probability 0.53".
+Stored as {"method": "platt", "a": a, "b": -a * t, "anchor": t}: p = sigmoid(a * s + b) for
+every reader, and models calibrated before anchoring (free a, b; no "anchor") still work.
 """
 
 from __future__ import annotations
@@ -33,33 +36,48 @@ def platt_targets(same: np.ndarray) -> np.ndarray:
     return np.where(same, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
 
 
-def _nll(theta: np.ndarray, x: np.ndarray, t: np.ndarray) -> float:
-    z = theta[0] * x + theta[1]
+def _nll(theta: np.ndarray, design: np.ndarray, t: np.ndarray) -> float:
+    z = design @ theta
     return float(np.sum(t * np.logaddexp(0.0, -z) + (1 - t) * np.logaddexp(0.0, z)))
 
 
-def fit_calibration(scores, same) -> dict:
-    """Fit p = sigmoid(a * s + b) -> {"method": "platt", "a": a, "b": b} by damped Newton steps."""
+def fit_calibration(scores, same, *, anchor: float | None = None) -> dict:
+    """Platt scaling fitted on (scores, same).
+
+    anchor=None: free fit p = sigmoid(a * s + b) -> {"method": "platt", "a", "b"};
+    anchor=t: p = sigmoid(a * (s - t)), a >= 0 -> {"method": "platt", "a", "b": -a * t, "anchor": t}.
+    """
     x, same = _checked(scores, same)
     t = platt_targets(same)
-    theta = np.array([0.0, np.log((same.sum() + 1) / ((~same).sum() + 1))])
-    design = np.stack([x, np.ones_like(x)], axis=1)
+    if anchor is None:
+        prior = np.log((same.sum() + 1) / ((~same).sum() + 1))
+        theta = _newton(np.stack([x, np.ones_like(x)], axis=1), t, np.array([0.0, prior]))
+        return {"method": "platt", "a": float(theta[0]), "b": float(theta[1])}
+    anchor = float(anchor)
+    # The NLL is convex in a, so the best a >= 0 is the unconstrained optimum clipped at 0
+    # (a < 0 would only happen for scores that rank different-artist pairs higher).
+    a = max(0.0, float(_newton((x - anchor)[:, None], t, np.zeros(1))[0]))
+    return {"method": "platt", "a": a, "b": -a * anchor, "anchor": anchor}
+
+
+def _newton(design: np.ndarray, t: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """Minimise the logistic NLL of targets t over theta (z = design @ theta) by damped Newton steps."""
     for _ in range(_MAX_ITER):
         p = _sigmoid(design @ theta)
         grad = design.T @ (p - t)
-        hess = design.T @ (design * (p * (1 - p))[:, None]) + 1e-12 * np.eye(2)
+        hess = design.T @ (design * (p * (1 - p))[:, None]) + 1e-12 * np.eye(len(theta))
         step = np.linalg.solve(hess, grad)
-        theta = _backtrack(theta, step, x, t)
+        theta = _backtrack(theta, step, design, t)
         if np.max(np.abs(step)) < 1e-10:
             break
-    return {"method": "platt", "a": float(theta[0]), "b": float(theta[1])}
+    return theta
 
 
-def _backtrack(theta: np.ndarray, step: np.ndarray, x: np.ndarray, t: np.ndarray) -> np.ndarray:
-    current, scale = _nll(theta, x, t), 1.0
+def _backtrack(theta: np.ndarray, step: np.ndarray, design: np.ndarray, t: np.ndarray) -> np.ndarray:
+    current, scale = _nll(theta, design, t), 1.0
     while scale > 1e-8:
         candidate = theta - scale * step
-        if _nll(candidate, x, t) <= current + 1e-12:
+        if _nll(candidate, design, t) <= current + 1e-12:
             return candidate
         scale /= 2
     return theta

@@ -10,7 +10,6 @@ artefacts are. It is also written to WORKDIR/demo.json with the resolved config.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hashlib
 import json
 import logging
@@ -171,7 +170,7 @@ def _train(prepared: Path, home: Home, config: DemoConfig, progress) -> dict:
         "default", backbone=config.backbone, weights="imagenet", mode="frozen",
         epochs=config.epochs, views=config.views, seed=config.seed,
     )
-    out = home.models_dir / f"{MODEL_PREFIX}{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    out = home.new_model_dir(MODEL_PREFIX)  # unique even for two demos started in the same second
     return train_model(prepared, config=train_config, out=out, home=home.root, progress=progress)
 
 

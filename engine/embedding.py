@@ -8,9 +8,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -20,6 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 from engine.checkpoint import LoadedModel
 from engine.datasets import ImagePathDataset, split_failures
 from engine.imageio import load_rgb
+from engine.inference_plan import InferencePlan, torch_threads
 from engine.progress import NullProgress, Progress
 
 logger = logging.getLogger(__name__)
@@ -39,12 +42,13 @@ def embed_paths(
     batch_size: int = 64,
     num_workers: int | None = None,
     progress: Progress | None = None,
+    plan: InferencePlan | None = None,
 ) -> EmbeddingResult:
-    """Embed every decodable image of `paths` with `lm` (eval preprocessing)."""
+    """Embed every decodable image of `paths` with `lm` (eval preprocessing); `plan` overrides `batch_size`."""
     dataset = ImagePathDataset(paths, lm.transform, input_size=lm.input_size, draft_size=_draft(lm))
     return forward_dataset(
         lm.model, dataset, device=lm.device, out_dim=lm.embedding_dim,
-        batch_size=batch_size, num_workers=num_workers, progress=progress, description="embedding",
+        batch_size=batch_size, num_workers=num_workers, progress=progress, description="embedding", plan=plan,
     )
 
 
@@ -76,26 +80,51 @@ def forward_dataset(
     num_workers: int | None = None,
     progress: Progress | None = None,
     description: str = "embedding",
+    plan: InferencePlan | None = None,
 ) -> EmbeddingResult:
-    """Run `module` over an `ImagePathDataset`-like dataset; failed items are reported, not fatal."""
-    workers = default_workers(len(dataset), batch_size) if num_workers is None else num_workers
+    """Run `module` over an `ImagePathDataset`-like dataset; failed items are reported, not fatal.
+
+    `plan` (batch size, concurrent streams, threads) overrides `batch_size`; see engine.inference_plan.
+    """
+    plan = plan or InferencePlan(batch_size=batch_size)
+    workers = default_workers(len(dataset), plan.batch_size) if num_workers is None else num_workers
     loader = DataLoader(
-        dataset, batch_size=batch_size, shuffle=False, num_workers=workers,
+        dataset, batch_size=plan.batch_size, shuffle=False, num_workers=workers,
         pin_memory=device.type == "cuda", persistent_workers=False,
     )
     chunks, ok, errors = [], [], []
-    with (progress or NullProgress()).task(description, len(dataset)) as task:
-        for batch in loader:
-            images, indices, failed = split_failures(batch)
+    with (progress or NullProgress()).task(description, len(dataset)) as task, torch_threads(plan.threads):
+        for indices, failed, vectors in _forwarded(module, loader, device, streams=plan.streams):
             errors.extend(failed)
             if indices:
-                chunks.append(_forward(module, images, device))
+                chunks.append(vectors)
                 ok.extend(indices)
             task.advance(len(indices) + len(failed))
     vectors = np.concatenate(chunks) if chunks else np.zeros((0, out_dim), np.float32)
     if errors:
         logger.info("%d of %d images could not be read", len(errors), len(dataset))
     return EmbeddingResult(vectors=vectors, ok=ok, errors=errors)
+
+
+def _forwarded(module: nn.Module, loader: Iterable, device: torch.device, *, streams: int) -> Iterator[tuple]:
+    """(ok indices, failures, vectors) per batch, in loader order; `streams` forwards run at once on
+    threads sharing `module` (torch releases the GIL inside its ops)."""
+    if streams == 1:
+        yield from (_forward_batch(module, batch, device) for batch in loader)
+        return
+    with ThreadPoolExecutor(streams, thread_name_prefix="forward") as pool:
+        pending: deque[Future] = deque()
+        for batch in loader:
+            pending.append(pool.submit(_forward_batch, module, batch, device))
+            if len(pending) >= 2 * streams:  # bounded: decoded batches do not pile up in memory
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _forward_batch(module: nn.Module, batch, device: torch.device) -> tuple[list[int], list, np.ndarray | None]:
+    images, indices, failed = split_failures(batch)
+    return indices, failed, _forward(module, images, device) if indices else None
 
 
 def _forward(module: nn.Module, images: torch.Tensor, device: torch.device) -> np.ndarray:

@@ -45,9 +45,10 @@ def draw_pairs(labels, groups, *, n_pairs: int, per_artist_cap: int, seed: int) 
 
 
 def calibrate(emb: np.ndarray, pairs: Pairs, *, source: str) -> Calibrated:
-    """Fit the accuracy-maximising threshold and Platt scaling on these pairs."""
+    """Fit the accuracy-maximising threshold and Platt scaling anchored at it (p = 0.5 there) on these pairs."""
     scores = cosine_scores(emb, pairs.i, pairs.j)
-    return Calibrated(best_threshold(scores, pairs.same), fit_calibration(scores, pairs.same), source)
+    threshold = best_threshold(scores, pairs.same)
+    return Calibrated(threshold, fit_calibration(scores, pairs.same, anchor=threshold), source)
 
 
 def score_model(emb: np.ndarray, labels, groups, pairs: Pairs, cal: Calibrated, *, config) -> tuple[dict, dict]:

@@ -6,6 +6,7 @@ The most recently trained model is recorded in `models/CURRENT` and is the defau
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ CATALOG_NAME = "catalog.sqlite"
 INDEX_NAME = "index.faiss"
 MODELS_DIR = "models"
 CURRENT_MODEL_FILE = "CURRENT"
+_MAX_SAME_SECOND = 1000  # model folders one home can start within one second
 
 
 def resolve_home(home: str | os.PathLike[str] | None = None) -> Path:
@@ -64,8 +66,25 @@ class Home:
             raise EngineError(f"cannot create home folder {self.root}: {exc.strerror}; pass --home DIR") from exc
         return self
 
-    def new_model_dir(self, name: str) -> Path:
-        return self.models_dir / name
+    def new_model_dir(self, prefix: str = "") -> Path:
+        """Create and return a fresh `models/PREFIX<YYYYmmdd-HHMMSS>[-N]` folder.
+
+        The folder is claimed by an exclusive mkdir (retried with -2, -3, ... when taken), so two
+        runs started within the same second, even from two processes, never share a model folder.
+        """
+        stamp = prefix + dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        try:
+            self.models_dir.mkdir(parents=True, exist_ok=True)
+            for n in range(1, _MAX_SAME_SECOND + 1):
+                candidate = self.models_dir / (stamp if n == 1 else f"{stamp}-{n}")
+                try:
+                    candidate.mkdir()
+                    return candidate
+                except FileExistsError:
+                    continue
+        except OSError as exc:
+            raise EngineError(f"cannot create a model folder in {self.models_dir}: {exc.strerror}; pass --home DIR or --out") from None
+        raise EngineError(f"{_MAX_SAME_SECOND} model folders named {stamp}* already exist in {self.models_dir}; pass --out MODEL_DIR")
 
     def set_current_model(self, model_path: Path) -> None:
         """Record `model_path` (a model.pt) as the default model of this home."""

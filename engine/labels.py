@@ -7,11 +7,12 @@ is defused with a leading apostrophe so that manifests and catalogs built from i
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import logging
 import re
-import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -23,7 +24,8 @@ logger = logging.getLogger(__name__)
 FILE_COLUMNS = ("filename", "new_filename", "file", "file_name", "path", "image", "image_path")
 ARTIST_COLUMNS = ("artist", "painter", "author", "artist_name")
 TEXT_FIELDS = ("title", "style", "genre", "date")
-MAX_FIELD_CHARS = 1_000_000  # real cells are short; the limit only stops a pathological file
+MAX_FIELD_CHARS = 1_000_000  # real cells are short: a row with a longer one is skipped as `cell_too_long`
+_SHOWN_NAME_CHARS = 200  # a rejected row's file name is cut to this in reports
 _FORMULA_START = ("=", "+", "@", "\t", "\r", "|")
 _NUMBER = re.compile(r"-\d[\d.,]*")
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -61,9 +63,19 @@ def read_labels(
 def load_label_table(
     csv_path: str | Path, *, file_column: str | None = None, artist_column: str | None = None
 ) -> LabelTable:
-    """Like `read_labels`, also returning the rows it rejected (unsafe path, no artist, conflicting label)."""
+    """Like `read_labels`, also returning the rows it rejected (unsafe path, no artist, conflicting label, huge cell)."""
     csv_path = Path(csv_path)
     rows = _read_rows(csv_path)
+    with _field_limit(rows.text_length):
+        table = _parse(csv_path, rows.reader, file_column, artist_column)
+    if table.rejected:
+        reasons = Counter(reason for _, reason in table.rejected)
+        logger.warning("%s: %d label rows rejected (%s)", csv_path, len(table.rejected),
+                       ", ".join(f"{r}: {n}" for r, n in sorted(reasons.items())))
+    return table
+
+
+def _parse(csv_path: Path, rows, file_column: str | None, artist_column: str | None) -> LabelTable:
     header = next(rows, None)
     if not header or not any(h.strip() for h in header):
         raise EngineError(f"labels file {csv_path} is empty; pass a CSV with a header row (e.g. filename,artist)")
@@ -78,8 +90,6 @@ def load_label_table(
             _add_row(table, conflicted, row, file_idx, artist_idx, text_idx)
     except csv.Error as exc:
         raise EngineError(f"labels file {csv_path} is not valid CSV ({exc}); fix or re-export it") from None
-    if table.rejected:
-        logger.warning("%s: %d label rows rejected", csv_path, len(table.rejected))
     return table
 
 
@@ -108,7 +118,26 @@ def defuse(value: str) -> str:
     return value
 
 
-def _read_rows(csv_path: Path):
+@dataclass(frozen=True)
+class _Rows:
+    reader: object  # csv.reader over the decoded text
+    text_length: int
+
+
+@contextlib.contextmanager
+def _field_limit(chars: int):
+    """Let the csv module read cells of any length in this file (the limit is process-wide, so
+    it is restored after): over-long cells are then refused row by row (`cell_too_long`) instead
+    of the parser's error refusing the whole file."""
+    previous = csv.field_size_limit()
+    csv.field_size_limit(max(previous, chars + 1))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _read_rows(csv_path: Path) -> _Rows:
     try:
         data = csv_path.read_bytes()
     except FileNotFoundError:
@@ -119,9 +148,8 @@ def _read_rows(csv_path: Path):
         raise EngineError(f"cannot read labels file {csv_path}: {exc.strerror}; check its permissions") from None
     if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise EngineError(f"labels file {csv_path} is binary, not CSV; pass the CSV (e.g. train_info.csv)")
-    csv.field_size_limit(min(sys.maxsize, MAX_FIELD_CHARS))
     text = _decode(data).replace("\x00", "")
-    return csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=False)
+    return _Rows(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=False), len(text))
 
 
 def _delimiter(text: str) -> str:
@@ -153,21 +181,28 @@ def _pick_column(names, explicit, candidates, what, option, csv_path) -> int:
     if explicit:
         idx = _find(names, explicit)
         if idx is None:
-            raise EngineError(f"labels file {csv_path} has no column {explicit!r} (columns: {', '.join(names)}); fix {option}")
+            raise EngineError(f"labels file {csv_path} has no column {explicit!r} (columns: {_columns(names)}); fix {option}")
         return idx
     for candidate in candidates:
         idx = _find(names, candidate)
         if idx is not None:
             return idx
     raise EngineError(
-        f"labels file {csv_path} has no {what} column (columns: {', '.join(names)}); name it with {option}"
+        f"labels file {csv_path} has no {what} column (columns: {_columns(names)}); name it with {option}"
     )
+
+
+def _columns(names: list[str]) -> str:
+    return ", ".join(_shown(n) for n in names)
 
 
 def _add_row(table: LabelTable, conflicted: set[str], row: list[str], file_idx: int, artist_idx: int, text_idx: dict) -> None:
     if not row or not any(cell.strip() for cell in row):
         return
     name = _cell(row, file_idx).replace("\x00", "").strip()
+    if any(len(cell) > MAX_FIELD_CHARS for cell in row):
+        table.rejected.append((_shown(name), "cell_too_long"))
+        return
     if not name:
         table.rejected.append(("", "no_file_name"))
         return
@@ -190,6 +225,10 @@ def _add_row(table: LabelTable, conflicted: set[str], row: list[str], file_idx: 
         table.rejected.append((name, "conflicting_label"))
         table.rejected.append((name, "conflicting_label"))
         del table.records[name]
+
+
+def _shown(name: str) -> str:
+    return name if len(name) <= _SHOWN_NAME_CHARS else name[:_SHOWN_NAME_CHARS] + "…"
 
 
 def _cell(row: list[str], idx: int) -> str:

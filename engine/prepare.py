@@ -21,7 +21,10 @@ from engine.errors import EngineError
 from engine.imageio import DEFAULT_MAX_PIXELS
 from engine.prepare_cache import CACHE_NAME, FactsCache
 from engine.prepare_facts import collect_facts, default_workers
-from engine.prepare_output import IMAGES_DIR, REPORT_KIND, check_out_dir, output_errors, remove_stale_copies, write_outputs
+from engine.lock import ExclusiveLock
+from engine.prepare_output import (
+    IMAGES_DIR, LOCK_NAME, REPORT_KIND, check_out_dir, output_errors, remove_stale_copies, write_outputs,
+)
 from engine.prepare_select import Selection, select
 from engine.prepare_worker import DecodeJob, FileFacts, cached_image_name
 from engine.progress import Progress
@@ -68,6 +71,21 @@ def prepare_dataset(
     check_out_dir(out, scan.root)
     with output_errors(out):
         out.mkdir(parents=True, exist_ok=True)
+    with prepare_lock(out):
+        return _prepare(scan, out, config, progress, started)
+
+
+def prepare_lock(out: Path) -> ExclusiveLock:
+    """One prepare per output folder: a second one would interleave writes to the cache and manifest."""
+    return ExclusiveLock(
+        out / LOCK_NAME,
+        busy=f"another `engine prepare` is writing to {out} (pid {{pid}}); wait for it to finish or pass another --out",
+        writable_hint="pass a writable --out",
+    )
+
+
+def _prepare(scan: SourceScan, out: Path, config: PrepareConfig, progress, started: float) -> dict:
+    with output_errors(out):
         cache = FactsCache(out / CACHE_NAME, config.size)
         job = DecodeJob("", str(out / IMAGES_DIR), config.size, config.min_side, config.max_pixels, config.jpeg_quality)
         workers = config.workers or default_workers()

@@ -23,6 +23,7 @@ from engine.prepare_cache import CACHE_NAME
 logger = logging.getLogger(__name__)
 
 IMAGES_DIR = "images"
+LOCK_NAME = ".prepare.lock"  # held by the running prepare (engine.lock); left behind, it means nothing
 REPORT_KIND = "engine-prepare"
 _COPY_NAME = re.compile(r"^[0-9a-f]{64}\.jpg$")
 
@@ -33,7 +34,7 @@ def check_out_dir(out: Path, source: Path) -> None:
         raise EngineError(f"--out {out} is a file; pass a folder (new, empty, or a previous prepare output)")
     if out.resolve() == source.resolve():
         raise EngineError(f"--out {out} is the source folder itself; pass a separate output folder")
-    if out.is_dir() and any(out.iterdir()) and not is_prepare_output(out):
+    if out.is_dir() and any(p.name != LOCK_NAME for p in out.iterdir()) and not is_prepare_output(out):
         raise EngineError(
             f"--out {out} already holds other files; pass a new or empty folder, or a previous `engine prepare` output"
         )

@@ -8,7 +8,6 @@ threshold + Platt calibration fit on the val pairs; last.pt lets `--resume` cont
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import math
 import time
@@ -102,7 +101,7 @@ def _out_dir(out: str | Path | None, home: Home, *, resume: bool) -> Path:
             raise EngineError(f"no interrupted run in {home.models_dir}; pass --out MODEL_DIR or drop --resume")
         out_dir = runs[-1].parent
     else:
-        out_dir = home.models_dir / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        out_dir = home.new_model_dir()  # claimed atomically: concurrent trainings never share it
     if not resume and (out_dir / MODEL_NAME).exists():
         if (out_dir / LAST_NAME).exists():
             raise EngineError(f"{out_dir} already holds a model; pass --resume to continue it or another --out")

@@ -65,4 +65,5 @@ class Validator:
 
     def calibrate(self, emb: np.ndarray) -> tuple[float, dict]:
         scores = self.scores(emb)
-        return best_threshold(scores, self.same), fit_calibration(scores, self.same)
+        threshold = best_threshold(scores, self.same)
+        return threshold, fit_calibration(scores, self.same, anchor=threshold)  # p = 0.5 at the threshold

@@ -10,9 +10,11 @@ from dataclasses import asdict, dataclass
 
 @dataclass(frozen=True)
 class IndexConfig:
-    batch_size: int = 64  # images per forward pass
+    # The forward pass: None for all three measures the fastest plan (engine.inference_plan); setting any fixes it.
+    batch_size: int | None = None  # images per forward pass
+    streams: int | None = None  # forward passes at once (threads sharing the model)
+    torch_threads: int | None = None  # intra-op threads per forward pass
     num_workers: int | None = None  # DataLoader decoding workers; None: embed_paths decides
-    torch_threads: int | None = None  # intra-op threads for inference; None: leave torch's setting
     commit_every: int = 1024  # images embedded per catalog transaction (the most a crash can lose; each starts a DataLoader)
     save_every_s: float = 120.0  # seconds between index checkpoints during a long run
     approx_threshold: int = 200_000  # at or above this many vectors, an approximate (IVF) index is built
@@ -23,8 +25,8 @@ class IndexConfig:
     measure_forward_s: float = 0.0  # > 0: after embedding, time the bare forward pass this long (the compute limit)
 
     def __post_init__(self) -> None:
-        for name in ("batch_size", "commit_every", "approx_threshold", "nprobe", "recall_queries"):
-            if getattr(self, name) < 1:
+        for name in ("batch_size", "streams", "commit_every", "approx_threshold", "nprobe", "recall_queries"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1")
         if self.num_workers is not None and self.num_workers < 0:
             raise ValueError("num_workers must be >= 0")

@@ -13,6 +13,7 @@ import numpy as np
 from db.records import Labels, NewPainting
 from engine.checkpoint import LoadedModel
 from engine.embedding import embed_paths
+from engine.inference_plan import InferencePlan
 from engine.progress import NullProgress, Progress, Task
 from indexer.config import IndexConfig
 from indexer.plan import Work
@@ -39,9 +40,9 @@ class EmbedStats:
 
 def embed_and_insert(
     lm: LoadedModel, work: Sequence[Work], *, labels: dict[str, Labels], writer: IndexWriter,
-    config: IndexConfig, progress: Progress | None = None,
+    config: IndexConfig, plan: InferencePlan | None = None, progress: Progress | None = None,
 ) -> EmbedStats:
-    """Embed `work` in chunks of `config.commit_every`; each chunk is one catalog transaction."""
+    """Embed `work` in chunks of `config.commit_every` (forward passes per `plan`); each chunk is one catalog transaction."""
     stats = EmbedStats()
     if not work:
         return stats
@@ -49,7 +50,7 @@ def embed_and_insert(
     with (progress or NullProgress()).task("embedding", len(work)) as task:
         for chunk in _chunks(list(work), config.commit_every):
             result = embed_paths(
-                lm, [w.file.path for w in chunk], batch_size=config.batch_size,
+                lm, [w.file.path for w in chunk], plan=plan or InferencePlan(batch_size=config.batch_size or 16),
                 num_workers=config.num_workers, progress=_OneBar(task),
             )
             stats.skipped.extend((chunk[i].file.path, reason) for i, reason in result.errors)

@@ -14,6 +14,7 @@ from db.records import Labels
 from db.store import CatalogStore
 from engine.checkpoint import LoadedModel, load_model
 from engine.home import Home
+from engine.inference_plan import InferencePlan
 from engine.progress import Progress
 from indexer.artefacts import index_file, model_info, remove_stale_temp_files, versions
 from indexer.check import check_catalog
@@ -25,7 +26,7 @@ from indexer.labelling import resolve_labels
 from indexer.lock import IndexLock
 from indexer.plan import Plan, plan_changes
 from indexer.scan import ScanResult, scan_folder
-from indexer.throughput import bare_forward_rate, torch_threads
+from indexer.throughput import bare_forward_rate, plan_for
 from indexer.vector_index import IVF
 from indexer.writer import IndexWriter
 
@@ -79,22 +80,24 @@ def _index(lm: LoadedModel, store: CatalogStore, scan: ScanResult, label_map: di
     writer.move(plan.restat + plan.moves)
     relabelled = _relabel(writer, plan, label_map) if relabel else 0
     copies = insert_copies(writer, plan.copies, labels=label_map, config=config)
-    with torch_threads(config.torch_threads):
-        before = _forward_rate(lm, config)
-        embedded = embed_and_insert(lm, plan.embed, labels=label_map, writer=writer, config=config, progress=progress)
-        forward = _mean(before, _forward_rate(lm, config))
+    inference, tried = plan_for(lm, config, n_images=len(plan.embed))
+    before = _forward_rate(lm, inference, config)
+    embedded = embed_and_insert(lm, plan.embed, labels=label_map, writer=writer, config=config, plan=inference,
+                                progress=progress)
+    forward = _mean(before, _forward_rate(lm, inference, config))
     if prune:
         writer.delete(plan.gone)
     writer.finish()
-    return _summary(scan.skipped + plan.skipped, plan, copies, embedded, writer, repair.to_dict(),
-                    prune=prune, relabelled=relabelled, seconds=time.perf_counter() - started, forward=forward)
+    result = _summary(scan.skipped + plan.skipped, plan, copies, embedded, writer, repair.to_dict(),
+                      prune=prune, relabelled=relabelled, seconds=time.perf_counter() - started, forward=forward)
+    return {**result, "inference": {**inference.to_dict(), "measured": tried}} if plan.embed else result
 
 
-def _forward_rate(lm: LoadedModel, config: IndexConfig) -> float | None:
+def _forward_rate(lm: LoadedModel, plan: InferencePlan, config: IndexConfig) -> float | None:
     """Half of `measure_forward_s` right before embedding and half right after: the machine's drift cancels."""
     if config.measure_forward_s <= 0:
         return None
-    return bare_forward_rate(lm, batch_size=config.batch_size, seconds=config.measure_forward_s / 2)
+    return bare_forward_rate(lm, plan, seconds=config.measure_forward_s / 2)
 
 
 def _mean(a: float | None, b: float | None) -> tuple[float, float, float] | None:

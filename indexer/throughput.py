@@ -1,45 +1,23 @@
-"""The compute limit of indexing: the model's bare forward rate on an in-memory batch, and torch threads."""
+"""The inference plan of an indexing run and its compute limit (the bare forward rate under that plan)."""
 
 from __future__ import annotations
 
-import contextlib
-import time
-from typing import Iterator
-
-import torch
-
 from engine.checkpoint import LoadedModel
+from engine.inference_plan import InferencePlan, choose_plan, measure_plan, torch_threads
+from indexer.config import IndexConfig
+
+__all__ = ["bare_forward_rate", "plan_for", "torch_threads"]
 
 
-def bare_forward_rate(lm: LoadedModel, *, batch_size: int = 64, seconds: float = 5.0) -> float:
-    """Images/s of `lm.model` on a random (batch_size, 3, S, S) channels_last batch: no decoding, no I/O.
-
-    Same preprocessing-free forward as `embed_paths` (inference_mode, channels_last); one warm-up batch.
-    """
-    size = lm.input_size
-    batch = torch.randn(batch_size, 3, size, size).to(lm.device).contiguous(memory_format=torch.channels_last)
-    with torch.inference_mode():
-        lm.model(batch)
-        done, start = 0, time.perf_counter()
-        while True:
-            lm.model(batch)
-            done += batch_size
-            if lm.device.type == "cuda":
-                torch.cuda.synchronize()
-            elapsed = time.perf_counter() - start
-            if elapsed >= seconds:
-                return done / elapsed
+def plan_for(lm: LoadedModel, config: IndexConfig, *, n_images: int) -> tuple[InferencePlan, dict[str, float]]:
+    """The plan the user fixed (any of batch size, streams, threads given), else the fastest measured one."""
+    if config.batch_size is None and config.streams is None and config.torch_threads is None:
+        return choose_plan(lm.model, input_size=lm.input_size, device=lm.device, n_images=n_images)
+    streams = config.streams or 1
+    batch = config.batch_size or (4 if streams > 1 else 16)
+    return InferencePlan(batch_size=batch, streams=streams, threads=config.torch_threads), {}
 
 
-@contextlib.contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Run the block with `n` intra-op threads (None: unchanged)."""
-    if n is None:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
+def bare_forward_rate(lm: LoadedModel, plan: InferencePlan, *, seconds: float = 5.0) -> float:
+    """Images/s of `lm.model` on random (batch, 3, S, S) channels_last batches under `plan`: no decoding, no I/O."""
+    return measure_plan(lm.model, plan, input_size=lm.input_size, device=lm.device, seconds=seconds)

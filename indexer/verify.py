@@ -2,8 +2,11 @@
 
 similarity = cosine of the two embeddings; probability = sigmoid(a * similarity + b) with the
 model's Platt calibration; same_artist = similarity >= the model's threshold (max-accuracy cosine
-on validation pairs). A model without threshold or calibration is refused with a one-line error
-(no silent default threshold): calibrate it with `engine evaluate --split val`.
+on validation pairs). Calibrations fitted by `train` / `evaluate --split val` are anchored at that
+threshold (b = -a * threshold, engine.calibration), so same_artist == (probability >= 0.5); models
+calibrated before anchoring keep their free (a, b) until re-calibrated. A model without threshold
+or calibration is refused with a one-line error (no silent default threshold): calibrate it with
+`engine evaluate --split val`.
 """
 
 from __future__ import annotations

@@ -106,3 +106,46 @@ def test_real_paintings_subset(artdata, tmp_path, capsys):
     assert doc["artists"] == 8 and doc["dropped"].get("unlabelled", 0) > 5000
     assert all(doc["splits"][s]["artists"] >= 1 for s in ("train", "val", "test"))
     assert all(v["images"] >= 5 for v in doc["per_artist"].values())
+
+
+LOCK_HOLDER = """
+import sys, time
+from pathlib import Path
+from engine.prepare import prepare_lock
+lock = prepare_lock(Path(sys.argv[1])).__enter__()
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
+def test_second_prepare_on_the_same_out_is_refused(tmp_path, capsys):
+    """Another process is preparing into --out: exit 1 with one line naming it; once it is gone, prepare runs."""
+    import subprocess
+
+    src = artist_folders(tmp_path / "src", {"A": 2, "B": 2, "C": 2})
+    out = tmp_path / "out"
+    out.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(out)], stdout=subprocess.PIPE, text=True,
+                              cwd=Path(__file__).resolve().parents[2])
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        code, stdout, err = run(capsys, src, "--out", out, *FAST)
+        assert code == 1 and stdout == ""
+        assert err.count("\n") == 1 and f"another `engine prepare` is writing to {out} (pid {holder.pid})" in err
+        assert not (out / "manifest.csv").exists()
+    finally:
+        holder.kill()  # dies like a kill -9: the kernel drops its lock, the lock file stays behind
+        holder.wait()
+    code, _, err = run(capsys, src, "--out", out, *FAST)
+    assert code == 0, err
+    assert (out / "manifest.csv").is_file()
+
+
+def test_prepare_lock_is_refused_within_one_process(tmp_path, capsys):
+    from engine.prepare import prepare_lock
+
+    src = artist_folders(tmp_path / "src", {"A": 2, "B": 2, "C": 2})
+    (tmp_path / "out").mkdir()
+    with prepare_lock(tmp_path / "out"):
+        code, _, err = run(capsys, src, "--out", tmp_path / "out", *FAST)
+    assert code == 1 and "another `engine prepare` is writing to" in err

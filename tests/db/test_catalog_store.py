@@ -118,3 +118,37 @@ def test_an_empty_catalog_takes_any_model(store):
     store.delete([pid])
     store.bind_model(OTHER, versions={})
     assert store.model_info() == OTHER
+
+
+def test_a_read_only_catalog_is_named_as_such(tmp_path, monkeypatch):
+    """Where SQLite only says "unable to open database file", a catalog that cannot be written is named read-only
+    (simulated: root ignores chmod; tests/reliability/test_read_only_catalog.py has the real read-only mounts)."""
+    import db.session
+
+    catalog = tmp_path / "c.sqlite"
+    catalog.mkdir()  # SQLite cannot open a folder: "unable to open database file"
+    with pytest.raises(EngineError, match="unable to open database file"):
+        CatalogStore(f"sqlite:///{catalog}")
+    monkeypatch.setattr(db.session, "read_only_reason", lambda path: "read-only file system" if path == catalog else None)
+    with pytest.raises(EngineError) as err:
+        CatalogStore(f"sqlite:///{catalog}")
+    assert str(err.value) == (f"the catalog {catalog} is read-only (read-only file system); pass --home DIR to a "
+                              "writable folder (or --db URL), or fix its permissions")
+
+
+def test_readers_use_immutable_only_on_a_read_only_file_system_without_pending_wal(tmp_path, monkeypatch):
+    import db.readonly as readonly
+
+    s = CatalogStore(f"sqlite:///{tmp_path / 'c.sqlite'}")
+    s.bind_model(MODEL, versions={})
+    s.add_paintings([_painting("/p/0.jpg")])
+    s.close()
+    catalog = tmp_path / "c.sqlite"
+    assert not readonly.readable_as_immutable(catalog)  # a writable disk: the normal (locking) reader
+    monkeypatch.setattr(readonly, "on_read_only_fs", lambda path: True)
+    assert readonly.readable_as_immutable(catalog)
+    reader = CatalogStore(f"sqlite:///{catalog}", create=False)
+    assert reader.count() == 1 and reader.engine.url.database is None  # opened through the immutable creator
+    reader.close()
+    (tmp_path / "c.sqlite-wal").write_bytes(b"x")  # pending WAL content: an immutable reader would miss it
+    assert not readonly.readable_as_immutable(catalog)

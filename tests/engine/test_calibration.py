@@ -77,3 +77,44 @@ def test_ece_and_table_by_hand():
     expected = (2 * 0.05 + 2 * 0.45 + 2 * 0.45) / 6
     assert expected_calibration_error(prob, same) == pytest.approx(expected)
     assert table[-1]["lo"] == 0.9 and table[-1]["hi"] == 1.0
+
+
+def test_anchored_fit_puts_probability_half_at_the_threshold():
+    s, same = _two_gaussians(600, 4)
+    t = best_threshold(s, same)
+    cal = fit_calibration(s, same, anchor=t)
+    assert cal["method"] == "platt" and cal["anchor"] == t and cal["a"] > 0
+    assert probability([t], cal)[0] == 0.5
+    # the decision and the probability agree on every score, including right at the threshold
+    grid = np.concatenate([s, t + np.array([-1e-9, -1e-12, 0.0, 1e-12, 1e-9])])
+    assert np.array_equal(probability(grid, cal) >= 0.5, grid >= t)
+
+
+def test_anchored_fit_is_the_max_likelihood_slope():
+    s, same = _two_gaussians(400, 5)
+    t = 0.42
+    cal = fit_calibration(s, same, anchor=t)
+    w = platt_targets(same)
+    x = np.concatenate([s, s])[:, None] - t
+    y = np.concatenate([np.ones_like(s), np.zeros_like(s)])
+    ref = LogisticRegression(C=np.inf, fit_intercept=False, tol=1e-12, max_iter=10_000).fit(x, y, sample_weight=np.concatenate([w, 1 - w]))
+    assert cal["a"] == pytest.approx(ref.coef_[0, 0], rel=1e-4)
+    assert cal["b"] == pytest.approx(-cal["a"] * t)
+
+
+def test_anchored_fit_never_inverts_the_decision():
+    """Scores that rank different-artist pairs higher: a is clipped at 0 (p = 0.5), never negative."""
+    cal = fit_calibration([0.1, 0.2, 0.8, 0.9], [True, True, False, False], anchor=0.5)
+    assert cal["a"] == 0.0
+    assert np.allclose(probability([0.1, 0.9], cal), 0.5)
+
+
+def test_separated_scores_give_finite_anchored_fit():
+    cal = fit_calibration([0.1, 0.2, 0.8, 0.9], [False, False, True, True], anchor=0.5)
+    assert np.isfinite(cal["a"]) and cal["a"] > 0
+
+
+def test_models_calibrated_before_anchoring_still_work():
+    """Old model.pt files store a free (a, b) and no "anchor": probability() reads them unchanged."""
+    old = {"method": "platt", "a": 4.5, "b": -0.57}
+    assert probability([0.2], old)[0] == pytest.approx(1 / (1 + np.exp(-(4.5 * 0.2 - 0.57))))

@@ -1,4 +1,6 @@
+import datetime
 import json
+import multiprocessing
 from pathlib import Path
 
 import pandas as pd
@@ -8,6 +10,7 @@ from engine.demo import CATALOG_OWNER, DemoConfig, run_demo
 from engine.demo_briefs import evaluate_brief, query_brief, verify_brief
 from engine.demo_probes import Probes, build_library, data_probes, held_out_artists, synthetic_probes
 from engine.errors import EngineError
+from engine.home import Home
 from engine.labels import read_labels
 from engine.synthetic import artist_styles, generate_gallery
 from tests.conftest import make_image
@@ -119,6 +122,46 @@ def test_a_foreign_catalog_is_never_touched(tmp_path):
     with pytest.raises(EngineError, match="--home NEW_FOLDER"):
         run_demo(home=home)
     assert (home / "catalog.sqlite").read_bytes() == b"my catalog" and not (home / "demo").exists()
+
+
+class _FrozenClock(datetime.datetime):
+    """Every run starts at the same second."""
+
+    @classmethod
+    def now(cls, tz=None):
+        return cls(2026, 1, 2, 3, 4, 5)
+
+
+def test_two_demos_started_in_the_same_second_get_their_own_model_folders(tmp_path, monkeypatch):
+    import engine.demo as demo
+    import engine.train
+
+    monkeypatch.setattr(datetime, "datetime", _FrozenClock)
+    outs = []
+    monkeypatch.setattr(engine.train, "train_model", lambda prepared, *, out, **kwargs: outs.append(Path(out)))
+    home = Home.resolve(tmp_path / "home")
+    for _ in range(3):
+        demo._train(tmp_path / "prepared", home, DemoConfig(), progress=None)
+    assert [p.name for p in outs] == ["demo-20260102-030405", "demo-20260102-030405-2", "demo-20260102-030405-3"]
+    assert all(p.is_dir() and p.parent == home.models_dir for p in outs)
+
+
+def _claim_model_dir(root, queue):
+    queue.put(str(Home(root).new_model_dir("demo-")))
+
+
+def test_model_folders_claimed_by_concurrent_processes_are_distinct(tmp_path, monkeypatch):
+    """The claim is an exclusive mkdir, so it also holds across processes (forked with the frozen clock)."""
+    monkeypatch.setattr(datetime, "datetime", _FrozenClock)
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_claim_model_dir, args=(tmp_path / "home", queue)) for _ in range(4)]
+    for proc in procs:
+        proc.start()
+    names = sorted(Path(queue.get(timeout=30)).name for _ in procs)
+    for proc in procs:
+        proc.join(timeout=30)
+    assert len(set(names)) == 4 and all(n.startswith("demo-20260102-030405") for n in names)
 
 
 @pytest.mark.slow

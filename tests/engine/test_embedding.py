@@ -54,3 +54,35 @@ def test_embed_image_raises_for_a_bad_file(lm, tmp_path):
     with pytest.raises(ImageLoadError) as info:
         embed_image(lm, tmp_path / "x.jpg")
     assert info.value.reason == "not_an_image"
+
+
+def test_concurrent_streams_keep_order_vectors_and_failures(lm, image_factory, tmp_path):
+    from engine.inference_plan import InferencePlan
+
+    good = [image_factory(f"s{i}.png", seed=i, size=(40 + i, 44)) for i in range(11)]
+    (tmp_path / "junk.jpg").write_bytes(b"no")
+    paths = [*good[:4], tmp_path / "junk.jpg", *good[4:], tmp_path / "gone.jpg"]
+    one = embed_paths(lm, paths, plan=InferencePlan(batch_size=16), num_workers=0)
+    threads = torch.get_num_threads()
+    many = embed_paths(lm, paths, plan=InferencePlan(batch_size=2, streams=3, threads=1), num_workers=0)
+    assert torch.get_num_threads() == threads  # the plan's thread count is restored
+    assert many.ok == one.ok == [0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11]
+    assert dict(many.errors) == dict(one.errors) == {4: "not_an_image", 12: "missing"}
+    np.testing.assert_allclose(many.vectors, one.vectors, rtol=1e-4, atol=1e-5)
+
+
+def test_a_failing_stream_raises_in_the_caller(image_factory, lm):
+    from engine.embedding import forward_dataset
+    from engine.datasets import ImagePathDataset
+    from engine.inference_plan import InferencePlan
+
+    paths = [image_factory(f"f{i}.png", seed=i) for i in range(6)]
+    dataset = ImagePathDataset(paths, lm.transform, input_size=lm.input_size, draft_size=None)
+
+    class Broken(torch.nn.Module):
+        def forward(self, x):
+            raise RuntimeError("boom in a stream")
+
+    with pytest.raises(RuntimeError, match="boom in a stream"):
+        forward_dataset(Broken(), dataset, device=torch.device("cpu"), out_dim=8, num_workers=0,
+                        plan=InferencePlan(batch_size=2, streams=2, threads=1))

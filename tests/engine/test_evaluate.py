@@ -96,6 +96,9 @@ def test_val_calibrates_and_stores_in_model(setup):
     assert path == model
     assert stored["threshold"] == result["verification"]["threshold"]
     assert stored["calibration"]["method"] == "platt"
+    # anchored at the stored threshold: verify's probability and decision can never disagree
+    assert stored["calibration"]["anchor"] == stored["threshold"]
+    assert stored["calibration"]["b"] == -stored["calibration"]["a"] * stored["threshold"]
     assert result["verification"]["roc_auc"] > result["baseline"]["verification"]["roc_auc"]
 
 

@@ -117,3 +117,31 @@ def test_artist_from_folder(tmp_path):
     assert artist_from_folder(tmp_path, tmp_path / "Monet" / "sub" / "a.jpg") == "Monet"
     assert artist_from_folder(tmp_path, tmp_path / "a.jpg") is None
     assert artist_from_folder(tmp_path / "x", tmp_path / "y" / "a.jpg") is None
+
+
+def test_over_long_cells_skip_only_their_rows(tmp_path):
+    """A cell over MAX_FIELD_CHARS (in any column, even the file name or an unknown one) rejects its row only."""
+    import csv as csv_module
+
+    from engine.labels import MAX_FIELD_CHARS
+
+    long = "y" * (MAX_FIELD_CHARS + 1)
+    limit_before = csv_module.field_size_limit()
+    csv = write(tmp_path / "x.csv", "filename,artist,notes\n"
+                f"a.jpg,Ann,{long}\n"
+                f'"{long}.jpg",Bob,\n'
+                f'c.jpg,"Cid\n{long}",\n'
+                "d.jpg,Dee,fine\n")
+    table = load_label_table(csv)
+    assert set(table.records) == {"d.jpg"} and table.records["d.jpg"].artist == "Dee"
+    reasons = [(name[:5], reason) for name, reason in table.rejected]
+    assert reasons == [("a.jpg", "cell_too_long"), ("yyyyy", "cell_too_long"), ("c.jpg", "cell_too_long")]
+    assert all(len(name) < 300 for name, _ in table.rejected)  # a huge file name is cut in the report
+    assert csv_module.field_size_limit() == limit_before  # the process-wide csv limit is restored
+
+
+def test_cell_at_the_limit_is_kept(tmp_path):
+    from engine.labels import MAX_FIELD_CHARS
+
+    csv = write(tmp_path / "x.csv", f"filename,artist,title\na.jpg,Ann,{'t' * MAX_FIELD_CHARS}\n")
+    assert len(read_labels(csv)["a.jpg"].title) == MAX_FIELD_CHARS

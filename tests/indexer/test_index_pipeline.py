@@ -133,8 +133,18 @@ def test_approximate_index_reports_recall(art, home, tiny_model):
 
 
 def test_forward_rate_is_measured_on_request(art, home, tiny_model):
-    result = _index(art, home, tiny_model, config=IndexConfig(measure_forward_s=0.2, batch_size=4))
+    result = _index(art, home, tiny_model, config=IndexConfig(measure_forward_s=0.2, batch_size=4, streams=2))
     assert result["forward_images_per_second"] > 0 and result["efficiency"] > 0
+    assert result["inference"] == {"batch_size": 4, "streams": 2, "threads": None, "measured": {}}
+
+
+def test_streams_store_the_same_vectors_as_one_forward(art, tmp_path, tiny_model):
+    _index(art, tmp_path / "one", tiny_model, config=IndexConfig(batch_size=16))
+    _index(art, tmp_path / "two", tiny_model, config=IndexConfig(batch_size=2, streams=2, torch_threads=1))
+    one, two = stored_vectors(tmp_path / "one"), stored_vectors(tmp_path / "two")
+    assert one.keys() == two.keys() and len(one) == 12
+    for path in one:
+        np.testing.assert_allclose(two[path], one[path], rtol=1e-4, atol=1e-5)
 
 
 def test_non_finite_embeddings_are_skipped_not_stored(art, home, tiny_model, monkeypatch):

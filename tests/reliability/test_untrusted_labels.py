@@ -7,7 +7,7 @@ import time
 import pytest
 
 from engine.errors import EngineError
-from engine.labels import read_labels
+from engine.labels import load_label_table, read_labels
 
 FORMULA_STARTS = ("=", "+", "@", "|", "\t", "\r")
 ESCAPING = [
@@ -59,19 +59,16 @@ def test_quotes_commas_and_newlines_in_cells(tmp_path):
     assert records["c.jpg"].artist == "O'Keeffe"
 
 
-def test_huge_cell_is_bounded_and_clear(tmp_path):
-    """A 10 MB cell: either a one-line EngineError or the other rows kept; fast, nothing huge kept."""
+def test_huge_cell_skips_only_its_row(tmp_path):
+    """A 10 MB cell: that row is rejected with a reason, the other rows' labels are kept; fast."""
     csv_text = "filename,artist,title\na.jpg,Smith," + "x" * 10_000_000 + "\nb.jpg,Jones,ok\n"
     path = _write(tmp_path, csv_text)
     start = time.monotonic()
-    try:
-        records = read_labels(path)
-    except EngineError as exc:
-        assert "\n" not in str(exc) and str(path) in str(exc)
-    else:
-        assert records["b.jpg"].artist == "Jones"
-        assert all(len(v) <= 1_000_000 for v in _all_values(records))
+    table = load_label_table(path)
     assert time.monotonic() - start < 10
+    assert set(table.records) == {"b.jpg"} and table.records["b.jpg"].artist == "Jones"
+    assert table.rejected == [("a.jpg", "cell_too_long")]
+    assert all(len(v) <= 1_000_000 for v in _all_values(table.records))
 
 
 @pytest.mark.parametrize(
