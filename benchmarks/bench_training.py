@@ -1,7 +1,7 @@
 """Benchmark 5: training speed, frozen mode (epochs over cached trunk features) vs full fine-tuning.
 
-Data: a per-artist-stratified subset of the prepared real paintings (`engine prepare` output at
-/tmp/prep_art), so the frozen feature cache (the one-off cost) stays bounded; epoch times are also
+Data: a per-artist-stratified subset of the prepared real paintings (`engine prepare` output:
+$BENCH_PREPARED, else /tmp/prep_art, else prepared here from ../shared/artdata), so the frozen feature cache (the one-off cost) stays bounded; epoch times are also
 given per image and projected to the full train split.
 Frozen: `engine.train.train_model(mode="frozen")`: its reported seconds per epoch (head training +
   validation + checkpoint, what the user waits for) and the bare head-training pass
@@ -13,6 +13,7 @@ Fine-tune: one full step (forward + backward + optimizer) of `FinetuneTrainer` o
 from __future__ import annotations
 
 import dataclasses
+import os
 import statistics
 import sys
 import tempfile
@@ -21,10 +22,10 @@ from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.common import cli_args, log, save_result, table
+from benchmarks.common import ARTDATA, cli_args, log, save_result, table
 
 NAME = "training"
-PREPARED = Path("/tmp/prep_art")
+PREPARED = Path(os.environ.get("BENCH_PREPARED", "/tmp/prep_art"))
 SIZES = {
     # views: cached trunk views per training image (None: the product's default); warmup: untimed steps
     "toy": {"train_per_artist": 4, "val_per_artist": 2, "artists": 4, "epochs": 1, "batch": 4, "steps": 1,
@@ -53,6 +54,20 @@ def subset_manifest(source: Path, out: Path, size: dict) -> dict:
     pd.concat(parts).drop(columns=["abspath"]).to_csv(out / "manifest.csv", index=False)
     return {"train_images_full": int((frame["split"] == "train").sum()),
             "train_images": len(parts[0]), "val_images": len(parts[1])}
+
+
+def real_prepared(work: Path) -> Path | None:
+    """A prepared copy of the real paintings: PREPARED when it exists, else `engine prepare` of
+    ../shared/artdata into `work` (~30 s); None without the real paintings."""
+    if (PREPARED / "manifest.csv").is_file():
+        return PREPARED
+    if not (ARTDATA / "train_info.csv").is_file():
+        return None
+    from engine.prepare import prepare_dataset
+
+    log(f"training: preparing {ARTDATA} (no prepared copy at {PREPARED})")
+    prepare_dataset(ARTDATA / "train", out=work / "prepared-art", labels=ARTDATA / "train_info.csv")
+    return work / "prepared-art"
 
 
 def toy_prepared(out: Path) -> Path:
@@ -138,15 +153,16 @@ def run(*, scale: str = "full", results_dir: Path | None = None) -> dict:
     size = SIZES[scale]
     with tempfile.TemporaryDirectory(prefix="bench-training-") as tmp:
         work = Path(tmp)
-        real = (PREPARED / "manifest.csv").is_file()
-        source = PREPARED if real else toy_prepared(work)
+        prepared = real_prepared(work) if scale != "toy" else None
+        real = prepared is not None
+        source = prepared if real else toy_prepared(work)
         counts = subset_manifest(source, work / "data", size)
         log(f"training: frozen mode on {counts['train_images']} train images")
         frozen = frozen_run(work / "data", work, size)
         log("training: fine-tuning steps")
         finetune = finetune_step(work / "data", size)
     rows = _rows(frozen, finetune, counts)
-    result = {"scale": scale, "data": str(PREPARED) if real else "generated gallery", "config": size,
+    result = {"scale": scale, "data": "prepared artdata" if real else "generated gallery", "config": size,
               "torch_threads": torch.get_num_threads(), "counts": counts, "frozen": frozen,
               "finetune": finetune, "rows": rows,
               "frozen_epoch_vs_finetune_epoch": rows[1]["images_per_s"] / rows[3]["images_per_s"],

@@ -25,6 +25,7 @@ from engine.checkpoint import fingerprint
 from engine.config import to_plain
 from engine.datasets import ImagePathDataset, view_seed
 from engine.embedding import forward_dataset
+from engine.inference_plan import InferencePlan, steady_plan
 from engine.progress import Progress
 
 logger = logging.getLogger(__name__)
@@ -68,11 +69,14 @@ def cached_features(
     cache_dir: Path,
     pooling: str = "avg",
     device: torch.device,
-    batch_size: int = 64,
     num_workers: int | None = None,
     progress: Progress | None = None,
+    plan: InferencePlan | None = None,
 ) -> tuple[torch.Tensor, np.ndarray]:
-    """-> (features (V, N, F) float32, ok (N,) bool); rows of unreadable images are zero and not ok."""
+    """-> (features (V, N, F) float32, ok (N,) bool); rows of unreadable images are zero and not ok.
+
+    `plan` (default: `steady_plan`, the same on every run on this machine) runs the trunk."""
+    plan = plan or steady_plan(device)
     trunk = trunk.to(device, memory_format=torch.channels_last).eval()
     trunk_id = fingerprint(trunk.state_dict())
     per_view, ok = [], np.ones(len(paths), dtype=bool)
@@ -92,7 +96,7 @@ def cached_features(
                 draft_size=preprocessing["resize"], seeds=[view_seed(keys[i], view) for i in chunk] if view else None,
             )
             result = forward_dataset(
-                trunk, dataset, device=device, out_dim=0, batch_size=batch_size, num_workers=num_workers,
+                trunk, dataset, device=device, out_dim=0, plan=plan, num_workers=num_workers,
                 progress=progress, description=f"features view {view + 1}/{views}",
             )
             store.add([keys[chunk[i]] for i in result.ok], result.vectors)

@@ -62,6 +62,16 @@ def cpu_candidates(cores: int) -> tuple[InferencePlan, ...]:
     return whole, InferencePlan(batch_size=4, streams=streams, threads=max(1, cores // streams))
 
 
+def steady_plan(device: torch.device, *, cores: int | None = None) -> InferencePlan:
+    """A plan fixed by the machine alone (no timing), for results that must repeat exactly: the
+    intra-op thread count changes float rounding (~1e-7), so a timed choice could make cached
+    training features differ between two runs. On a multi-core CPU: one single-thread stream per core."""
+    if device.type == "cuda":
+        return InferencePlan(batch_size=64)
+    candidates = cpu_candidates(cores or cpu_cores())
+    return candidates[-1]
+
+
 @contextlib.contextmanager
 def torch_threads(n: int | None) -> Iterator[None]:
     """Run the block with `n` intra-op threads (None: unchanged)."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from engine.inference_plan import InferencePlan
+
 import engine.features as features
 from engine.augment import AugmentConfig
 from engine.backbones import build_trunk, get_spec
@@ -23,11 +25,27 @@ def setup(image_factory, tmp_path):
     return trunk, paths, keys, tmp_path / "cache"
 
 
-def _run(trunk, paths, keys, cache, views=3, augment=AugmentConfig.reference()):
+def _run(trunk, paths, keys, cache, views=3, augment=AugmentConfig.reference(), plan=InferencePlan(batch_size=4)):
     return cached_features(
         trunk, paths, keys, backbone=TINY, preprocessing=get_spec(TINY).preprocessing(), augment=augment,
-        views=views, cache_dir=cache, device=torch.device("cpu"), batch_size=4, num_workers=0,
+        views=views, cache_dir=cache, device=torch.device("cpu"), plan=plan, num_workers=0,
     )
+
+
+def test_concurrent_streams_give_the_same_features(setup, tmp_path):
+    trunk, paths, keys, _ = setup
+    one, _ = _run(trunk, paths, keys, tmp_path / "one")
+    two, _ = _run(trunk, paths, keys, tmp_path / "two", plan=InferencePlan(batch_size=2, streams=2, threads=1))
+    torch.testing.assert_close(two, one, rtol=1e-4, atol=1e-5)
+
+
+def test_the_default_plan_does_not_depend_on_timing():
+    from engine.inference_plan import steady_plan
+
+    cpu = torch.device("cpu")
+    assert steady_plan(cpu, cores=2) == steady_plan(cpu, cores=2) == InferencePlan(batch_size=4, streams=2, threads=1)
+    assert steady_plan(cpu, cores=1) == InferencePlan(batch_size=16, streams=1, threads=1)
+    assert steady_plan(torch.device("cuda")) == InferencePlan(batch_size=64)
 
 
 def test_cached_features_are_reused_not_recomputed(setup, monkeypatch):

@@ -35,8 +35,9 @@ def test_query_answers_from_a_read_only_home_and_index_says_why_it_cannot(small_
     folder, home = tmp_path / "folder", small_fs / "home"
     _images(folder, 0, 4)
     _index(folder, home, tiny_model)
-    before = _snapshot(home)
+    assert not (home / "catalog.sqlite-shm").exists()  # a clean indexer leaves no -shm behind to read with
     _remount_read_only(small_fs)
+    before = _snapshot(home)
     code, out, err = _cli(capsys, "query", folder / "img0.jpg", "-k", "2", "--home", home, "--model", tiny_model, "--json")
     assert code == 0, err
     assert '"matches"' in out and "img0.jpg" in out
