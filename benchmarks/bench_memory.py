@@ -84,7 +84,7 @@ def measure(code: str) -> dict:
 
 
 def indexing_rows(work: Path, size: dict) -> list[dict]:
-    from indexer.config import IndexConfig
+    from engine.inference_plan import InferencePlan
 
     source = artdata_images(size["images"])
     if len(source) == size["images"]:
@@ -95,7 +95,7 @@ def indexing_rows(work: Path, size: dict) -> list[dict]:
     model = str(make_model("efficientnet_lite0", work / "model"))
     log(f"memory: indexing {size['images']} images in a subprocess")
     floor = measure(INDEXING_FLOOR.format(model=model))
-    batch = IndexConfig().batch_size
+    batch = InferencePlan().batch_size  # the CPU default plan's batch; a measured plan uses this or smaller
     forward = measure(FORWARD.format(model=model, batch=batch))
     peak = measure(INDEXING.format(folder=str(folder), home=str(work / "home"), model=model))
     over_forward = forward["hwm_mib"] - floor["hwm_mib"]

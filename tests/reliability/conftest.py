@@ -67,13 +67,14 @@ def patch_fast_models(monkeypatch: pytest.MonkeyPatch) -> None:
     For tests about files, catalogs and crashes, where the trunk's convolutions only cost time;
     the CLI pass (test_cli_hostile) and the concurrency subprocesses run the real network.
     """
+    import engine.model_cache
     import indexer.pipeline
-    import indexer.search
-    import indexer.verify
     from tiny_model import load_fast
 
-    for module in (indexer.pipeline, indexer.search, indexer.verify):
+    for module in (indexer.pipeline, engine.model_cache):  # query and verify load through the model cache
         monkeypatch.setattr(module, "load_model", load_fast)
+    engine.model_cache.clear_model_cache()
+    monkeypatch.setattr(engine.model_cache, "_cache", type(engine.model_cache._cache)())
 
 
 @pytest.fixture

@@ -113,7 +113,7 @@ def test_disk_full_is_a_clear_error(indexed_home, tiny_model, monkeypatch, capsy
 
 
 def test_read_only_home_is_a_clear_error_simulated(indexed_home, tiny_model, monkeypatch):
-    import indexer.lock as lock
+    import engine.lock as lock  # IndexLock is an engine.lock.ExclusiveLock
 
     folder, home = indexed_home
     before = _snapshot(home)
