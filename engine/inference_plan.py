@@ -124,7 +124,7 @@ def measure_plan(model: nn.Module, plan: InferencePlan, *, input_size: int, devi
 
 
 def choose_plan(
-    model: nn.Module, *, input_size: int, device: torch.device, n_images: int, seconds: float = 1.5,
+    model: nn.Module, *, input_size: int, device: torch.device, n_images: int, seconds: float = 1.0,
     candidates: tuple[InferencePlan, ...] | None = None,
 ) -> tuple[InferencePlan, dict[str, float]]:
     """(fastest plan, {plan: images/s measured}); no measuring on a GPU or for small jobs."""

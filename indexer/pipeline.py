@@ -32,6 +32,8 @@ from indexer.writer import IndexWriter
 
 logger = logging.getLogger(__name__)
 
+PLAN_CACHE = "inference_plans.json"
+
 
 def index_folder(
     folder: str | os.PathLike[str],
@@ -80,7 +82,7 @@ def _index(lm: LoadedModel, store: CatalogStore, scan: ScanResult, label_map: di
     writer.move(plan.restat + plan.moves)
     relabelled = _relabel(writer, plan, label_map) if relabel else 0
     copies = insert_copies(writer, plan.copies, labels=label_map, config=config)
-    inference, tried = plan_for(lm, config, n_images=len(plan.embed))
+    inference, tried = plan_for(lm, config, n_images=len(plan.embed), cache=home.root / "cache" / PLAN_CACHE)
     before = _forward_rate(lm, inference, config)
     embedded = embed_and_insert(lm, plan.embed, labels=label_map, writer=writer, config=config, plan=inference,
                                 progress=progress)
@@ -90,7 +92,7 @@ def _index(lm: LoadedModel, store: CatalogStore, scan: ScanResult, label_map: di
     writer.finish()
     result = _summary(scan.skipped + plan.skipped, plan, copies, embedded, writer, repair.to_dict(),
                       prune=prune, relabelled=relabelled, seconds=time.perf_counter() - started, forward=forward)
-    return {**result, "inference": {**inference.to_dict(), "measured": tried}} if plan.embed else result
+    return {**result, "inference": {**inference.to_dict(), **tried}} if plan.embed else result
 
 
 def _forward_rate(lm: LoadedModel, plan: InferencePlan, config: IndexConfig) -> float | None:

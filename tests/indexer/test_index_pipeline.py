@@ -135,7 +135,7 @@ def test_approximate_index_reports_recall(art, home, tiny_model):
 def test_forward_rate_is_measured_on_request(art, home, tiny_model):
     result = _index(art, home, tiny_model, config=IndexConfig(measure_forward_s=0.2, batch_size=4, streams=2))
     assert result["forward_images_per_second"] > 0 and result["efficiency"] > 0
-    assert result["inference"] == {"batch_size": 4, "streams": 2, "threads": None, "measured": {}}
+    assert result["inference"] == {"batch_size": 4, "streams": 2, "threads": None, "source": "options", "measured": {}}
 
 
 def test_streams_store_the_same_vectors_as_one_forward(art, tmp_path, tiny_model):
