@@ -68,6 +68,15 @@ def test_a_failing_model_raises_instead_of_hanging():
         ip.measure_plan(Broken(), InferencePlan(batch_size=2, streams=2), input_size=8, device=torch.device("cpu"), seconds=0.1)
 
 
+def test_choose_interleaves_rounds_and_keeps_each_plans_best(monkeypatch):
+    a, b = InferencePlan(batch_size=16, threads=2), InferencePlan(batch_size=4, streams=2, threads=1)
+    order, rates = [], iter([10.0, 12.0, 14.0, 11.0])  # a is slow in round 1 (a cold process), fast in round 2
+    monkeypatch.setattr(ip, "measure_plan", lambda model, plan, **kw: order.append(plan) or next(rates))
+    plan, measured = ip.choose_plan(Sleepy(0), input_size=8, device=torch.device("cpu"), n_images=10_000, candidates=(a, b))
+    assert order == [a, b, a, b]
+    assert plan == a and sorted(measured.values()) == [12.0, 14.0]
+
+
 def test_choose_picks_the_fastest_measured_plan(monkeypatch):
     slow, fast = InferencePlan(batch_size=16, threads=2), InferencePlan(batch_size=4, streams=2, threads=1)
     monkeypatch.setattr(ip, "measure_plan", lambda model, plan, **kw: {slow: 10.0, fast: 15.0}[plan])
