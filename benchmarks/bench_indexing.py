@@ -151,7 +151,9 @@ def bench_backbone(backbone: str, folder: Path, paths: list[Path], size: dict, w
     candidates = candidate_rates(lm, seconds)  # right before index_folder, whose plan is not known yet
     index_ips, index_json = index_rate(folder, model, work / f"home-{backbone}", n=len(paths))
     plan = InferencePlan(**{k: v for k, v in index_json["inference"].items() if k not in ("measured", "source")})
-    before, after = candidates[plan_name(plan)], compute_limit(lm, plan, seconds)
+    # a plan outside the candidates (a small job's default) is measured right after instead
+    before = candidates.get(plan_name(plan)) or compute_limit(lm, plan, seconds)
+    after = compute_limit(lm, plan, seconds)
     embed_ips = embed_rate(lm, paths, plan)
     after_embed = compute_limit(lm, plan, seconds)
     naive = naive_loop(lm, paths[: size["naive"]])

@@ -24,4 +24,5 @@ def test_val_stores_calibration_in_a_saved_checkpoint(tmp_path):
     stored = load_model(model_path)
     assert stored.fingerprint == val["fingerprint"]  # weights untouched
     assert stored.threshold == pytest.approx(val["verification"]["threshold"])
-    assert stored.calibration == {k: val["calibration"][k] for k in ("method", "a", "b")}
+    assert stored.calibration == {k: val["calibration"][k] for k in ("method", "a", "b", "anchor")}
+    assert stored.calibration["anchor"] == pytest.approx(stored.threshold)  # p = 0.5 exactly at the threshold
