@@ -87,14 +87,15 @@ def forward_dataset(
     `plan` (batch size, concurrent streams, threads) overrides `batch_size`; see engine.inference_plan.
     """
     plan = plan or InferencePlan(batch_size=batch_size)
-    workers = default_workers(len(dataset), plan.batch_size) if num_workers is None else num_workers
+    load = loader_batch(plan)
+    workers = default_workers(len(dataset), load) if num_workers is None else num_workers
     loader = DataLoader(
-        dataset, batch_size=plan.batch_size, shuffle=False, num_workers=workers,
+        dataset, batch_size=load, shuffle=False, num_workers=workers,
         pin_memory=device.type == "cuda", persistent_workers=False,
     )
     chunks, ok, errors = [], [], []
     with (progress or NullProgress()).task(description, len(dataset)) as task, torch_threads(plan.threads):
-        for indices, failed, vectors in _forwarded(module, loader, device, streams=plan.streams):
+        for indices, failed, vectors in _forwarded(module, loader, device, plan=plan):
             errors.extend(failed)
             if indices:
                 chunks.append(vectors)
@@ -106,20 +107,34 @@ def forward_dataset(
     return EmbeddingResult(vectors=vectors, ok=ok, errors=errors)
 
 
-def _forwarded(module: nn.Module, loader: Iterable, device: torch.device, *, streams: int) -> Iterator[tuple]:
-    """(ok indices, failures, vectors) per batch, in loader order; `streams` forwards run at once on
-    threads sharing `module` (torch releases the GIL inside its ops)."""
-    if streams == 1:
+def loader_batch(plan: InferencePlan) -> int:
+    """Images per decoded batch. With several streams one decoded batch feeds every stream twice:
+    handing a batch over from a worker process costs ~8 ms of the main thread (it holds the GIL the
+    streams need), too much per batch of 4."""
+    return plan.batch_size if plan.streams == 1 else plan.batch_size * plan.streams * 2
+
+
+def _forwarded(module: nn.Module, loader: Iterable, device: torch.device, *, plan: InferencePlan) -> Iterator[tuple]:
+    """(ok indices, failures, vectors) per decoded batch, in loader order; `plan.streams` forwards of
+    `plan.batch_size` images run at once on threads sharing `module` (torch releases the GIL in its ops)."""
+    if plan.streams == 1:
         yield from (_forward_batch(module, batch, device) for batch in loader)
         return
-    with ThreadPoolExecutor(streams, thread_name_prefix="forward") as pool:
-        pending: deque[Future] = deque()
+    with ThreadPoolExecutor(plan.streams, thread_name_prefix="forward") as pool:
+        pending: deque[tuple[list[int], list, list[Future]]] = deque()
         for batch in loader:
-            pending.append(pool.submit(_forward_batch, module, batch, device))
-            if len(pending) >= 2 * streams:  # bounded: decoded batches do not pile up in memory
-                yield pending.popleft().result()
+            images, indices, failed = split_failures(batch)
+            parts = [pool.submit(_forward, module, images[i : i + plan.batch_size], device)
+                     for i in range(0, len(indices), plan.batch_size)]
+            pending.append((indices, failed, parts))
+            if len(pending) >= 2:  # bounded: decoded batches do not pile up in memory
+                yield _gathered(*pending.popleft())
         while pending:
-            yield pending.popleft().result()
+            yield _gathered(*pending.popleft())
+
+
+def _gathered(indices: list[int], failed: list, parts: list[Future]) -> tuple[list[int], list, np.ndarray | None]:
+    return indices, failed, np.concatenate([p.result() for p in parts]) if parts else None
 
 
 def _forward_batch(module: nn.Module, batch, device: torch.device) -> tuple[list[int], list, np.ndarray | None]:
