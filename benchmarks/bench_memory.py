@@ -58,7 +58,8 @@ extra = {{}}
 INDEXING = """
 from indexer.pipeline import index_folder
 result = index_folder({folder!r}, home={home!r}, model={model!r})
-extra = {{'added': result['added']}}
+plan = result.get('inference', {{}})
+extra = {{'added': result['added'], 'plan': f"batch {{plan.get('batch_size')}} x {{plan.get('streams')}} streams"}}
 """
 
 HOLDING_FLOOR = """
@@ -105,7 +106,7 @@ def indexing_rows(work: Path, size: dict) -> list[dict]:
          "workers_peak_mib": None, "over_floor_mib": 0.0, "reference_mib": None, "over_floor_vs_reference": None},
         {"what": f"reference: bare forward of one batch of {batch} (activations)", "peak_mib": forward["hwm_mib"],
          "workers_peak_mib": None, "over_floor_mib": over_forward, "reference_mib": None, "over_floor_vs_reference": None},
-        {"what": f"index_folder, {peak['added']} paintings (efficientnet_lite0, batch {batch})", "peak_mib": peak["hwm_mib"],
+        {"what": f"index_folder, {peak['added']} paintings (efficientnet_lite0, {peak.get('plan')})", "peak_mib": peak["hwm_mib"],
          "workers_peak_mib": peak["children_mib"], "over_floor_mib": over, "reference_mib": over_forward,
          "over_floor_vs_reference": over / over_forward if over_forward > 0 else None},
     ]
