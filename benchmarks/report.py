@@ -141,7 +141,7 @@ def goals_section(results: dict[str, dict]) -> str:
                      "ratio": results["training"]["frozen_epoch_vs_finetune_epoch"], "goal": "-", "verdict": "-"})
     for r in results.get("memory", {}).get("rows", []):
         if r.get("over_floor_vs_reference") is not None:
-            rows.append({"result": f"6. {r['what']}: memory over floor / raw vectors",
+            rows.append({"result": f"6. {r['what']}: memory over floor / reference (one forward's activations; raw vectors)",
                          "ratio": r["over_floor_vs_reference"], "goal": "-", "verdict": "-"})
     return table(rows, ["result", "ratio", "goal", "verdict"]) if rows else "(no results yet)\n"
 
