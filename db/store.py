@@ -16,7 +16,7 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 from sqlalchemy import Engine, delete, func, inspect, select, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from db.models import Artist, Base, IndexMeta, Painting
@@ -211,13 +211,9 @@ def _open_engine(url: str, *, reader: bool) -> Engine:
 
 
 def _require_existing(url: str) -> None:
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return  # make_engine reports the malformed URL
-    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
-        if not parsed.database.startswith("file:") and not Path(parsed.database).expanduser().is_file():
-            raise NothingIndexed(url)
+    database = sqlite_file(url)  # None for other databases, memory and file: URIs (make_engine reports bad URLs)
+    if database is not None and not database.is_file():
+        raise NothingIndexed(url)
 
 
 def check_model(stored: ModelInfo, model: ModelInfo) -> None:

@@ -43,6 +43,10 @@ class InferencePlan:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @property
+    def label(self) -> str:
+        return f"batch {self.batch_size} x {self.streams} streams x {self.threads} threads"
+
 
 def cpu_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -101,16 +105,11 @@ def _measure_streams(model: nn.Module, plan: InferencePlan, *, input_size: int, 
 
     def stream(i: int) -> None:
         try:
-            x = torch.randn(plan.batch_size, 3, input_size, input_size, device=device).contiguous(memory_format=torch.channels_last)
+            x = _random_batch(plan, input_size, device)
             with torch.inference_mode():
                 model(x)
                 ready.wait()
-                stop = time.perf_counter() + seconds
-                while not done[i] or time.perf_counter() < stop:
-                    model(x)
-                    done[i] += plan.batch_size
-                if device.type == "cuda":
-                    torch.cuda.synchronize(device)
+                done[i] = _forwards_for(model, x, seconds, device)
         except BaseException as exc:  # re-raised in the caller's thread below
             failures.append(exc)
             ready.abort()
@@ -130,17 +129,27 @@ def _measure_streams(model: nn.Module, plan: InferencePlan, *, input_size: int, 
 
 
 def _measure_inline(model: nn.Module, plan: InferencePlan, *, input_size: int, device: torch.device, seconds: float) -> float:
-    x = torch.randn(plan.batch_size, 3, input_size, input_size, device=device).contiguous(memory_format=torch.channels_last)
-    done = 0
+    x = _random_batch(plan, input_size, device)
     with torch_threads(plan.threads), torch.inference_mode():
         model(x)
         start = time.perf_counter()
-        while not done or time.perf_counter() - start < seconds:
-            model(x)
-            done += plan.batch_size
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
+        done = _forwards_for(model, x, seconds, device)
         return done / (time.perf_counter() - start)
+
+
+def _random_batch(plan: InferencePlan, input_size: int, device: torch.device) -> torch.Tensor:
+    return torch.randn(plan.batch_size, 3, input_size, input_size, device=device).contiguous(memory_format=torch.channels_last)
+
+
+def _forwards_for(model: nn.Module, x: torch.Tensor, seconds: float, device: torch.device) -> int:
+    """Forward `x` again and again (at least once) for `seconds`; returns the images processed."""
+    done, stop = 0, time.perf_counter() + seconds
+    while not done or time.perf_counter() < stop:
+        model(x)
+        done += len(x)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return done
 
 
 def choose_plan(
@@ -159,5 +168,6 @@ def choose_plan(
             rate = measure_plan(model, plan, input_size=input_size, device=device, seconds=seconds / 2)
             rates[plan] = max(rates[plan], rate)
     best = max(rates, key=rates.get)
-    logger.info("inference plan: %s (%s)", best, ", ".join(f"{p.batch_size}x{p.streams}: {r:.1f}/s" for p, r in rates.items()))
-    return best, {f"batch {p.batch_size} x {p.streams} streams x {p.threads} threads": round(r, 2) for p, r in rates.items()}
+    measured = {p.label: round(r, 2) for p, r in rates.items()}
+    logger.info("inference plan: %s (images/s measured: %s)", best.label, measured)
+    return best, measured

@@ -17,10 +17,8 @@ import torch
 
 from engine.atomic import atomic_write_json
 from engine.checkpoint import LoadedModel
-from engine.inference_plan import InferencePlan, choose_plan, cpu_cores, measure_plan, torch_threads
+from engine.inference_plan import InferencePlan, choose_plan, cpu_cores, measure_plan
 from indexer.config import IndexConfig
-
-__all__ = ["bare_forward_rate", "plan_for", "torch_threads"]
 
 logger = logging.getLogger(__name__)
 
