@@ -10,7 +10,7 @@ from typing import Optional, Sequence
 import typer
 
 import engine
-from engine.errors import EngineError
+from engine.base.errors import EngineError
 
 app = typer.Typer(
     name="engine",

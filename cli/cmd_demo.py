@@ -37,7 +37,7 @@ def demo(
     home: HomeOpt = None,
 ) -> None:
     """Run prepare -> train -> evaluate -> index -> query -> verify end to end, offline, and say where everything went."""
-    from engine.demo import DemoConfig, run_demo
+    from cli.demo.tour import DemoConfig, run_demo
 
     config = DemoConfig(
         max_per_artist=max_per_artist or None, epochs=epochs, seed=seed, index="all" if index_all else "held_out"

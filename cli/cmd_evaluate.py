@@ -38,7 +38,7 @@ def evaluate(
     home: HomeOpt = None,
 ) -> None:
     """Evaluate a model: verification (ROC-AUC, accuracy at the val threshold, EER), triplet accuracy, attribution and retrieval."""
-    from engine.evaluate import EvaluateConfig, evaluate_model
+    from engine.evaluate.runner import EvaluateConfig, evaluate_model
 
     config = EvaluateConfig(seed=seed, per_artist_cap=per_artist_cap, baseline=baseline, batch_size=batch_size)
     result = evaluate_model(

@@ -38,7 +38,7 @@ def prepare(
     home: HomeOpt = None,
 ) -> None:
     """Prepare a dataset: normalised copies, manifest.csv (artist-disjoint train/val/test) and report.json."""
-    from engine.prepare import PrepareConfig, prepare_dataset
+    from engine.prepare.pipeline import PrepareConfig, prepare_dataset
 
     config = PrepareConfig(
         size=size, val_fraction=val_fraction, test_fraction=test_fraction, min_per_artist=min_per_artist,

@@ -45,7 +45,7 @@ def train(
     home: HomeOpt = None,
 ) -> None:
     """Train the embedder; writes MODEL_DIR/model.pt, metrics.csv, loss.png, config.json and marks the model current."""
-    from engine.train import make_config, train_model
+    from engine.train.trainer import make_config, train_model
 
     config = make_config(
         recipe, backbone=backbone, weights=weights, mode=mode, epochs=epochs, batch_size=batch_size,

@@ -28,7 +28,7 @@ def verify(
 
     The model must be calibrated (threshold and Platt calibration, stored by `engine train` or `engine evaluate --split val`).
     """
-    from indexer.verify import verify_pair
+    from engine.inference.verify import verify_pair
 
     emit(verify_pair(a, b, home=home, model=model), as_json=as_json, render=_render)
 

@@ -24,7 +24,7 @@ def emit(result: Any, *, as_json: bool, render: Callable[[Console, Any], None]) 
 
 
 class RichProgress:
-    """`engine.progress.Progress` drawn with rich on stderr; silent when stderr is not a terminal."""
+    """`engine.base.progress.Progress` drawn with rich on stderr; silent when stderr is not a terminal."""
 
     def __init__(self, *, enabled: bool | None = None) -> None:
         self.enabled = stderr.is_terminal if enabled is None else enabled

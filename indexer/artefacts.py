@@ -13,9 +13,9 @@ from sqlalchemy.engine import make_url
 
 import engine
 from db.records import ModelInfo
-from engine.atomic import atomic_write_json
-from engine.checkpoint import LoadedModel
-from engine.home import CATALOG_NAME, Home
+from engine.base.atomic import atomic_write_json
+from engine.model.checkpoint import LoadedModel
+from engine.base.home import CATALOG_NAME, Home
 from indexer.faiss_backend import faiss_version
 
 logger = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ def remove_stale_temp_files(index_path: Path) -> int:
     """Delete temp files a killed save left next to the index and its record (call with the lock held)."""
     removed = 0
     for target in (index_path, record_file(index_path)):
-        for tmp in target.parent.glob(f".{target.name}.*.tmp"):  # engine.atomic.atomic_path's naming
+        for tmp in target.parent.glob(f".{target.name}.*.tmp"):  # engine.base.atomic.atomic_path's naming
             tmp.unlink(missing_ok=True)
             removed += 1
     if removed:

@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 
 from db.store import CatalogStore, NothingIndexed
-from engine.home import Home
+from engine.base.home import Home
 from indexer.artefacts import index_file, remove_stale_temp_files
 from indexer.config import IndexConfig
 from indexer.consistency import check_index, open_index, rebuild

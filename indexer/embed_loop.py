@@ -11,10 +11,10 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from db.records import Labels, NewPainting
-from engine.checkpoint import LoadedModel
-from engine.embedding import embed_paths
-from engine.inference_plan import InferencePlan
-from engine.progress import NullProgress, Progress, Task
+from engine.model.checkpoint import LoadedModel
+from engine.inference.embedding import embed_paths
+from engine.inference.plan import InferencePlan
+from engine.base.progress import NullProgress, Progress, Task
 from indexer.config import IndexConfig
 from indexer.plan import Work
 from indexer.scan import image_size

@@ -13,7 +13,7 @@ from typing import Iterator
 
 from sqlalchemy.exc import OperationalError
 
-from engine.errors import EngineError
+from engine.base.errors import EngineError
 
 _FULL = (errno.ENOSPC, errno.EDQUOT)
 _READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)

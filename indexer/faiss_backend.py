@@ -7,7 +7,7 @@ import logging
 import os
 from types import ModuleType
 
-from engine.errors import MissingDependencyError
+from engine.base.errors import MissingDependencyError
 
 logger = logging.getLogger(__name__)
 

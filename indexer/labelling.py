@@ -6,7 +6,7 @@ import os
 from pathlib import Path, PurePosixPath
 
 from db.records import Labels
-from engine.labels import LabelRecord, artist_from_folder, read_labels
+from engine.data.labels import LabelRecord, artist_from_folder, read_labels
 from indexer.scan import ScannedFile
 
 

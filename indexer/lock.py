@@ -1,10 +1,10 @@
-"""One indexer per home: an exclusive, non-blocking lock on `HOME/index.lock` (engine.lock explains the lock)."""
+"""One indexer per home: an exclusive, non-blocking lock on `HOME/index.lock` (engine.base.lock explains the lock)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from engine.lock import ExclusiveLock
+from engine.base.lock import ExclusiveLock
 
 
 class IndexLock(ExclusiveLock):

@@ -12,10 +12,10 @@ import time
 
 from db.records import Labels
 from db.store import CatalogStore
-from engine.checkpoint import LoadedModel, load_model
-from engine.home import Home
-from engine.inference_plan import InferencePlan
-from engine.progress import Progress
+from engine.model.checkpoint import LoadedModel, load_model
+from engine.base.home import Home
+from engine.inference.plan import InferencePlan
+from engine.base.progress import Progress
 from indexer.artefacts import index_file, model_info, remove_stale_temp_files, versions
 from indexer.check import check_catalog
 from indexer.config import IndexConfig

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from db.records import FileState
-from engine.progress import Progress, track
+from engine.base.progress import Progress, track
 from indexer.scan import ScannedFile, file_sha256
 
 logger = logging.getLogger(__name__)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from engine.errors import EngineError
-from engine.imageio import is_image_name
+from engine.base.errors import EngineError
+from engine.data.imageio import is_image_name
 
 HASH_BLOCK = 1 << 20
 

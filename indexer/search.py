@@ -20,11 +20,11 @@ import numpy as np
 
 from db.records import PaintingView
 from db.store import CatalogStore, NothingIndexed, check_model
-from engine.checkpoint import LoadedModel
-from engine.model_cache import cached_model
-from engine.embedding import embed_paths
-from engine.errors import EngineError
-from engine.home import Home
+from engine.model.checkpoint import LoadedModel
+from engine.inference.model_cache import cached_model
+from engine.inference.embedding import embed_paths
+from engine.base.errors import EngineError
+from engine.base.home import Home
 from indexer.artefacts import index_file, model_info
 from indexer.config import IndexConfig
 from indexer.consistency import open_index

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import torch
 
-from engine.atomic import atomic_write_json
-from engine.checkpoint import LoadedModel
-from engine.inference_plan import InferencePlan, choose_plan, cpu_cores, measure_plan
+from engine.base.atomic import atomic_write_json
+from engine.model.checkpoint import LoadedModel
+from engine.inference.plan import InferencePlan, choose_plan, cpu_cores, measure_plan
 from indexer.config import IndexConfig
 
 logger = logging.getLogger(__name__)

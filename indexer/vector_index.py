@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.atomic import atomic_save
+from engine.base.atomic import atomic_save
 from indexer.faiss_backend import faiss_module, gpu_count
 
 logger = logging.getLogger(__name__)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+
+# Shared test kits (tiny generated collections, models and indexes) import by bare name from any test folder.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "kits"))
 
 ARTDATA = Path(__file__).resolve().parents[1].parent / "shared" / "artdata"
 

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-import engine.demo
+import cli.demo.tour
 from cli.app import main
 
 
@@ -34,7 +34,7 @@ def fake_demo(tmp_path, monkeypatch):
         calls.append(kwargs)
         return _result(tmp_path / "home")
 
-    monkeypatch.setattr(engine.demo, "run_demo", run_demo)
+    monkeypatch.setattr(cli.demo.tour, "run_demo", run_demo)
     return calls
 
 
@@ -43,7 +43,7 @@ def test_json_is_the_result_and_nothing_else(fake_demo, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out) == _result(tmp_path / "home")
     call = fake_demo[0]
     assert call["data"] is None and call["labels"] is None and call["home"] == tmp_path / "home"
-    assert call["config"] == engine.demo.DemoConfig()
+    assert call["config"] == cli.demo.tour.DemoConfig()
 
 
 def test_options_reach_the_library(fake_demo, tmp_path):
@@ -53,7 +53,7 @@ def test_options_reach_the_library(fake_demo, tmp_path):
     assert main(args) == 0
     call = fake_demo[0]
     assert (call["data"], call["labels"], call["workdir"]) == (data, labels, tmp_path / "w")
-    assert call["config"] == engine.demo.DemoConfig(max_per_artist=None, epochs=3, seed=7, index="all")
+    assert call["config"] == cli.demo.tour.DemoConfig(max_per_artist=None, epochs=3, seed=7, index="all")
 
 
 def test_summary_lists_steps_in_order_and_artefacts(fake_demo, tmp_path, capsys):

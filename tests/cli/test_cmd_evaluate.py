@@ -3,7 +3,7 @@ import json
 import pytest
 
 from cli.app import main
-from tests.engine.test_evaluate import Fakes, make_dataset
+from tests.engine.evaluate.test_runner import Fakes, make_dataset
 
 
 @pytest.fixture

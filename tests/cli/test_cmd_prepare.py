@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
-from test_prepare_kit import artist_folders, pbn_folder, save_painting, write_csv  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "kits"))
+from prepare_kit import artist_folders, pbn_folder, save_painting, write_csv  # noqa: E402
 
 from cli.app import main  # noqa: E402
 
@@ -111,7 +111,7 @@ def test_real_paintings_subset(artdata, tmp_path, capsys):
 LOCK_HOLDER = """
 import sys, time
 from pathlib import Path
-from engine.prepare import prepare_lock
+from engine.prepare.pipeline import prepare_lock
 lock = prepare_lock(Path(sys.argv[1])).__enter__()
 print("held", flush=True)
 time.sleep(60)
@@ -142,7 +142,7 @@ def test_second_prepare_on_the_same_out_is_refused(tmp_path, capsys):
 
 
 def test_prepare_lock_is_refused_within_one_process(tmp_path, capsys):
-    from engine.prepare import prepare_lock
+    from engine.prepare.pipeline import prepare_lock
 
     src = artist_folders(tmp_path / "src", {"A": 2, "B": 2, "C": 2})
     (tmp_path / "out").mkdir()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "indexer"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "kits"))
 from indexer_kit import CALIBRATION, THRESHOLD, painting, session_model  # noqa: E402
 
 from cli.app import main  # noqa: E402

@@ -7,7 +7,7 @@ import pytest
 
 from db.records import Labels, ModelInfo, NewPainting
 from db.store import CatalogStore, NothingIndexed
-from engine.errors import EngineError
+from engine.base.errors import EngineError
 
 MODEL = ModelInfo("a" * 64, "efficientnet_lite0", 4, "/models/a/model.pt")
 OTHER = ModelInfo("b" * 64, "resnet34", 4, "/models/b/model.pt")

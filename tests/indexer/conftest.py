@@ -34,7 +34,7 @@ def _one_torch_thread():
 
 @pytest.fixture(autouse=True)
 def _fast_model_loading(monkeypatch):
-    for module in ("indexer.pipeline", "engine.model_cache"):
+    for module in ("indexer.pipeline", "engine.inference.model_cache"):
         monkeypatch.setattr(f"{module}.load_model", cached_load_model)
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from db.store import CatalogStore
-from engine.home import Home
+from engine.base.home import Home
 from indexer import embed_loop
 from indexer.config import IndexConfig
 from indexer.pipeline import index_folder

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.embedding import embed_paths
+from engine.inference.embedding import embed_paths
 from indexer_kit import cached_load_model, catalog_state, gallery, painting, stored_vectors
 
 REPO = Path(__file__).resolve().parents[2]

@@ -3,7 +3,7 @@ import types
 
 import pytest
 
-from engine.errors import MissingDependencyError
+from engine.base.errors import MissingDependencyError
 from indexer import faiss_backend
 
 

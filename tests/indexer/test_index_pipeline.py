@@ -8,8 +8,8 @@ import shutil
 import numpy as np
 import pytest
 
-from engine.embedding import embed_paths
-from engine.errors import EngineError
+from engine.inference.embedding import embed_paths
+from engine.base.errors import EngineError
 from indexer.config import IndexConfig
 from indexer.lock import IndexLock
 from indexer.pipeline import index_folder
@@ -166,7 +166,7 @@ def test_non_finite_embeddings_are_skipped_not_stored(art, home, tiny_model, mon
 def test_storage_failures_are_one_line_errors(art, home, tiny_model, monkeypatch):
     import errno
 
-    import engine.atomic as atomic
+    import engine.base.atomic as atomic
 
     _index(art, home, tiny_model)
     painting(art / "Ann Red" / "new.jpg", colour=(1, 2, 3), seed=5)

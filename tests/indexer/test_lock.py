@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from engine.errors import EngineError
+from engine.base.errors import EngineError
 from indexer.lock import IndexLock
 
 HOLDER = """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.errors import EngineError
+from engine.base.errors import EngineError
 from indexer.config import IndexConfig
 from indexer.pipeline import index_folder
 from indexer.search import query_images, rank_artists

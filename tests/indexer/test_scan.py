@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from engine.errors import EngineError
+from engine.base.errors import EngineError
 from indexer.scan import file_sha256, image_size, scan_folder
 
 

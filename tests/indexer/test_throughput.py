@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from engine import inference_plan as ip
-from engine.inference_plan import InferencePlan
+from engine.inference import plan as ip
+from engine.inference.plan import InferencePlan
 from indexer.config import IndexConfig
 from indexer.throughput import plan_for, plan_key
 

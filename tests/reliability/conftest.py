@@ -67,14 +67,14 @@ def patch_fast_models(monkeypatch: pytest.MonkeyPatch) -> None:
     For tests about files, catalogs and crashes, where the trunk's convolutions only cost time;
     the CLI pass (test_cli_hostile) and the concurrency subprocesses run the real network.
     """
-    import engine.model_cache
+    import engine.inference.model_cache
     import indexer.pipeline
     from tiny_model import load_fast
 
-    for module in (indexer.pipeline, engine.model_cache):  # query and verify load through the model cache
+    for module in (indexer.pipeline, engine.inference.model_cache):  # query and verify load through the model cache
         monkeypatch.setattr(module, "load_model", load_fast)
-    engine.model_cache.clear_model_cache()
-    monkeypatch.setattr(engine.model_cache, "_cache", type(engine.model_cache._cache)())
+    engine.inference.model_cache.clear_model_cache()
+    monkeypatch.setattr(engine.inference.model_cache, "_cache", type(engine.inference.model_cache._cache)())
 
 
 @pytest.fixture

@@ -82,7 +82,7 @@ class Folder:
 # (module[:object], attribute, call number, when): SIGKILL the indexer itself right before/after
 # that call. Even entries run on a fresh home, odd ones on an update of it (alternating trials).
 ADD = ("db.store:CatalogStore", "add_paintings")
-REPLACE = ("engine.atomic:os", "replace")  # the index file's atomic rename (temp written + fsynced)
+REPLACE = ("engine.base.atomic:os", "replace")  # the index file's atomic rename (temp written + fsynced)
 RECORD = ("indexer.writer:", "write_record")  # index.json written after the index file
 KILL_POINTS = [
     (*ADD, 1, "after"), ("db.store:CatalogStore", "delete", 1, "after"),  # committed, index not yet saved

@@ -28,8 +28,8 @@ from hostile import _save, noise_image  # noqa: E402
 EPOCHS = 2
 # (module[:object], attribute, call number, when): SIGKILL the trainer right before/after that call.
 KILL_POINTS = [
-    ("engine.train:", "save_last", 1, "before"),  # model.pt of epoch 0 written, last.pt not yet
-    ("engine.train:", "save_last", 2, "before"),  # epoch 1 trained (and saved if best), its last.pt not yet
+    ("engine.train.trainer:", "save_last", 1, "before"),  # model.pt of epoch 0 written, last.pt not yet
+    ("engine.train.trainer:", "save_last", 2, "before"),  # epoch 1 trained (and saved if best), its last.pt not yet
 ]
 
 
@@ -49,7 +49,7 @@ class Trial:
 
 
 def make_dataset(work: Path) -> Path:
-    from engine.prepare import PrepareConfig, prepare_dataset
+    from engine.prepare.pipeline import PrepareConfig, prepare_dataset
 
     source = work / "source"
     for a in range(6):
@@ -63,9 +63,9 @@ def make_dataset(work: Path) -> Path:
 
 def train_job(data: Path, out: Path, home: Path, cache: Path, *, resume: bool, kill_point=None):
     def job():
-        from engine.network import NetworkConfig
-        from engine.train import train_model
-        from engine.train_config import TrainConfig
+        from engine.model.network import NetworkConfig
+        from engine.train.trainer import train_model
+        from engine.train.config import TrainConfig
 
         if kill_point:
             arm_kill_point(*kill_point)
@@ -98,7 +98,7 @@ def audit_model_dir(out: Path, trial: Trial) -> None:
     def job():
         import torch
 
-        from engine.checkpoint import load_model
+        from engine.model.checkpoint import load_model
 
         lm = load_model(out / "model.pt")
         last = torch.load(out / "last.pt", weights_only=True)
@@ -139,7 +139,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    import engine.train  # noqa: F401  (heavy imports once, before any fork; no torch op in this process)
+    import engine.train.trainer  # noqa: F401  (heavy imports once, before any fork; no torch op in this process)
 
     started, rng = time.monotonic(), random.Random(args.seed)
     data = make_dataset(args.work)

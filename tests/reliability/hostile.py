@@ -2,7 +2,7 @@
 
 `build_corpus(root)` writes every case under `root` and returns `HostileCase`s saying what
 must happen to each: `good` files are decoded and processed, the others are skipped with one
-of `reasons` (the `engine.imageio.load_rgb` reason tags). Everything is tiny (< 50 kB) and
+of `reasons` (the `engine.data.imageio.load_rgb` reason tags). Everything is tiny (< 50 kB) and
 built in well under a second; the decompression bomb is a PNG whose header declares
 100000 x 100000 pixels, so nothing large is ever allocated.
 """

@@ -39,12 +39,12 @@ def cached_model(monkeypatch):
     """Load each model.pt once for the in-process CLI calls below (everything else runs for real)."""
     import functools
 
-    import engine.model_cache
-    from engine.checkpoint import load_model
+    import engine.inference.model_cache
+    from engine.model.checkpoint import load_model
 
     cached = functools.lru_cache(maxsize=4)(lambda path, device=None: load_model(path, device=device))
-    # query and verify load through engine.model_cache; this cache also outlives its per-file entries
-    monkeypatch.setattr(engine.model_cache, "load_model", lambda path, **kw: cached(Path(path), **kw))
+    # query and verify load through engine.inference.model_cache; this cache also outlives its per-file entries
+    monkeypatch.setattr(engine.inference.model_cache, "load_model", lambda path, **kw: cached(Path(path), **kw))
 
 
 @pytest.fixture(scope="module")

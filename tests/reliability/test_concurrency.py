@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from catalog_audit import audit_home
-from engine.errors import EngineError
-from engine.home import Home
+from engine.base.errors import EngineError
+from engine.base.home import Home
 from hostile import _save, noise_image
 from indexer.config import IndexConfig
 from indexer.lock import IndexLock

@@ -1,4 +1,4 @@
-"""The hostile corpus through `engine.imageio`: good files decode to RGB, bad ones give their reason."""
+"""The hostile corpus through `engine.data.imageio`: good files decode to RGB, bad ones give their reason."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-import engine.imageio as imageio
-from engine.errors import ImageLoadError
-from engine.imageio import load_rgb
+import engine.data.imageio as imageio
+from engine.base.errors import ImageLoadError
+from engine.data.imageio import load_rgb
 from hostile import build_corpus, jpeg_bytes, permissions_enforced
 
 

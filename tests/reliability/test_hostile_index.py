@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import engine.imageio as imageio
+import engine.data.imageio as imageio
 import indexer.pipeline as pipeline
 from catalog_audit import audit_home
 from indexer.config import IndexConfig

@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from engine.errors import EngineError
-from engine.prepare import PrepareConfig, prepare_dataset
+from engine.base.errors import EngineError
+from engine.prepare.pipeline import PrepareConfig, prepare_dataset
 from hostile import jpeg_bytes, noise_image, _save
 
 # min_side=1 keeps the 1x1 image; one in-process worker keeps the test fast and monkeypatchable.
@@ -89,7 +89,7 @@ def test_file_unreadable_at_read_time(hostile_source, tmp_path, monkeypatch):
 
 
 def test_file_vanishing_between_scan_and_read(hostile_source, tmp_path, monkeypatch):
-    import engine.prepare as prepare_module
+    import engine.prepare.pipeline as prepare_module
 
     victim = hostile_source.plain[1]
     real_scan = prepare_module.scan_source
@@ -137,7 +137,7 @@ def test_source_symlink_to_outside_file_is_not_copied(tmp_path):
 def _enospc(monkeypatch):
     import errno
 
-    import engine.atomic as atomic
+    import engine.base.atomic as atomic
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.errors import ImageLoadError
-from engine.imageio import load_rgb
+from engine.base.errors import ImageLoadError
+from engine.data.imageio import load_rgb
 from hostile import encode, jpeg_bytes, noise_image, png_bytes
 
 # A small pixel limit bounds memory when a mutation declares a huge (but allowed) size.

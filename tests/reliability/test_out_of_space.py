@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from catalog_audit import audit_home
 from cli.app import main
-from engine.errors import EngineError
+from engine.base.errors import EngineError
 from hostile import _save, noise_image
 from indexer.config import IndexConfig
 from indexer.pipeline import index_folder
@@ -59,7 +59,7 @@ def indexed_home(tmp_path, tiny_model):
 
 
 def _enospc_on_index_save(monkeypatch):
-    import engine.atomic as atomic
+    import engine.base.atomic as atomic
 
     def full(path):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
@@ -113,7 +113,7 @@ def test_disk_full_is_a_clear_error(indexed_home, tiny_model, monkeypatch, capsy
 
 
 def test_read_only_home_is_a_clear_error_simulated(indexed_home, tiny_model, monkeypatch):
-    import engine.lock as lock  # IndexLock is an engine.lock.ExclusiveLock
+    import engine.base.lock as lock  # IndexLock is an engine.base.lock.ExclusiveLock
 
     folder, home = indexed_home
     before = _snapshot(home)

@@ -11,8 +11,8 @@ import torch
 
 from catalog_audit import audit_home
 from cli.app import main
-from engine.checkpoint import fingerprint, load_model, read_checkpoint
-from engine.errors import EngineError
+from engine.model.checkpoint import fingerprint, load_model, read_checkpoint
+from engine.base.errors import EngineError
 from hostile import _save, noise_image
 
 

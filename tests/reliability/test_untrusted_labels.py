@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from engine.errors import EngineError
-from engine.labels import load_label_table, read_labels
+from engine.base.errors import EngineError
+from engine.data.labels import load_label_table, read_labels
 
 FORMULA_STARTS = ("=", "+", "@", "|", "\t", "\r")
 ESCAPING = [

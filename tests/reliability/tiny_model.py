@@ -6,8 +6,8 @@ from pathlib import Path
 
 import torch
 
-from engine.checkpoint import save_checkpoint
-from engine.network import NetworkConfig, build_network
+from engine.model.checkpoint import save_checkpoint
+from engine.model.network import NetworkConfig, build_network
 
 BACKBONE = "efficientnet_lite0"
 
@@ -41,7 +41,7 @@ _FAST: dict[tuple[str, int], object] = {}
 
 
 def load_fast(path, **kwargs):
-    """`engine.checkpoint.load_model`, validated for real, with the trunk swapped for `CheapNet`.
+    """`engine.model.checkpoint.load_model`, validated for real, with the trunk swapped for `CheapNet`.
 
     Everything the engine does with the file (weights_only load, config and fingerprint checks) still
     happens once per file; only the convolutions are skipped. Cached per (path, mtime).
@@ -49,7 +49,7 @@ def load_fast(path, **kwargs):
     import dataclasses
     from pathlib import Path
 
-    from engine.checkpoint import load_model, model_file
+    from engine.model.checkpoint import load_model, model_file
 
     path = model_file(Path(path))
     key = (str(path.resolve()), path.stat().st_mtime_ns)

@@ -1,0 +1,1 @@
+"""`engine evaluate`: honest numbers on unseen artists: metrics, scores, calibration and reports."""

@@ -1,0 +1,136 @@
+"""Turning a cosine similarity into a same-artist probability and a decision threshold.
+
+The decision threshold t is the cosine that maximises accuracy on pairs of the val split.
+Platt scaling anchored at it: p = sigmoid(a * (cosine - t)), a >= 0 fitted by maximum likelihood
+(Newton's method) with Platt's smoothed targets (positives (N+ + 1)/(N+ + 2), negatives
+1/(N- + 2)), which keeps a finite even on perfectly separated scores. Anchoring makes p >= 0.5
+exactly when cosine >= t, so `verify` never says "different artists, probability 0.53".
+Stored as {"method": "platt", "a": a, "b": -a * t, "anchor": t}: p = sigmoid(a * s + b) for
+every reader, and models calibrated before anchoring (free a, b; no "anchor") still work.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.base.errors import EngineError
+
+_MAX_ITER = 100
+
+
+def _checked(scores, same) -> tuple[np.ndarray, np.ndarray]:
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    same = np.asarray(same, dtype=bool).ravel()
+    if len(scores) != len(same) or len(scores) == 0:
+        raise EngineError("calibration needs a non-empty set of scored pairs")
+    return scores, same
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return np.exp(-np.logaddexp(0.0, -z))
+
+
+def platt_targets(same: np.ndarray) -> np.ndarray:
+    """Platt (1999) smoothed 0/1 targets."""
+    n_pos, n_neg = int(same.sum()), int((~same).sum())
+    return np.where(same, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
+
+
+def _nll(theta: np.ndarray, design: np.ndarray, t: np.ndarray) -> float:
+    z = design @ theta
+    return float(np.sum(t * np.logaddexp(0.0, -z) + (1 - t) * np.logaddexp(0.0, z)))
+
+
+def fit_calibration(scores, same, *, anchor: float | None = None) -> dict:
+    """Platt scaling fitted on (scores, same).
+
+    anchor=None: free fit p = sigmoid(a * s + b) -> {"method": "platt", "a", "b"};
+    anchor=t: p = sigmoid(a * (s - t)), a >= 0 -> {"method": "platt", "a", "b": -a * t, "anchor": t}.
+    """
+    x, same = _checked(scores, same)
+    t = platt_targets(same)
+    if anchor is None:
+        prior = np.log((same.sum() + 1) / ((~same).sum() + 1))
+        theta = _newton(np.stack([x, np.ones_like(x)], axis=1), t, np.array([0.0, prior]))
+        return {"method": "platt", "a": float(theta[0]), "b": float(theta[1])}
+    anchor = float(anchor)
+    # The NLL is convex in a, so the best a >= 0 is the unconstrained optimum clipped at 0
+    # (a < 0 would only happen for scores that rank different-artist pairs higher).
+    a = max(0.0, float(_newton((x - anchor)[:, None], t, np.zeros(1))[0]))
+    return {"method": "platt", "a": a, "b": -a * anchor, "anchor": anchor}
+
+
+def _newton(design: np.ndarray, t: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """Minimise the logistic NLL of targets t over theta (z = design @ theta) by damped Newton steps."""
+    for _ in range(_MAX_ITER):
+        p = _sigmoid(design @ theta)
+        grad = design.T @ (p - t)
+        hess = design.T @ (design * (p * (1 - p))[:, None]) + 1e-12 * np.eye(len(theta))
+        step = np.linalg.solve(hess, grad)
+        theta = _backtrack(theta, step, design, t)
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    return theta
+
+
+def _backtrack(theta: np.ndarray, step: np.ndarray, design: np.ndarray, t: np.ndarray) -> np.ndarray:
+    current, scale = _nll(theta, design, t), 1.0
+    while scale > 1e-8:
+        candidate = theta - scale * step
+        if _nll(candidate, design, t) <= current + 1e-12:
+            return candidate
+        scale /= 2
+    return theta
+
+
+def probability(scores, calibration: dict) -> np.ndarray:
+    """sigmoid(a * s + b) for each score; (P,) float64."""
+    if not calibration or calibration.get("method") != "platt":
+        raise EngineError("the model has no Platt calibration; run `engine evaluate --split val` to calibrate it")
+    s = np.asarray(scores, dtype=np.float64)
+    return _sigmoid(calibration["a"] * s + calibration["b"])
+
+
+def best_threshold(scores, same) -> float:
+    """Cosine t maximising accuracy of (s >= t) == same; the midpoint of the best gap between
+    distinct sorted scores (below the minimum / above the maximum at the ends)."""
+    s, same = _checked(scores, same)
+    order = np.argsort(s, kind="stable")
+    s, same = s[order], same[order]
+    # cut k: the k lowest scores are called different
+    neg_below = np.concatenate([[0], np.cumsum(~same)])
+    pos_above = int(same.sum()) - np.concatenate([[0], np.cumsum(same)])
+    correct = neg_below + pos_above
+    valid = np.concatenate([[True], s[1:] > s[:-1], [True]])  # never cut between equal scores
+    k = int(np.argmax(np.where(valid, correct, -1)))
+    if k == 0:
+        return float(s[0] - 1e-6)
+    if k == len(s):
+        return float(s[-1] + 1e-6)
+    return float((s[k - 1] + s[k]) / 2)
+
+
+def _bin_index(prob: np.ndarray, bins: int) -> np.ndarray:
+    return np.clip((prob * bins).astype(int), 0, bins - 1)
+
+
+def reliability_table(prob, same, *, bins: int = 10) -> list[dict]:
+    """Equal-width probability bins (non-empty ones): lo, hi, count, mean_probability, fraction_same."""
+    p, same = _checked(prob, same)
+    idx = _bin_index(p, bins)
+    rows = []
+    for b in range(bins):
+        mask = idx == b
+        if mask.any():
+            rows.append({
+                "lo": b / bins, "hi": (b + 1) / bins, "count": int(mask.sum()),
+                "mean_probability": float(p[mask].mean()), "fraction_same": float(same[mask].mean()),
+            })
+    return rows
+
+
+def expected_calibration_error(prob, same, *, bins: int = 10) -> float:
+    """ECE = sum_b (n_b / N) * |mean(p in b) - fraction same in b| over equal-width bins."""
+    p, _ = _checked(prob, same)
+    rows = reliability_table(prob, same, bins=bins)
+    return float(sum(r["count"] / len(p) * abs(r["mean_probability"] - r["fraction_same"]) for r in rows))

@@ -1,0 +1,71 @@
+"""`verify_pair`: are two paintings by the same hand? No index needed, only the model.
+
+similarity = cosine of the two embeddings; probability = sigmoid(a * similarity + b) with the
+model's Platt calibration; same_artist = similarity >= the model's threshold (max-accuracy cosine
+on validation pairs). Calibrations fitted by `train` / `evaluate --split val` are anchored at that
+threshold (b = -a * threshold, engine.evaluate.calibration), so same_artist == (probability >= 0.5); models
+calibrated before anchoring keep their free (a, b) until re-calibrated. A model without threshold
+or calibration is refused with a one-line error (no silent default threshold): calibrate it with
+`engine evaluate --split val`.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from engine.evaluate.calibration import probability
+from engine.model.checkpoint import LoadedModel
+from engine.inference.model_cache import cached_model
+from engine.inference.embedding import embed_image
+from engine.base.errors import EngineError, ImageLoadError
+from engine.base.home import Home
+
+
+def verify_pair(
+    a: str | os.PathLike[str],
+    b: str | os.PathLike[str],
+    *,
+    home: str | os.PathLike[str] | None = None,
+    model: str | os.PathLike[str] | None = None,
+) -> dict:
+    """{"similarity", "probability", "same_artist", "threshold"} for images `a` and `b`."""
+    lm = cached_model(Home.resolve(home).model_path(model))
+    _require_calibrated(lm)
+    similarity = cosine(_embed(lm, a), _embed(lm, b))
+    if not np.isfinite(similarity):
+        raise EngineError(f"the model gave a NaN/inf embedding: {lm.path} is probably damaged; re-train or restore it")
+    return {
+        "similarity": round(similarity, 6),
+        "probability": round(float(probability([similarity], lm.calibration)[0]), 6),
+        "same_artist": bool(similarity >= lm.threshold),
+        "threshold": round(float(lm.threshold), 6),
+        "model": lm.fingerprint[:12],
+    }
+
+
+def cosine(u: np.ndarray, v: np.ndarray) -> float:
+    """u.v / (|u| |v|), in [-1, 1]; 0 for a zero vector; NaN when an input is not finite."""
+    u, v = np.asarray(u, np.float64), np.asarray(v, np.float64)
+    if not (np.isfinite(u).all() and np.isfinite(v).all()):
+        return float("nan")
+    norm = np.linalg.norm(u) * np.linalg.norm(v)
+    return float(np.clip(u @ v / norm, -1.0, 1.0)) if norm > 0 else 0.0
+
+
+def _require_calibrated(lm: LoadedModel) -> None:
+    missing = [name for name, value in (("threshold", lm.threshold), ("calibration", lm.calibration)) if value is None]
+    if missing:
+        raise EngineError(
+            f"model {lm.path} has no {' or '.join(missing)} yet; calibrate it with `engine evaluate --split val --model {lm.path}`"
+        )
+
+
+def _embed(lm: LoadedModel, path: str | os.PathLike[str]) -> np.ndarray:
+    try:
+        return embed_image(lm, path)
+    except ImageLoadError as exc:
+        if exc.reason == "missing":
+            raise EngineError(f"image not found: {path}; check the path") from None
+        raise EngineError(f"cannot read image {path} ({exc.reason}); pass a readable image file (JPEG, PNG, ...)") from None

@@ -1,0 +1,1 @@
+"""`engine prepare`: clean, normalise, de-duplicate and split a raw collection artist-disjointly."""

@@ -1,0 +1,1 @@
+"""A gallery of procedural synthetic artists, for the demo and tests."""

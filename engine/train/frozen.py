@@ -1,0 +1,91 @@
+"""Frozen mode: the trunk never changes, so its features are computed once (cached, several augmented
+views per painting) and only the embedding head trains on them: an epoch takes seconds on a CPU.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from engine.model.backbones import get_spec
+from engine.train.features import cached_features, file_sha256
+from engine.model.network import EmbeddingHead, SiameseNet, build_pooled_trunk
+from engine.model.pooling import STAGES
+from engine.base.progress import Progress, track
+from engine.train.config import TrainConfig
+from engine.train.data import TrainData
+from engine.train.steps import build_loss, build_optimizer, epoch_batches, single_thread
+
+logger = logging.getLogger(__name__)
+
+
+class FrozenTrainer:
+    def __init__(self, config: TrainConfig, data: TrainData, *, cache_dir: Path, progress: Progress | None = None) -> None:
+        self.config = config
+        self.device = torch.device(config.device)
+        spec = get_spec(config.network.backbone)
+        trunk = build_pooled_trunk(config.network)
+        for param in trunk.parameters():
+            param.requires_grad_(False)
+        train_feats, train_ok = self._features(trunk, data.train.paths, config.views, cache_dir, progress)
+        val_feats, val_ok = self._features(trunk, data.val.paths, 1, cache_dir, progress)
+        self.train = data.train.subset(train_ok)
+        self.val = data.val.subset(val_ok)
+        self.train_feats = train_feats[:, train_ok].to(self.device)  # (V, N, F)
+        self.val_feats = val_feats[0, val_ok].to(self.device)  # (N_val, F)
+        torch.manual_seed(config.seed)  # the head's init must not depend on what the cache held
+        self.head = EmbeddingHead(int(self.train_feats.shape[2]), config.network).to(self.device)
+        self.model = SiameseNet(trunk.cpu(), self.head, spec)
+        self.optimizer = build_optimizer(config, [{"params": self.head.parameters()}])
+        self.loss_fn = build_loss(config)
+
+    def _features(self, trunk, paths, views, cache_dir, progress) -> tuple[torch.Tensor, np.ndarray]:
+        keys = [file_sha256(p) if Path(p).is_file() else f"missing:{p}" for p in paths]
+        spec = get_spec(self.config.network.backbone)
+        return cached_features(
+            trunk, paths, keys, backbone=spec.name, preprocessing=spec.preprocessing(), augment=self.config.augment,
+            views=views, cache_dir=cache_dir, pooling=pooling_id(self.config.network), device=self.device, num_workers=self.config.workers, progress=progress,
+        )
+
+    def train_epoch(self, epoch: int, progress: Progress | None = None) -> float:
+        """One pass of the batch plan; each item uses a random cached view. Returns the mean loss."""
+        with single_thread():
+            return self._train_epoch(epoch, progress)
+
+    def _train_epoch(self, epoch: int, progress: Progress | None) -> float:
+        torch.manual_seed(self.config.seed * 1_000 + epoch)
+        rng = np.random.default_rng([self.config.seed, epoch, 7])
+        labels = torch.from_numpy(self.train.labels).to(self.device)
+        views = self.train_feats.shape[0]
+        self.head.train()
+        losses = []
+        for batch in track(epoch_batches(self.config, self.train.labels, epoch=epoch), progress, f"epoch {epoch}"):
+            idx = torch.as_tensor(batch, device=self.device)
+            view = torch.as_tensor(rng.integers(views, size=len(batch)), device=self.device)
+            loss = self.loss_fn(self.head(self.train_feats[view, idx]), labels[idx])
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            losses.append(float(loss.detach()))
+        return float(np.mean(losses)) if losses else float("nan")
+
+    @torch.no_grad()
+    def val_embeddings(self) -> np.ndarray:
+        self.head.eval()
+        with single_thread():
+            return self.head(self.val_feats).float().cpu().numpy()
+
+    def baseline_embeddings(self) -> np.ndarray:
+        """The trunk's plain global-pooled ImageNet features (= load_baseline; multiscale puts them first)."""
+        width = get_spec(self.config.network.backbone).feature_dim
+        return self.val_feats[:, :width].float().cpu().numpy()
+
+
+def pooling_id(network) -> str:
+    """Cache identity of the pooling: its name and, for multiscale, the pooled stages."""
+    if network.pooling == "avg":
+        return "avg"
+    return f"{network.pooling}:{STAGES.get(network.backbone, ((), ()))}"

@@ -1,0 +1,67 @@
+"""Pieces both trainers share: the batch plan of an epoch, the loss, the optimizer."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+from engine.train.losses import BatchTripletLoss, TripletsAsBatch
+from engine.train.samplers import PKBatchSampler, random_triplets
+from engine.train.config import TrainConfig
+
+
+def build_loss(config: TrainConfig) -> nn.Module:
+    """(embeddings, labels) -> scalar; batches come from `epoch_batches` with the same config."""
+    if config.sampling == "random_triplets":
+        return TripletsAsBatch(config.loss.margin)
+    return BatchTripletLoss(config.loss)
+
+
+def epoch_batches(config: TrainConfig, labels: np.ndarray, *, epoch: int, seed: int | None = None) -> list[list[int]]:
+    """Index lists for one epoch, deterministic in (seed, epoch).
+
+    pk: P x K images per batch (P = batch_size // per_artist), len(labels) // batch_size batches.
+    random_triplets: batch_size triplets per batch laid out [anchors; positives; negatives],
+    one triplet per training image per epoch (the reference design).
+    """
+    seed = config.seed if seed is None else seed
+    if config.sampling == "random_triplets":
+        triplets = random_triplets(labels, n=len(labels), seed=seed * 100_003 + epoch)
+        batches = [triplets[s : s + config.batch_size] for s in range(0, len(triplets), config.batch_size)]
+        plan = [np.concatenate([b[:, 0], b[:, 1], b[:, 2]]).tolist() for b in batches if len(b) >= 2]
+    else:
+        sampler = PKBatchSampler(labels, p=config.batch_size // config.per_artist, k=config.per_artist, seed=seed)
+        sampler.set_epoch(epoch)
+        plan = list(sampler)
+    if config.max_steps_per_epoch:
+        plan = plan[: config.max_steps_per_epoch]
+    return plan
+
+
+def build_optimizer(config: TrainConfig, groups: list[dict]) -> torch.optim.Optimizer:
+    """`groups`: [{"params": ..., "lr_scale": s}] -> Adam/AdamW with lr * s per group."""
+    param_groups = [{"params": list(g["params"]), "lr": config.lr * g.get("lr_scale", 1.0)} for g in groups]
+    if config.optimizer == "adam":
+        return torch.optim.Adam(param_groups, lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.AdamW(param_groups, lr=config.lr, weight_decay=config.weight_decay)
+
+
+def set_seed(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % (2**32))
+
+
+@contextlib.contextmanager
+def single_thread() -> Iterator[None]:
+    """Head-sized ops gain nothing from CPU threads, and on a busy machine each parallel region
+    waits for descheduled peers: measured 1.7 s vs 0.09 s per step with 2 threads vs 1 under load."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -1,0 +1,69 @@
+"""Validation during training: fixed val pairs, triplets and loss batches, so epochs compare.
+
+metrics(emb) -> {"roc_auc", "eer", "average_precision", "triplet_accuracy", "loss"} on val artists
+(never seen in training); `calibrate(emb)` fits the threshold and Platt calibration on the same pairs.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import torch
+
+from engine.evaluate.calibration import best_threshold, fit_calibration
+from engine.evaluate.metrics.triplets import sample_triplets
+from engine.evaluate.metrics.verification import cosine_scores, sample_pairs, verification_metrics
+from engine.train.data import Split
+from engine.train.steps import single_thread
+
+
+class Validator:
+    def __init__(
+        self,
+        val: Split,
+        *,
+        loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+        loss_batches: list[list[int]],
+        n_pairs: int,
+        per_artist_cap: int,
+        n_triplets: int,
+        seed: int,
+    ) -> None:
+        self.val = val
+        self.loss_fn = loss_fn
+        self.loss_batches = loss_batches
+        # sampled once (it is the slow part): every epoch ranks the same triplets
+        self.triplets = sample_triplets(val.artists, n_triplets=n_triplets, seed=seed, groups=val.groups)
+        self.i, self.j, self.same = sample_pairs(
+            val.artists, n_pairs=n_pairs, per_artist_cap=per_artist_cap, seed=seed, groups=val.groups
+        )
+
+    def scores(self, emb: np.ndarray) -> np.ndarray:
+        return cosine_scores(emb, self.i, self.j)
+
+    def metrics(self, emb: np.ndarray, *, with_loss: bool = True) -> dict:
+        verification = verification_metrics(self.scores(emb), self.same)
+        out = {k: verification[k] for k in ("roc_auc", "eer", "average_precision", "accuracy")}
+        out["triplet_accuracy"] = self.triplet_accuracy(emb)
+        out["loss"] = self.loss(emb) if with_loss else float("nan")
+        return out
+
+    def triplet_accuracy(self, emb: np.ndarray) -> float:
+        """Share of the fixed val triplets with ||e_a - e_p|| < ||e_a - e_n|| (as metrics.triplets)."""
+        emb = np.asarray(emb, dtype=np.float64)
+        a, p, n = self.triplets.T
+        return float(np.mean(np.linalg.norm(emb[a] - emb[p], axis=1) < np.linalg.norm(emb[a] - emb[n], axis=1)))
+
+    def loss(self, emb: np.ndarray) -> float:
+        """Mean training loss over the fixed val batches (embeddings only: no gradients needed)."""
+        tensor = torch.from_numpy(np.asarray(emb, dtype=np.float32))
+        labels = torch.from_numpy(self.val.labels)
+        with torch.no_grad(), single_thread():
+            values = [float(self.loss_fn(tensor[b], labels[b])) for b in self.loss_batches]
+        return float(np.mean(values)) if values else float("nan")
+
+    def calibrate(self, emb: np.ndarray) -> tuple[float, dict]:
+        scores = self.scores(emb)
+        threshold = best_threshold(scores, self.same)
+        return threshold, fit_calibration(scores, self.same, anchor=threshold)  # p = 0.5 at the threshold

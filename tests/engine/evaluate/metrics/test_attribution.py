@@ -1,0 +1,67 @@
+import numpy as np
+import pytest
+
+from engine.base.errors import EngineError
+from engine.evaluate.metrics.attribution import attribution_metrics, enrol_split, rank_artists
+
+
+def test_enrol_split_is_deterministic_disjoint_and_keeps_duplicates_together():
+    labels = ["a"] * 6 + ["b"] * 4 + ["c"]
+    groups = [str(k) for k in range(11)]
+    groups[1] = groups[0]
+    enrolled, queries = enrol_split(labels, seed=0, groups=groups)
+    assert set(enrolled) | set(queries) == set(range(11)) and not set(enrolled) & set(queries)
+    assert (0 in enrolled) == (1 in enrolled)
+    assert 10 in enrolled  # c: single painting, distractor only
+    lab = np.array(labels)
+    assert sum(lab[queries] == "b") == 2 and sum(lab[enrolled] == "b") == 2
+    assert np.array_equal(enrolled, enrol_split(labels, seed=0, groups=groups)[0])
+
+
+def test_rank_artists_vote_rule_by_hand():
+    # one query; gallery sims and artists: votes with k=3 -> a: .9, b: .8 + .7 = 1.5 -> b first
+    sims = np.array([[0.9, 0.8, 0.7, 0.6, -0.2]])
+    gallery = np.array(["a", "b", "b", "c", "d"], dtype=object)
+    artists = np.array(["a", "b", "c", "d"], dtype=object)
+    ranked = artists[rank_artists(sims, gallery, artists, k=3)[0]]
+    assert list(ranked) == ["b", "a", "c", "d"]  # c, d have no vote: by best similarity
+    assert list(artists[rank_artists(sims, gallery, artists, k=1)[0]]) == ["a", "b", "c", "d"]
+
+
+def _brute(emb, labels, enrolled, queries, k, top):
+    unit = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    top1 = topk = cen = 0
+    artists = sorted(set(labels[enrolled]))
+    for q in queries:
+        sims = {g: unit[q] @ unit[g] for g in enrolled}
+        near = sorted(enrolled, key=lambda g: -sims[g])[:k]
+        score = {a: (sum(max(sims[g], 0) for g in near if labels[g] == a), max(sims[g] for g in enrolled if labels[g] == a)) for a in artists}
+        order = sorted(artists, key=lambda a: score[a], reverse=True)
+        top1 += order[0] == labels[q]
+        topk += labels[q] in order[:top]
+        cents = {a: unit[[g for g in enrolled if labels[g] == a]].mean(axis=0) for a in artists}
+        cen += max(artists, key=lambda a: unit[q] @ cents[a] / np.linalg.norm(cents[a])) == labels[q]
+    n = len(queries)
+    return top1 / n, topk / n, cen / n
+
+
+def test_metrics_match_brute_force():
+    rng = np.random.default_rng(0)
+    codes = rng.integers(0, 8, 90)
+    labels = np.array([f"artist{c}" for c in codes], dtype=object)
+    emb = rng.normal(size=(90, 8)) + 1.2 * np.eye(8)[codes]
+    m = attribution_metrics(emb, labels, k=5, top=3, seed=2)
+    enrolled, queries = enrol_split(labels, seed=2)
+    top1, top3, cen = _brute(emb, labels, enrolled, queries, 5, 3)
+    assert (m["top1"], m["top3"], m["centroid_top1"]) == pytest.approx((top1, top3, cen))
+    assert 0 < m["top1"] <= m["top3"] <= 1
+    assert m["queries"] == len(queries)
+
+
+def test_perfect_clusters_and_errors():
+    emb = np.repeat(np.eye(3), 4, axis=0) + 0.01 * np.arange(12)[:, None]
+    labels = [c for c in "abc" for _ in range(4)]
+    m = attribution_metrics(emb, labels)
+    assert m["top1"] == m["top5"] == m["centroid_top1"] == 1.0
+    with pytest.raises(EngineError):
+        attribution_metrics(emb[:4], labels[:4])

@@ -1,0 +1,56 @@
+import numpy as np
+import pytest
+
+from engine.evaluate.metrics.retrieval import retrieval_metrics
+
+
+def _brute(emb, labels, groups):
+    unit = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    p1, aps = [], []
+    for q in range(len(labels)):
+        gallery = [g for g in range(len(labels)) if groups[g] != groups[q]]
+        ranked = sorted(gallery, key=lambda g: -unit[q] @ unit[g])
+        rel = [labels[g] == labels[q] for g in ranked]
+        r = sum(rel)
+        if r == 0:
+            continue
+        p1.append(float(rel[0]))
+        aps.append(sum(sum(rel[: i + 1]) / (i + 1) for i in range(r) if rel[i]) / r)
+    return np.mean(p1), np.mean(aps)
+
+
+def test_matches_brute_force_with_duplicates_and_singletons():
+    rng = np.random.default_rng(0)
+    labels = [f"a{k % 4}" for k in range(37)] + ["lonely"]
+    emb = rng.normal(size=(38, 5)) + 0.8 * np.eye(5)[[k % 4 for k in range(37)] + [4]]
+    groups = [str(k) for k in range(38)]
+    groups[5] = groups[1]  # a duplicate pair by the same artist
+    m = retrieval_metrics(emb, labels, groups=groups, chunk=7)
+    p1, mapr = _brute(emb, labels, groups)
+    assert m["precision_at_1"] == pytest.approx(p1)
+    assert m["map_at_r"] == pytest.approx(mapr)
+    assert m["queries"] == 37
+
+
+def test_hand_made_map_at_r():
+    # query 0 (artist a, R=2): ranking a, b, a -> AP@R = (1/1 + 0) / 2 = 0.5
+    emb = np.array([[1.0, 0.0], [0.99, 0.14], [0.9, 0.44], [0.0, 1.0]])
+    labels = ["a", "a", "b", "a"]
+    m = retrieval_metrics(emb[[0, 1, 2, 3]], labels)
+    p1, mapr = _brute(emb, labels, list(range(4)))
+    assert m["map_at_r"] == pytest.approx(mapr)
+    assert m["precision_at_1"] == pytest.approx(p1)
+
+
+def test_matches_pytorch_metric_learning():
+    torch = pytest.importorskip("torch")
+    calc_mod = pytest.importorskip("pytorch_metric_learning.utils.accuracy_calculator")
+    rng = np.random.default_rng(1)
+    codes = rng.integers(0, 5, 120)
+    emb = (rng.normal(size=(120, 8)) + 1.5 * np.eye(8)[codes]).astype(np.float32)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    calc = calc_mod.AccuracyCalculator(include=("precision_at_1", "mean_average_precision_at_r"), k="max_bin_count")
+    ref = calc.get_accuracy(torch.from_numpy(emb), torch.from_numpy(codes), torch.from_numpy(emb), torch.from_numpy(codes), True)
+    m = retrieval_metrics(emb, [str(c) for c in codes])
+    assert m["precision_at_1"] == pytest.approx(ref["precision_at_1"], abs=1e-6)
+    assert m["map_at_r"] == pytest.approx(ref["mean_average_precision_at_r"], abs=1e-6)

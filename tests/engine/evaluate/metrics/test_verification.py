@@ -1,0 +1,107 @@
+from collections import Counter
+
+import numpy as np
+import pytest
+from sklearn.metrics import average_precision_score, roc_auc_score
+from scipy.stats import norm
+
+from engine.base.errors import EngineError
+from engine.evaluate.metrics.verification import cosine_scores, equal_error_rate, sample_pairs, verification_metrics
+
+
+def _labels(sizes):
+    return [f"artist{a}" for a, n in enumerate(sizes) for _ in range(n)]
+
+
+def test_pairs_are_balanced_and_deterministic():
+    labels = _labels([30, 20, 10, 40])
+    i, j, same = sample_pairs(labels, n_pairs=200, per_artist_cap=1000, seed=3)
+    assert len(i) == 200 and same.sum() == 100
+    lab = np.array(labels)
+    assert np.array_equal(lab[i] == lab[j], same)
+    again = sample_pairs(labels, n_pairs=200, per_artist_cap=1000, seed=3)
+    assert all(np.array_equal(x, y) for x, y in zip((i, j, same), again))
+    other = sample_pairs(labels, n_pairs=200, per_artist_cap=1000, seed=4)
+    assert not np.array_equal(i, other[0])
+
+
+def test_no_self_pairs_no_repeats_no_duplicate_groups():
+    labels = _labels([6, 6, 6])
+    # images 0 and 1 are the same painting scanned twice; 6 and 12 a cross-labelled duplicate
+    groups = [f"g{k}" for k in range(18)]
+    groups[1] = "g0"
+    groups[12] = "g6"
+    i, j, same = sample_pairs(labels, n_pairs=10_000, per_artist_cap=10_000, seed=0, groups=groups)
+    assert len(i) > 0
+    assert np.all(i != j)
+    g = np.array(groups)
+    assert np.all(g[i] != g[j])
+    keys = {(min(a, b), max(a, b)) for a, b in zip(i.tolist(), j.tolist())}
+    assert len(keys) == len(i)
+    # exhaustive: 3 * C(6,2) = 45 same pairs minus the one duplicate pair
+    assert same.sum() == 44 and (~same).sum() == 44
+
+
+def test_per_artist_cap_limits_anchors_and_big_artists_do_not_dominate():
+    labels = _labels([500, 20, 20, 20, 20])
+    i, _, _ = sample_pairs(labels, n_pairs=400, per_artist_cap=30, seed=1)
+    counts = Counter(np.array(labels)[i].tolist())
+    assert max(counts.values()) <= 30
+    assert len(i) == 150  # 5 artists x 30 anchors, split evenly into same and different
+    assert counts["artist0"] == 30
+
+
+def test_single_artist_gives_no_pairs():
+    i, j, same = sample_pairs(["a"] * 5, n_pairs=10, per_artist_cap=10, seed=0)
+    assert len(i) == len(j) == len(same) == 0
+
+
+def test_cosine_scores_match_brute_force():
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(10, 4)) * rng.uniform(0.5, 3, size=(10, 1))
+    i, j = np.array([0, 3, 5]), np.array([1, 3, 9])
+    expected = [emb[a] @ emb[b] / np.linalg.norm(emb[a]) / np.linalg.norm(emb[b]) for a, b in zip(i, j)]
+    assert np.allclose(cosine_scores(emb, i, j), expected)
+
+
+def test_metrics_match_sklearn_and_threshold_rule():
+    rng = np.random.default_rng(0)
+    same = rng.random(300) < 0.5
+    scores = rng.normal(size=300) + same
+    m = verification_metrics(scores, same, threshold=0.5)
+    assert m["roc_auc"] == pytest.approx(roc_auc_score(same, scores))
+    assert m["average_precision"] == pytest.approx(average_precision_score(same, scores))
+    assert m["accuracy"] == pytest.approx(np.mean((scores >= 0.5) == same))
+    assert m["threshold"] == 0.5 and m["pairs"] == 300
+
+
+def test_eer_hand_made_and_brute_force():
+    # perfectly separated -> 0; one swapped pair of 4+4 -> FPR = FNR = 1/4 at the crossing
+    assert equal_error_rate(np.array([0.1, 0.2, 0.8, 0.9]), np.array([0, 0, 1, 1], bool)) == 0
+    scores = np.array([0.1, 0.2, 0.3, 0.6, 0.4, 0.7, 0.8, 0.9])
+    same = np.array([0, 0, 0, 0, 1, 1, 1, 1], bool)
+    assert equal_error_rate(scores, same) == pytest.approx(0.25)
+    # brute force on random data: at every threshold max(FPR, FNR) >= EER >= min(FPR, FNR) at the crossing
+    rng = np.random.default_rng(1)
+    same = rng.random(400) < 0.5
+    scores = rng.normal(size=400) + 1.5 * same
+    eer = equal_error_rate(scores, same)
+    rates = [(np.mean(scores[~same] >= t), np.mean(scores[same] < t)) for t in np.unique(scores)]
+    assert min(max(f, r) for f, r in rates) >= eer - 1e-12
+    assert eer >= min(min(f, r) for f, r in rates if abs(f - r) == min(abs(a - b) for a, b in rates))
+
+
+def test_eer_of_two_gaussians_matches_theory():
+    rng = np.random.default_rng(2)
+    n, d = 20_000, 2.0
+    scores = np.concatenate([rng.normal(0, 1, n), rng.normal(d, 1, n)])
+    same = np.concatenate([np.zeros(n, bool), np.ones(n, bool)])
+    assert equal_error_rate(scores, same) == pytest.approx(norm.cdf(-d / 2), abs=0.01)
+
+
+def test_default_threshold_maximises_accuracy_and_one_class_is_an_error():
+    scores = np.array([0.1, 0.2, 0.3, 0.6, 0.4, 0.7, 0.8, 0.9])
+    same = np.array([0, 0, 0, 0, 1, 1, 1, 1], bool)
+    assert verification_metrics(scores, same)["accuracy"] == pytest.approx(7 / 8)
+    with pytest.raises(EngineError):
+        verification_metrics(scores, np.ones(8, bool))

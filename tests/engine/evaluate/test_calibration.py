@@ -1,0 +1,120 @@
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from engine.evaluate.calibration import (
+    best_threshold,
+    expected_calibration_error,
+    fit_calibration,
+    platt_targets,
+    probability,
+    reliability_table,
+)
+
+
+def _two_gaussians(n, seed, d=1.0):
+    rng = np.random.default_rng(seed)
+    same = rng.random(n) < 0.5
+    return 0.3 + 0.15 * rng.normal(size=n) + 0.2 * d * same, same
+
+
+def test_newton_fit_matches_sklearn_with_platt_targets():
+    s, same = _two_gaussians(400, 0)
+    cal = fit_calibration(s, same)
+    t = platt_targets(same)
+    # smoothed targets == each point twice, labelled 1 with weight t and 0 with weight 1 - t
+    x = np.concatenate([s, s])[:, None]
+    y = np.concatenate([np.ones_like(s), np.zeros_like(s)])
+    w = np.concatenate([t, 1 - t])
+    ref = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(x, y, sample_weight=w)
+    assert cal["method"] == "platt"
+    assert cal["a"] == pytest.approx(ref.coef_[0, 0], rel=1e-4)
+    assert cal["b"] == pytest.approx(ref.intercept_[0], rel=1e-4, abs=1e-4)
+
+
+def test_separated_scores_give_finite_fit():
+    cal = fit_calibration([0.1, 0.2, 0.8, 0.9], [False, False, True, True])
+    assert np.isfinite(cal["a"]) and cal["a"] > 0
+    p = probability([0.1, 0.9], cal)
+    assert p[0] < 0.5 < p[1]
+
+
+def test_platt_is_calibrated_on_held_out_pairs():
+    s_val, same_val = _two_gaussians(4000, 1)
+    s_test, same_test = _two_gaussians(4000, 2)
+    cal = fit_calibration(s_val, same_val)
+    p = probability(s_test, cal)
+    assert expected_calibration_error(p, same_test) < 0.03
+    # the raw cosine read as a probability is badly calibrated
+    assert expected_calibration_error(np.clip(s_test, 0, 1), same_test) > 0.1
+    for row in reliability_table(p, same_test):
+        if row["count"] > 200:
+            assert abs(row["mean_probability"] - row["fraction_same"]) < 0.06
+
+
+def test_best_threshold_matches_brute_force():
+    rng = np.random.default_rng(3)
+    for trial in range(5):
+        same = rng.random(60) < 0.5
+        s = np.round(rng.normal(size=60) + same, 1)
+        t = best_threshold(s, same)
+        acc = np.mean((s >= t) == same)
+        brute = max(np.mean((s >= c) == same) for c in np.concatenate([np.unique(s), [np.inf]]))
+        assert acc == pytest.approx(brute)
+
+
+def test_best_threshold_midpoint_and_ends():
+    assert best_threshold([0.1, 0.2, 0.8, 0.9], [False, False, True, True]) == pytest.approx(0.5)
+    assert best_threshold([0.1, 0.2], [True, True]) < 0.1
+
+
+def test_ece_and_table_by_hand():
+    prob = np.array([0.05, 0.05, 0.95, 0.95, 0.55, 0.55])
+    same = np.array([0, 0, 1, 0, 1, 1], bool)
+    table = reliability_table(prob, same, bins=10)
+    assert [r["count"] for r in table] == [2, 2, 2]
+    assert [r["fraction_same"] for r in table] == [0.0, 1.0, 0.5]
+    expected = (2 * 0.05 + 2 * 0.45 + 2 * 0.45) / 6
+    assert expected_calibration_error(prob, same) == pytest.approx(expected)
+    assert table[-1]["lo"] == 0.9 and table[-1]["hi"] == 1.0
+
+
+def test_anchored_fit_puts_probability_half_at_the_threshold():
+    s, same = _two_gaussians(600, 4)
+    t = best_threshold(s, same)
+    cal = fit_calibration(s, same, anchor=t)
+    assert cal["method"] == "platt" and cal["anchor"] == t and cal["a"] > 0
+    assert probability([t], cal)[0] == 0.5
+    # the decision and the probability agree on every score, including right at the threshold
+    grid = np.concatenate([s, t + np.array([-1e-9, -1e-12, 0.0, 1e-12, 1e-9])])
+    assert np.array_equal(probability(grid, cal) >= 0.5, grid >= t)
+
+
+def test_anchored_fit_is_the_max_likelihood_slope():
+    s, same = _two_gaussians(400, 5)
+    t = 0.42
+    cal = fit_calibration(s, same, anchor=t)
+    w = platt_targets(same)
+    x = np.concatenate([s, s])[:, None] - t
+    y = np.concatenate([np.ones_like(s), np.zeros_like(s)])
+    ref = LogisticRegression(C=np.inf, fit_intercept=False, tol=1e-12, max_iter=10_000).fit(x, y, sample_weight=np.concatenate([w, 1 - w]))
+    assert cal["a"] == pytest.approx(ref.coef_[0, 0], rel=1e-4)
+    assert cal["b"] == pytest.approx(-cal["a"] * t)
+
+
+def test_anchored_fit_never_inverts_the_decision():
+    """Scores that rank different-artist pairs higher: a is clipped at 0 (p = 0.5), never negative."""
+    cal = fit_calibration([0.1, 0.2, 0.8, 0.9], [True, True, False, False], anchor=0.5)
+    assert cal["a"] == 0.0
+    assert np.allclose(probability([0.1, 0.9], cal), 0.5)
+
+
+def test_separated_scores_give_finite_anchored_fit():
+    cal = fit_calibration([0.1, 0.2, 0.8, 0.9], [False, False, True, True], anchor=0.5)
+    assert np.isfinite(cal["a"]) and cal["a"] > 0
+
+
+def test_models_calibrated_before_anchoring_still_work():
+    """Old model.pt files store a free (a, b) and no "anchor": probability() reads them unchanged."""
+    old = {"method": "platt", "a": 4.5, "b": -0.57}
+    assert probability([0.2], old)[0] == pytest.approx(1 / (1 + np.exp(-(4.5 * 0.2 - 0.57))))

@@ -1,0 +1,93 @@
+"""engine.inference.plan: candidate plans, measuring without hangs, choosing the fastest."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from engine.inference import plan as ip
+from engine.inference.plan import InferencePlan
+
+
+class Sleepy(torch.nn.Module):
+    """A 'model' whose cost per call is fixed (sleeping releases the GIL, like torch ops)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        import time
+
+        self.calls += 1
+        time.sleep(self.seconds)
+        return x.mean(dim=(2, 3))
+
+
+def test_plan_rejects_nonsense():
+    with pytest.raises(ValueError):
+        InferencePlan(batch_size=0)
+    with pytest.raises(ValueError):
+        InferencePlan(streams=0)
+    with pytest.raises(ValueError):
+        InferencePlan(threads=0)
+
+
+def test_candidates_cover_one_wide_forward_and_one_stream_per_core():
+    assert ip.cpu_candidates(1) == (InferencePlan(batch_size=16, streams=1, threads=1),)
+    whole, split = ip.cpu_candidates(2)
+    assert whole == InferencePlan(batch_size=16, streams=1, threads=2)
+    assert split == InferencePlan(batch_size=4, streams=2, threads=1)
+    assert ip.cpu_candidates(16)[1] == InferencePlan(batch_size=4, streams=4, threads=4)
+
+
+def test_measure_counts_images_of_all_streams_and_restores_threads():
+    threads = torch.get_num_threads()
+    model = Sleepy(0.01)
+    one = ip.measure_plan(model, InferencePlan(batch_size=2, streams=1, threads=1), input_size=8,
+                          device=torch.device("cpu"), seconds=0.3)
+    two = ip.measure_plan(model, InferencePlan(batch_size=2, streams=2, threads=1), input_size=8,
+                          device=torch.device("cpu"), seconds=0.3)
+    assert torch.get_num_threads() == threads
+    assert 100 < one < 200  # 2 images per ~10 ms call
+    assert two == pytest.approx(2 * one, rel=0.35)  # two calls sleep at once
+
+
+def test_measure_runs_at_least_one_batch_when_the_model_is_slow():
+    rate = ip.measure_plan(Sleepy(0.2), InferencePlan(batch_size=3), input_size=8, device=torch.device("cpu"), seconds=0.0)
+    assert 10 < rate < 15  # 3 images in ~0.2 s: measured, not zero
+
+
+def test_a_failing_model_raises_instead_of_hanging():
+    class Broken(torch.nn.Module):
+        def forward(self, x):
+            raise RuntimeError("broken forward")
+
+    with pytest.raises(RuntimeError, match="broken forward"):
+        ip.measure_plan(Broken(), InferencePlan(batch_size=2, streams=2), input_size=8, device=torch.device("cpu"), seconds=0.1)
+
+
+def test_choose_interleaves_rounds_and_keeps_each_plans_best(monkeypatch):
+    a, b = InferencePlan(batch_size=16, threads=2), InferencePlan(batch_size=4, streams=2, threads=1)
+    order, rates = [], iter([10.0, 12.0, 14.0, 11.0])  # a is slow in round 1 (a cold process), fast in round 2
+    monkeypatch.setattr(ip, "measure_plan", lambda model, plan, **kw: order.append(plan) or next(rates))
+    plan, measured = ip.choose_plan(Sleepy(0), input_size=8, device=torch.device("cpu"), n_images=10_000, candidates=(a, b))
+    assert order == [a, b, a, b]
+    assert plan == a and sorted(measured.values()) == [12.0, 14.0]
+
+
+def test_choose_picks_the_fastest_measured_plan(monkeypatch):
+    slow, fast = InferencePlan(batch_size=16, threads=2), InferencePlan(batch_size=4, streams=2, threads=1)
+    monkeypatch.setattr(ip, "measure_plan", lambda model, plan, **kw: {slow: 10.0, fast: 15.0}[plan])
+    plan, rates = ip.choose_plan(Sleepy(0), input_size=8, device=torch.device("cpu"), n_images=10_000, candidates=(slow, fast))
+    assert plan == fast
+    assert sorted(rates.values()) == [10.0, 15.0]
+
+
+def test_choose_does_not_measure_small_jobs_or_gpus(monkeypatch):
+    monkeypatch.setattr(ip, "measure_plan", lambda *a, **k: pytest.fail("measured"))
+    small, _ = ip.choose_plan(Sleepy(0), input_size=8, device=torch.device("cpu"), n_images=ip.TUNE_MIN_IMAGES - 1)
+    assert small == ip.default_plan(torch.device("cpu"))
+    gpu, _ = ip.choose_plan(Sleepy(0), input_size=8, device=torch.device("cuda"), n_images=10**6)
+    assert gpu == InferencePlan(batch_size=64)
