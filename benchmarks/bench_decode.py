@@ -1,7 +1,7 @@
 """Benchmark 2: JPEG decoding of large scans, full decode + resize vs reduced-size (draft) decode.
 
 Reference: what a plain loader does, `Image.open(p).convert("RGB")` at full size then resize to
-the model's input. Product: `engine.imageio.load_rgb(p, draft_size=S)` (libjpeg's DCT scaling
+the model's input. Product: `engine.data.imageio.load_rgb(p, draft_size=S)` (libjpeg's DCT scaling
 decodes at 1/2, 1/4 or 1/8 size directly) then the same resize. Both end in the same
 S x S image; the mean absolute pixel difference between the two is reported as a quality check.
 """
@@ -44,7 +44,7 @@ def make_scan(path: Path, *, width: int, height: int, seed: int) -> Path:
 
 def full_decode(path: Path) -> Image.Image:
     """The reference: decode every pixel, then resize."""
-    from engine.imageio import center_square
+    from engine.data.imageio import center_square
 
     with Image.open(path) as im:
         return center_square(im.convert("RGB"), TARGET)
@@ -52,14 +52,14 @@ def full_decode(path: Path) -> Image.Image:
 
 def draft_decode(path: Path) -> Image.Image:
     """The product path: reduced-size decode in libjpeg, then the same resize."""
-    from engine.imageio import center_square, load_rgb
+    from engine.data.imageio import center_square, load_rgb
 
     return center_square(load_rgb(path, draft_size=TARGET), TARGET)
 
 
 def safe_full_decode(path: Path) -> Image.Image:
     """The product's loader without draft mode (isolates the loader's own checks)."""
-    from engine.imageio import center_square, load_rgb
+    from engine.data.imageio import center_square, load_rgb
 
     return center_square(load_rgb(path), TARGET)
 

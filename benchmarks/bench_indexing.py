@@ -1,9 +1,9 @@
 """Benchmark 1: indexing throughput (images/s) per backbone, on real paintings.
 
 Product: `indexer.pipeline.index_folder` (scan, hash, decode in DataLoader workers, batched forward,
-catalog + FAISS writes) and, to isolate that overhead, `engine.embedding.embed_paths` alone.
+catalog + FAISS writes) and, to isolate that overhead, `engine.inference.embedding.embed_paths` alone.
 `index_folder` runs with its default config, so it measures its own inference plan (batch size,
-concurrent forward streams, threads: `engine.inference_plan.choose_plan`).
+concurrent forward streams, threads: `engine.inference.plan.choose_plan`).
 References, same run:
   (a) compute limit: the model's bare forward pass on random tensors under the plan the product
       chose (same batch size, streams and threads), measured right before and right after
@@ -25,7 +25,6 @@ when decoding shares the cores with the forward; the bare forward at batch 1 (th
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import tempfile
@@ -36,6 +35,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import artdata_images, cli_args, log, save_result, table
 from benchmarks.models import WEIGHTS, make_model
+from engine.base.runtime import cpu_cores
 
 NAME = "indexing"
 BACKBONES = ("efficientnet_lite0", "efficientnet_lite2", "resnet34")
@@ -51,7 +51,7 @@ SCAN_BACKBONES = ("efficientnet_lite0",)  # the cheapest forward, where decoding
 def compute_limit(lm, plan, seconds: float) -> float:
     """Images/s of the bare forward pass under `plan` (batch size, concurrent streams, threads) on
     random channels_last tensors, after one warm-up batch per stream."""
-    from engine.inference_plan import measure_plan
+    from engine.inference.plan import measure_plan
 
     return measure_plan(lm.model, plan, input_size=lm.input_size, device=lm.device, seconds=seconds)
 
@@ -79,8 +79,8 @@ def decode_seconds(lm, paths: list[Path]) -> float:
     thread as in a worker. With the forward on all cores, decoding steals core time from it."""
     import torch
 
-    from engine.embedding import _draft
-    from engine.imageio import load_rgb
+    from engine.inference.embedding import _draft
+    from engine.data.imageio import load_rgb
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -102,7 +102,7 @@ def sharing_bound(forward_ips: float, decode_s: float, cores: int) -> float:
 
 
 def embed_rate(lm, paths: list[Path], plan) -> float:
-    from engine.embedding import embed_paths
+    from engine.inference.embedding import embed_paths
 
     start = time.perf_counter()
     result = embed_paths(lm, paths, plan=plan)
@@ -128,7 +128,7 @@ def startup_seconds(index_json: dict, n: int) -> float:
 
 def candidate_rates(lm, seconds: float) -> dict:
     """Bare forward images/s of every plan the product chooses from, and of the old fixed batch of 64."""
-    from engine.inference_plan import InferencePlan, cpu_candidates, cpu_cores
+    from engine.inference.plan import InferencePlan, cpu_candidates
 
     plans = [*cpu_candidates(cpu_cores()), InferencePlan(batch_size=64, threads=cpu_cores())]
     return {plan_name(p): compute_limit(lm, p, seconds) for p in plans}
@@ -139,8 +139,8 @@ def plan_name(plan) -> str:
 
 
 def bench_backbone(backbone: str, folder: Path, paths: list[Path], size: dict, work: Path) -> dict:
-    from engine.checkpoint import load_model
-    from engine.inference_plan import InferencePlan
+    from engine.model.checkpoint import load_model
+    from engine.inference.plan import InferencePlan
 
     work.mkdir(parents=True, exist_ok=True)
     model = make_model(backbone, work / "models" / backbone)
@@ -161,7 +161,7 @@ def bench_backbone(backbone: str, folder: Path, paths: list[Path], size: dict, w
     decode = decode_seconds(lm, paths[: size["naive"]])
     limit, embed_limit = (before + after) / 2, (after + after_embed) / 2
     best = max([before, after, after_embed, *candidates.values()])
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = cpu_cores()
     return {
         "backbone": backbone, "weights": WEIGHTS[backbone], "input_size": lm.input_size, "images": len(paths),
         "plan": plan_name(plan), "plan_source": index_json["inference"].get("source"),

@@ -62,8 +62,8 @@ def cold_latencies(home: Path, queries: list[Path], runs: int, k: int) -> tuple[
 
 def warm_latencies(home: Path, model: Path, queries: list[Path], runs: int, k: int) -> tuple[list[float], list[float], float]:
     """(query_images seconds, embed_image seconds, first-call seconds) in this process."""
-    from engine.checkpoint import load_model
-    from engine.embedding import embed_image
+    from engine.model.checkpoint import load_model
+    from engine.inference.embedding import embed_image
     from indexer.search import query_images
 
     start = time.perf_counter()

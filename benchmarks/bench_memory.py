@@ -41,13 +41,13 @@ print(json.dumps({'hwm_mib': _kib('VmHWM') / 1024, 'rss_mib': _kib('VmRSS') / 10
 
 INDEXING_FLOOR = """
 import torch, indexer.pipeline
-from engine.checkpoint import load_model
+from engine.model.checkpoint import load_model
 lm = load_model({model!r}); extra = {{}}
 """
 
 FORWARD = """
 import torch
-from engine.checkpoint import load_model
+from engine.model.checkpoint import load_model
 lm = load_model({model!r})
 x = torch.randn({batch}, 3, lm.input_size, lm.input_size).contiguous(memory_format=torch.channels_last)
 with torch.inference_mode():
@@ -85,7 +85,7 @@ def measure(code: str) -> dict:
 
 
 def indexing_rows(work: Path, size: dict) -> list[dict]:
-    from engine.inference_plan import InferencePlan
+    from engine.inference.plan import InferencePlan
 
     source = artdata_images(size["images"])
     if len(source) == size["images"]:

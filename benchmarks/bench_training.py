@@ -3,7 +3,7 @@
 Data: a per-artist-stratified subset of the prepared real paintings (`engine prepare` output:
 $BENCH_PREPARED, else /tmp/prep_art, else prepared here from ../shared/artdata), so the frozen feature cache (the one-off cost) stays bounded; epoch times are also
 given per image and projected to the full train split.
-Frozen: `engine.train.train_model(mode="frozen")`: its reported seconds per epoch (head training +
+Frozen: `engine.train.trainer.train_model(mode="frozen")`: its reported seconds per epoch (head training +
   validation + checkpoint, what the user waits for) and the bare head-training pass
   (`FrozenTrainer.train_epoch`) on the same cached features.
 Fine-tune: one full step (forward + backward + optimizer) of `FinetuneTrainer` on a batch of real
@@ -39,7 +39,7 @@ SIZES = {
 
 def subset_manifest(source: Path, out: Path, size: dict) -> dict:
     """Write out/manifest.csv with the first N train and val rows of each artist (absolute paths)."""
-    from engine.manifest import read_manifest
+    from engine.data.manifest import read_manifest
 
     frame = read_manifest(source)
     frame["path"] = frame["abspath"]
@@ -63,7 +63,7 @@ def real_prepared(work: Path) -> Path | None:
         return PREPARED
     if not (ARTDATA / "train_info.csv").is_file():
         return None
-    from engine.prepare import prepare_dataset
+    from engine.prepare.pipeline import prepare_dataset
 
     log(f"training: preparing {ARTDATA} (no prepared copy at {PREPARED})")
     prepare_dataset(ARTDATA / "train", out=work / "prepared-art", labels=ARTDATA / "train_info.csv")
@@ -72,8 +72,8 @@ def real_prepared(work: Path) -> Path | None:
 
 def toy_prepared(out: Path) -> Path:
     """A tiny prepared folder of generated paintings (when /tmp/prep_art is absent; smoke runs)."""
-    from engine.prepare import PrepareConfig, prepare_dataset
-    from engine.synthetic import generate_gallery
+    from engine.prepare.pipeline import PrepareConfig, prepare_dataset
+    from engine.synthetic.gallery import generate_gallery
 
     gallery = generate_gallery(out / "gallery", artists=8, per_artist=6, size=96, seed=0)
     config = PrepareConfig(size=96, val_fraction=0.25, test_fraction=0.0, near_dup_threshold=-1, workers=1)
@@ -82,8 +82,8 @@ def toy_prepared(out: Path) -> Path:
 
 
 def frozen_run(data_dir: Path, work: Path, size: dict) -> dict:
-    from engine.train import train_model
-    from engine.train_config import make_config
+    from engine.train.trainer import train_model
+    from engine.train.config import make_config
 
     config = make_config(mode="frozen", epochs=size["epochs"], batch_size=size["batch"], val_pairs=200,
                          val_triplets=500, feature_cache=str(work / "cache"), views=size["views"],
@@ -98,9 +98,9 @@ def frozen_run(data_dir: Path, work: Path, size: dict) -> dict:
 
 def bare_frozen_epochs(data_dir: Path, config, cache: Path, epochs: int) -> float:
     """Median seconds of `FrozenTrainer.train_epoch` alone (features come from the warm cache)."""
-    from engine.train_config import resolve_runtime
-    from engine.train_data import load_train_data
-    from engine.train_frozen import FrozenTrainer
+    from engine.train.config import resolve_runtime
+    from engine.train.data import load_train_data
+    from engine.train.frozen import FrozenTrainer
 
     trainer = FrozenTrainer(resolve_runtime(config), load_train_data(data_dir), cache_dir=cache)
     runs = []
@@ -115,12 +115,12 @@ def finetune_step(data_dir: Path, size: dict) -> dict:
     """Images/s of a full training step, and of the inference forward pass, on one real batch."""
     import torch
 
-    from engine.train_config import make_config, resolve_runtime
-    from engine.train_data import load_train_data
-    from engine.train_steps import epoch_batches
+    from engine.train.config import make_config, resolve_runtime
+    from engine.train.data import load_train_data
+    from engine.train.steps import epoch_batches
 
     config = resolve_runtime(make_config(mode="finetune", batch_size=size["batch"], per_artist=min(4, size["batch"] // 2)))
-    from engine.train_finetune import FinetuneTrainer
+    from engine.train.finetune import FinetuneTrainer
 
     trainer = FinetuneTrainer(config, load_train_data(data_dir))
     batch = epoch_batches(config, trainer.train.labels, epoch=1)[0]

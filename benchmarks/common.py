@@ -96,13 +96,12 @@ def machine_info() -> dict[str, Any]:
     """What the numbers were measured on; load average shows how busy the shared machine was."""
     import torch
 
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
+    from engine.base.runtime import cpu_cores
+
+    usable = cpu_cores()
     return {
         "cpu": cpu_model(),
-        "cores": os.cpu_count(),
+        "cores": os.cpu_count(),  # the host's, for the record; the runs use usable_cores
         "usable_cores": usable,
         "torch_threads": torch.get_num_threads(),
         "load_average": [round(x, 2) for x in os.getloadavg()],
@@ -168,7 +167,7 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) 
 
 def save_result(name: str, result: dict[str, Any], *, results_dir: Path | None = None) -> Path:
     """Write `results_dir/<name>.json` (atomically) with the machine facts added."""
-    from engine.atomic import atomic_write_json
+    from engine.base.atomic import atomic_write_json
 
     results_dir = Path(results_dir or RESULTS_DIR)
     results_dir.mkdir(parents=True, exist_ok=True)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.labels import read_labels  # noqa: E402
+from engine.data.labels import read_labels  # noqa: E402
 from indexer.pipeline import index_folder  # noqa: E402
 from indexer.search import query_images  # noqa: E402
 
@@ -93,8 +93,8 @@ def from_home(args, labels: dict, indexed: list[str], held: list[str], splits: d
     import numpy as np
 
     from db.store import CatalogStore, check_model
-    from engine.checkpoint import load_model
-    from engine.home import Home
+    from engine.model.checkpoint import load_model
+    from engine.base.home import Home
     from indexer.artefacts import index_file, model_info
     from indexer.consistency import open_index
     from indexer.search import rank_artists

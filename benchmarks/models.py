@@ -20,8 +20,8 @@ def make_model(backbone: str, out_dir: Path, *, weights: str | None = None, embe
     """Write `out_dir/model.pt` for `backbone` (trunk weights per WEIGHTS, untrained head); returns the path."""
     import torch
 
-    from engine.checkpoint import save_checkpoint
-    from engine.network import NetworkConfig, build_network
+    from engine.model.checkpoint import save_checkpoint
+    from engine.model.network import NetworkConfig, build_network
 
     config = NetworkConfig(backbone=backbone, weights=weights or WEIGHTS[backbone], embedding_dim=embedding_dim)
     torch.manual_seed(0)
@@ -35,8 +35,8 @@ def make_model(backbone: str, out_dir: Path, *, weights: str | None = None, embe
 def current_or_new_model(home: Path, *, backbone: str = "efficientnet_lite0") -> tuple[Path, str]:
     """The current model of the default home when one exists (a model trained by `engine train`),
     else a new untrained-head model in `home`. Returns (path, where it came from)."""
-    from engine.errors import EngineError
-    from engine.home import Home
+    from engine.base.errors import EngineError
+    from engine.base.home import Home
 
     try:
         return Home.resolve(None).current_model(), "trained model (current model of the default home)"

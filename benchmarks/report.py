@@ -183,7 +183,7 @@ def update_markdown(path: Path = REPO / "BENCHMARKS.md", results_dir: Path = RES
         text = head + generated.rstrip("\n") + tail
     else:
         text = text.rstrip("\n") + "\n\n" + generated
-    from engine.atomic import atomic_write_text
+    from engine.base.atomic import atomic_write_text
 
     atomic_write_text(path, text)
     return path

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.base.vectors import l2_normalize
+
 
 def clustered_vectors(
     n: int,
@@ -39,7 +41,7 @@ def clustered_vectors(
         labels = rng.choice(clusters, size=m, p=weights)
         z = centres[labels] + spread * rng.standard_normal((m, latent), dtype=np.float32)
         x = z @ projection + noise * rng.standard_normal((m, dim), dtype=np.float32)
-        out[start : start + m] = x / np.linalg.norm(x, axis=1, keepdims=True)
+        out[start : start + m] = l2_normalize(x)
     return out
 
 

@@ -19,6 +19,7 @@ from indexer.config import IndexConfig
 from indexer.plan import Work
 from indexer.scan import image_size
 from indexer.writer import IndexWriter
+from engine.base.vectors import l2_normalize
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def embed_and_insert(
                 num_workers=config.num_workers, progress=_OneBar(task),
             )
             stats.skipped.extend((chunk[i].file.path, reason) for i, reason in result.errors)
-            vectors = normalize_rows(result.vectors)
+            vectors = l2_normalize(result.vectors)
             finite = np.isfinite(vectors).all(axis=1)
             stats.skipped.extend((chunk[i].file.path, NON_FINITE) for i, ok in zip(result.ok, finite) if not ok)
             done = [chunk[i] for i, ok in zip(result.ok, finite) if ok]
@@ -79,13 +80,6 @@ def new_painting(work: Work, vector: np.ndarray, labels: Labels) -> NewPainting:
     width, height = image_size(work.file.path)
     f = work.file
     return NewPainting(f.path, work.sha256, f.size, f.mtime_ns, width, height, labels, vector)
-
-
-def normalize_rows(x: np.ndarray) -> np.ndarray:
-    """L2-normalise rows (cosine = inner product), float32; zero rows stay zero."""
-    x = np.asarray(x, dtype=np.float32)
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return x / np.maximum(norms, 1e-12)
 
 
 class _OneBar:

@@ -28,7 +28,7 @@ from engine.base.home import Home
 from indexer.artefacts import index_file, model_info
 from indexer.config import IndexConfig
 from indexer.consistency import open_index
-from indexer.embed_loop import normalize_rows
+from engine.base.vectors import l2_normalize
 from indexer.vector_index import VectorIndex
 
 logger = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ def embed_queries(lm: LoadedModel, images: Sequence[str | os.PathLike[str]]) -> 
         if reason == "missing":
             raise EngineError(f"query image not found: {path}; check the path")
         raise EngineError(f"cannot read query image {path} ({reason}); pass a readable image file (JPEG, PNG, ...)")
-    vectors = normalize_rows(result.vectors)
+    vectors = l2_normalize(result.vectors)
     if not np.isfinite(vectors).all():
         raise EngineError(f"the model gave a NaN/inf embedding for a query image: {lm.path} is probably damaged; re-train or restore it")
     return vectors

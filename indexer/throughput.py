@@ -17,7 +17,8 @@ import torch
 
 from engine.base.atomic import atomic_write_json
 from engine.model.checkpoint import LoadedModel
-from engine.inference.plan import InferencePlan, choose_plan, cpu_cores, measure_plan
+from engine.base.runtime import cpu_cores
+from engine.inference.plan import InferencePlan, choose_plan, measure_plan
 from indexer.config import IndexConfig
 
 logger = logging.getLogger(__name__)

@@ -16,19 +16,17 @@ logger = logging.getLogger(__name__)
 COLOURS = {"trained": "tab:blue", "baseline": "tab:gray"}
 
 
-def _pyplot():
-    import matplotlib
+def _subplots(*grid, figsize, squeeze: bool = True):
+    """A standalone Figure and its axes (object API): no pyplot state, no process-wide backend switch."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(*grid, squeeze=squeeze)
 
 
 def _save(fig, target: Path) -> Path:
     with atomic_path(target) as tmp:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    _pyplot().close(fig)
     return target
 
 
@@ -36,8 +34,7 @@ def plot_roc(details: dict, target: Path) -> Path:
     """ROC curves of every model on the same pairs."""
     from sklearn.metrics import roc_auc_score, roc_curve
 
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5, 5))
+    fig, ax = _subplots(figsize=(5, 5))
     for key, d in details.items():
         fpr, tpr, _ = roc_curve(d["same"], d["scores"])
         ax.plot(fpr, tpr, color=COLOURS.get(key), label=f"{key} (AUC {roc_auc_score(d['same'], d['scores']):.3f})")
@@ -49,8 +46,7 @@ def plot_roc(details: dict, target: Path) -> Path:
 
 def plot_histogram(details: dict, target: Path) -> Path:
     """Cosine similarity of same- vs different-artist pairs, one panel per model, threshold marked."""
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, len(details), figsize=(5 * len(details), 3.6), squeeze=False)
+    fig, axes = _subplots(1, len(details), figsize=(5 * len(details), 3.6), squeeze=False)
     for ax, (key, d) in zip(axes[0], details.items()):
         bins = np.linspace(min(d["scores"].min(), d["threshold"]), max(d["scores"].max(), d["threshold"]), 40)
         ax.hist(d["scores"][d["same"]], bins=bins, alpha=0.6, color="tab:green", label="same artist")
@@ -63,8 +59,7 @@ def plot_histogram(details: dict, target: Path) -> Path:
 
 def plot_reliability(blocks: dict, target: Path) -> Path:
     """Calibrated probability vs observed share of same-artist pairs, per probability bin."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5, 5))
+    fig, ax = _subplots(figsize=(5, 5))
     ax.plot([0, 1], [0, 1], ":", color="black", linewidth=0.8, label="perfect calibration")
     for key, cal in blocks.items():
         rows = cal["reliability"]
@@ -87,9 +82,8 @@ def _thumb(path: str, size: int = 128):
 
 def plot_neighbours(grid: list[dict], target: Path) -> Path:
     """One row per query: the query, then its nearest paintings; green title = same artist, red = other."""
-    plt = _pyplot()
     cols = 1 + max(len(g["neighbours"]) for g in grid)
-    fig, axes = plt.subplots(len(grid), cols, figsize=(2.0 * cols, 2.3 * len(grid)), squeeze=False)
+    fig, axes = _subplots(len(grid), cols, figsize=(2.0 * cols, 2.3 * len(grid)), squeeze=False)
     for ax_row, g in zip(axes, grid):
         cells = [(g["path"], f"query: {g['artist']}", "black")] + [
             (n["path"], f"{n['artist']} {n['similarity']:.2f}", "green" if n["artist"] == g["artist"] else "red")

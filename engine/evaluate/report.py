@@ -11,6 +11,7 @@ from engine.base.atomic import atomic_write_json
 from engine.base.errors import EngineError
 from engine.evaluate.data import Embedded
 from engine.evaluate.plots import plot_histogram, plot_neighbours, plot_reliability, plot_roc
+from engine.base.vectors import l2_normalize
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +40,7 @@ def neighbour_grid(embedded: Embedded, *, key: str, queries: int, k: int, seed: 
     rows = embedded.rows
     labels = np.asarray(rows.labels, dtype=object)
     groups = np.asarray(rows.groups, dtype=object)
-    unit = embedded.vectors[key].astype(np.float64)
-    unit /= np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12)
+    unit = l2_normalize(embedded.vectors[key], dtype=np.float64)
     rng = np.random.default_rng(seed)
     artists = sorted(set(rows.labels))
     chosen = rng.permutation(len(artists))[:queries]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,7 +21,8 @@ from torch.utils.data import DataLoader, Dataset
 from engine.model.checkpoint import LoadedModel
 from engine.inference.datasets import ImagePathDataset, split_failures
 from engine.data.imageio import load_rgb
-from engine.inference.plan import InferencePlan, torch_threads
+from engine.base.runtime import cpu_cores, torch_threads
+from engine.inference.plan import InferencePlan
 from engine.base.progress import NullProgress, Progress
 
 logger = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def default_workers(n_items: int, batch_size: int) -> int:
     """No worker processes for a single batch; else leave one core to the model."""
     if n_items <= batch_size:
         return 0
-    return min(8, max(1, (os.cpu_count() or 2) - 1))
+    return min(8, max(1, cpu_cores() - 1))
 
 
 def forward_dataset(

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import threading
 import time
 from dataclasses import asdict, dataclass
-from typing import Iterator
 
 import torch
 from torch import nn
+
+from engine.base.runtime import cpu_cores, torch_threads
 
 logger = logging.getLogger(__name__)
 
@@ -48,10 +48,6 @@ class InferencePlan:
         return f"batch {self.batch_size} x {self.streams} streams x {self.threads} threads"
 
 
-def cpu_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def default_plan(device: torch.device) -> InferencePlan:
     """Without measuring: one big batch on a GPU, a moderate one on the CPU."""
     return InferencePlan(batch_size=64) if device.type == "cuda" else InferencePlan(batch_size=16)
@@ -74,20 +70,6 @@ def steady_plan(device: torch.device, *, cores: int | None = None) -> InferenceP
         return InferencePlan(batch_size=64)
     candidates = cpu_candidates(cores or cpu_cores())
     return candidates[-1]
-
-
-@contextlib.contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Run the block with `n` intra-op threads (None: unchanged)."""
-    if n is None or n == torch.get_num_threads():
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def measure_plan(model: nn.Module, plan: InferencePlan, *, input_size: int, device: torch.device, seconds: float) -> float:

@@ -21,6 +21,7 @@ from engine.inference.model_cache import cached_model
 from engine.inference.embedding import embed_image
 from engine.base.errors import EngineError, ImageLoadError
 from engine.base.home import Home
+from engine.base.vectors import l2_normalize
 
 
 def verify_pair(
@@ -50,8 +51,7 @@ def cosine(u: np.ndarray, v: np.ndarray) -> float:
     u, v = np.asarray(u, np.float64), np.asarray(v, np.float64)
     if not (np.isfinite(u).all() and np.isfinite(v).all()):
         return float("nan")
-    norm = np.linalg.norm(u) * np.linalg.norm(v)
-    return float(np.clip(u @ v / norm, -1.0, 1.0)) if norm > 0 else 0.0
+    return float(np.clip(l2_normalize(u, dtype=np.float64) @ l2_normalize(v, dtype=np.float64), -1.0, 1.0))
 
 
 def _require_calibrated(lm: LoadedModel) -> None:

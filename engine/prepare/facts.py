@@ -21,15 +21,12 @@ from engine.prepare.worker import (
     process_file,
 )
 from engine.base.progress import NullProgress, Progress
+from engine.base.runtime import cpu_cores
 from engine.data.sources import SourceItem
 
 
 def default_workers() -> int:
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, 32))
+    return max(1, min(cpu_cores(), 32))
 
 
 def judge(facts: FileFacts, *, min_side: int, max_pixels: int) -> tuple[str, str]:

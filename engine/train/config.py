@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass, field, replace
 
 import torch
 
 from engine.model.augment import AugmentConfig
 from engine.base.errors import EngineError
+from engine.base.runtime import cpu_cores
 from engine.train.losses import LossConfig
 from engine.model.network import NetworkConfig
 
@@ -108,5 +108,5 @@ def resolve_runtime(config: TrainConfig) -> TrainConfig:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise EngineError("--device cuda requested but no CUDA GPU is available; drop --device")
     mode = config.mode if config.mode != "auto" else ("finetune" if device.startswith("cuda") else "frozen")
-    threads = config.threads or os.cpu_count() or 1
+    threads = config.threads or cpu_cores()
     return replace(config, device=device, mode=mode, threads=threads).validate()

@@ -15,9 +15,10 @@ from engine.train.features import cached_features, file_sha256
 from engine.model.network import EmbeddingHead, SiameseNet, build_pooled_trunk
 from engine.model.pooling import STAGES
 from engine.base.progress import Progress, track
+from engine.base.runtime import torch_threads
 from engine.train.config import TrainConfig
 from engine.train.data import TrainData
-from engine.train.steps import build_loss, build_optimizer, epoch_batches, single_thread
+from engine.train.steps import build_loss, build_optimizer, epoch_batches
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class FrozenTrainer:
 
     def train_epoch(self, epoch: int, progress: Progress | None = None) -> float:
         """One pass of the batch plan; each item uses a random cached view. Returns the mean loss."""
-        with single_thread():
+        with torch_threads(1):
             return self._train_epoch(epoch, progress)
 
     def _train_epoch(self, epoch: int, progress: Progress | None) -> float:
@@ -75,7 +76,7 @@ class FrozenTrainer:
     @torch.no_grad()
     def val_embeddings(self) -> np.ndarray:
         self.head.eval()
-        with single_thread():
+        with torch_threads(1):
             return self.head(self.val_feats).float().cpu().numpy()
 
     def baseline_embeddings(self) -> np.ndarray:

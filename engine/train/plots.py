@@ -10,10 +10,7 @@ from engine.base.atomic import atomic_save
 
 def plot_history(rows: list[dict], target: str | Path, *, baseline_roc_auc: float | None = None) -> None:
     """Draw the loss curves (left axis) and val ROC-AUC (right axis) from metrics rows."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # object API: no pyplot state, no process-wide backend switch
 
     fig = Figure(figsize=(7, 4), dpi=100)
     ax = fig.add_subplot(1, 1, 1)

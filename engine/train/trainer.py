@@ -28,6 +28,7 @@ from engine.train.validation import Validator
 from engine.train.log import LAST_NAME, load_last, save_last, write_metrics
 from engine.train.steps import build_loss, epoch_batches, set_seed
 from engine.base.versions import library_versions
+from engine.base.runtime import restores_torch_threads
 
 __all__ = ["TrainConfig", "make_config", "reference_config", "train_model"]
 
@@ -39,6 +40,7 @@ CONFIG_NAME = "config.json"
 _RESUMABLE_CHANGES = {"epochs", "workers", "threads", "device", "max_steps_per_epoch", "feature_cache"}
 
 
+@restores_torch_threads  # training sets its own thread count; the caller's is back afterwards
 def train_model(
     data_dir: str | Path,
     *,

@@ -14,8 +14,8 @@ import torch
 from engine.evaluate.calibration import best_threshold, fit_calibration
 from engine.evaluate.metrics.triplets import sample_triplets
 from engine.evaluate.metrics.verification import cosine_scores, sample_pairs, verification_metrics
+from engine.base.runtime import torch_threads
 from engine.train.data import Split
-from engine.train.steps import single_thread
 
 
 class Validator:
@@ -59,7 +59,7 @@ class Validator:
         """Mean training loss over the fixed val batches (embeddings only: no gradients needed)."""
         tensor = torch.from_numpy(np.asarray(emb, dtype=np.float32))
         labels = torch.from_numpy(self.val.labels)
-        with torch.no_grad(), single_thread():
+        with torch.no_grad(), torch_threads(1):
             values = [float(self.loss_fn(tensor[b], labels[b])) for b in self.loss_batches]
         return float(np.mean(values)) if values else float("nan")
 

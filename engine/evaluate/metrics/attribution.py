@@ -13,11 +13,7 @@ from typing import Sequence
 import numpy as np
 
 from engine.base.errors import EngineError
-
-
-def _unit(emb: np.ndarray) -> np.ndarray:
-    emb = np.asarray(emb, dtype=np.float64)
-    return emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+from engine.base.vectors import l2_normalize
 
 
 def enrol_split(
@@ -73,7 +69,7 @@ def attribution_metrics(
     enrolled, queries = enrol_split(labels_arr, fraction=fraction, seed=seed, groups=groups)
     if len(queries) == 0 or len(set(labels_arr.tolist())) < 2:
         raise EngineError("attribution needs at least 2 artists and one artist with 2 distinct paintings")
-    unit = _unit(emb)
+    unit = l2_normalize(emb, dtype=np.float64)
     artists = np.array(sorted(set(labels_arr[enrolled].tolist())), dtype=object)
     sims = (unit[queries] @ unit[enrolled].T).astype(np.float32)
     ranked = rank_artists(sims, labels_arr[enrolled], artists, k=k)
@@ -90,5 +86,5 @@ def attribution_metrics(
 
 
 def _centroid_predict(unit, labels_arr, enrolled, queries, artists) -> np.ndarray:
-    centroids = _unit(np.stack([unit[enrolled][labels_arr[enrolled] == a].mean(axis=0) for a in artists]))
+    centroids = l2_normalize(np.stack([unit[enrolled][labels_arr[enrolled] == a].mean(axis=0) for a in artists]), dtype=np.float64)
     return np.argmax(unit[queries] @ centroids.T, axis=1)

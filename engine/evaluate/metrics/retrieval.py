@@ -13,6 +13,7 @@ from typing import Sequence
 import numpy as np
 
 from engine.base.errors import EngineError
+from engine.base.vectors import l2_normalize
 
 
 def retrieval_metrics(
@@ -22,8 +23,7 @@ def retrieval_metrics(
     labels_arr = np.asarray([str(x) for x in labels], dtype=object)
     _, codes = np.unique(labels_arr, return_inverse=True)
     groups_arr = np.arange(len(codes)) if groups is None else np.unique(np.asarray([str(g) for g in groups]), return_inverse=True)[1]
-    unit = np.asarray(emb, dtype=np.float64)
-    unit = (unit / np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+    unit = l2_normalize(np.asarray(emb, dtype=np.float64), dtype=np.float64).astype(np.float32)
     p1, apr = [], []
     for start in range(0, len(codes), chunk):
         rows = np.arange(start, min(start + chunk, len(codes)))

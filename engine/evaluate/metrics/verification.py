@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
 from engine.base.errors import EngineError
+from engine.base.vectors import l2_normalize
 
 logger = logging.getLogger(__name__)
 
@@ -111,9 +112,7 @@ def _round_robin(drawer: _PairDrawer, half: int, cap: int, rng: np.random.Genera
 
 def cosine_scores(emb: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     """Cosine similarity of rows emb[i] and emb[j] -> (P,) float64 in [-1, 1]."""
-    emb = np.asarray(emb, dtype=np.float64)
-    norms = np.linalg.norm(emb, axis=1, keepdims=True)
-    unit = emb / np.maximum(norms, 1e-12)
+    unit = l2_normalize(emb, dtype=np.float64)
     return np.clip(np.einsum("pd,pd->p", unit[np.asarray(i)], unit[np.asarray(j)]), -1.0, 1.0)
 
 
