@@ -5,7 +5,8 @@ Artist score (a similarity-weighted vote of the k neighbours):
 (neighbours of unknown artist take part in the top-k but not in the vote; all scores are 0 when no
 neighbour has a positive similarity). Filters (`artist`, `style`, `date`) are resolved in SQL to a
 set of ids that FAISS searches within (an id selector), so the top-k is always full when at least
-k paintings match.
+k paintings match. Each artist also gets a calibrated "probability" and each result an "unknown"
+(P(the painter is none of the listed artists)), by engine.evaluate.openset over the first k=10 matches.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from engine.inference.model_cache import cached_model
 from engine.inference.embedding import embed_paths
 from engine.base.errors import EngineError
 from engine.base.home import Home
+from engine.evaluate.openset import AttributionCalibration, resolve_calibration
 from indexer.artefacts import index_file, model_info
 from indexer.config import IndexConfig
 from indexer.consistency import open_index
@@ -48,7 +50,8 @@ def query_images(
     model: str | os.PathLike[str] | None = None,
     config: IndexConfig = IndexConfig(),
 ) -> dict:
-    """{"results": [{"query", "matches": [{"path", "artist", "similarity"}], "artists": [{"artist", "score"}]}]}.
+    """{"results": [{"query", "matches": [{"path", "artist", "similarity"}], "artists": [{"artist", "score", "probability"}],
+    "unknown"}]} (probability and unknown null for a model without calibration).
 
     `k`: neighbours per query; an explicit k larger than the index is an error, the default
     (None: DEFAULT_K) is clamped to the index size.
@@ -66,7 +69,8 @@ def query_images(
         queries = embed_queries(lm, images)
         sims, ids = index.search(queries, k, allowed=allowed)
         views = store.views(np.unique(ids[ids >= 0]).tolist())
-        return {"results": [_result(str(q), s, i, views) for q, s, i in zip(images, sims, ids)]}
+        attribution = resolve_calibration(lm.attribution, lm.calibration)
+        return {"results": [_result(str(q), s, i, views, attribution=attribution) for q, s, i in zip(images, sims, ids)]}
     finally:
         store.close()
 
@@ -127,13 +131,15 @@ def embed_queries(lm: LoadedModel, images: Sequence[str | os.PathLike[str]]) -> 
     return vectors
 
 
-def _result(query: str, sims: np.ndarray, ids: np.ndarray, views: dict[int, PaintingView]) -> dict:
+def _result(query: str, sims: np.ndarray, ids: np.ndarray, views: dict[int, PaintingView], *,
+            attribution: AttributionCalibration | None = None) -> dict:
     matches = [
         {"path": views[int(i)].path, "artist": views[int(i)].artist, "similarity": round(float(s), 6)}
         for s, i in zip(sims, ids)
         if i >= 0 and int(i) in views  # a row deleted by a concurrent indexer is skipped
     ]
-    return {"query": query, "matches": matches, "artists": rank_artists(matches)}
+    artists, unknown = with_probabilities(rank_artists(matches), matches, attribution)
+    return {"query": query, "matches": matches, "artists": artists, "unknown": unknown}
 
 
 def rank_artists(matches: list[dict]) -> list[dict]:
@@ -145,3 +151,14 @@ def rank_artists(matches: list[dict]) -> list[dict]:
     total = sum(votes.values())
     ranked = [{"artist": a, "score": round(v / total, 6) if total > 0 else 0.0} for a, v in votes.items()]
     return sorted(ranked, key=lambda r: (-r["score"], r["artist"]))
+
+
+def with_probabilities(ranked: list[dict], matches: list[dict], attribution: AttributionCalibration | None) -> tuple[list[dict], float | None]:
+    """Each ranked artist gains "probability" (P(painted by them)); also P(none of them), the "unknown".
+
+    engine.evaluate.openset's rule over the matches; None everywhere for a model without calibration.
+    """
+    if attribution is None:
+        return [{**r, "probability": None} for r in ranked], None
+    named, unknown = attribution.probabilities([m["similarity"] for m in matches], [m["artist"] for m in matches])
+    return [{**r, "probability": round(named.get(r["artist"], 0.0), 6)} for r in ranked], round(unknown, 6)

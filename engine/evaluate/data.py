@@ -74,11 +74,11 @@ def load_untrained(backbone: str, *, weights: str = "imagenet", device: str | No
     return load_baseline(backbone, weights=weights, device=device)
 
 
-def store_calibration(path: Path, *, threshold: float, calibration: dict, metrics: dict) -> None:
+def store_calibration(path: Path, *, threshold: float, calibration: dict, metrics: dict, attribution: dict | None = None) -> None:
     """engine.model.checkpoint.update_calibration: atomic rewrite of model.pt."""
     from engine.model.checkpoint import update_calibration
 
-    update_calibration(path, threshold=threshold, calibration=calibration, metrics=metrics)
+    update_calibration(path, threshold=threshold, calibration=calibration, metrics=metrics, attribution=attribution)
 
 
 def embed_rows(lm, paths: list[str], *, batch_size: int, progress=None):

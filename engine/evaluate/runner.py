@@ -96,7 +96,7 @@ def evaluate_model(
             embedded.vectors[key], embedded.rows.labels, embedded.rows.groups, sampled, cals[key], config=config
         )
     result = _result(run, models, embedded, blocks)
-    result["calibration_stored"] = _store(run, cals["trained"], blocks["trained"])
+    result["calibration_stored"] = _store(run, cals["trained"], blocks["trained"], embedded)
     if report is not None:
         from engine.evaluate.report import write_report
 
@@ -199,12 +199,19 @@ def _fit_in_sample(run: _Run, models: dict, embedded: Embedded, pairs: Pairs) ->
     return {k: calibrate(embedded.vectors[k], pairs, source=source) for k in models}
 
 
-def _store(run: _Run, cal: Calibrated, block: dict) -> bool:
-    """After `--split val` on the model's own dataset, write threshold + calibration into model.pt."""
+def _store(run: _Run, cal: Calibrated, block: dict, embedded: Embedded) -> bool:
+    """After `--split val` on the model's own dataset, write threshold + calibration (verification and
+    open-set attribution, both fit on the val artists) into model.pt."""
     if run.split != "val" or not run.config.store_calibration or not run.same_dataset:
         return False
+    from engine.evaluate.openset import fit_attribution_calibration
+
     summary = {"val_" + k: block["verification"][k] for k in ("roc_auc", "accuracy", "eer", "average_precision")}
-    data_io.store_calibration(run.model_path, threshold=cal.threshold, calibration=cal.calibration, metrics=summary)
+    attribution = fit_attribution_calibration(
+        embedded.vectors["trained"], embedded.rows.labels, seed=run.config.seed, groups=embedded.rows.groups
+    )
+    data_io.store_calibration(run.model_path, threshold=cal.threshold, calibration=cal.calibration, metrics=summary,
+                              attribution=attribution.to_dict())
     logger.info("stored threshold %.4f and Platt calibration in %s", cal.threshold, run.model_path)
     return True
 

@@ -1,7 +1,8 @@
 """model.pt: save, load (weights_only, validated) and recalibrate a trained embedder.
 
 A checkpoint is a plain dict (no pickled objects): format tag, state_dict, network config,
-the full resolved training config, preprocessing, versions, threshold, calibration, metrics and a
+the full resolved training config, preprocessing, versions, threshold, calibration, attribution
+(open-set calibration; older files lack it), metrics and a
 fingerprint (sha256 over the weights). `load_baseline` gives the untrained trunk the same face.
 """
 
@@ -45,6 +46,7 @@ class LoadedModel:
     fingerprint: str
     threshold: float | None = None
     calibration: dict | None = None
+    attribution: dict | None = None  # engine.evaluate.openset.AttributionCalibration record
     config: dict = field(default_factory=dict)
     path: Path | None = None
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
@@ -77,6 +79,7 @@ def save_checkpoint(
     metrics: dict | None = None,
     threshold: float | None = None,
     calibration: dict | None = None,
+    attribution: dict | None = None,
 ) -> str:
     """Write model.pt atomically; returns the fingerprint."""
     state = {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()}
@@ -94,6 +97,7 @@ def save_checkpoint(
         "versions": library_versions(),
         "threshold": None if threshold is None else float(threshold),
         "calibration": to_plain(calibration),
+        "attribution": to_plain(attribution),
         "metrics": to_plain(metrics or {}),
         "fingerprint": fingerprint(state),
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -175,6 +179,7 @@ def _loaded(model: nn.Module, data: dict, network: NetworkConfig, *, path: Path,
         fingerprint=data["fingerprint"],
         threshold=data.get("threshold"),
         calibration=data.get("calibration"),
+        attribution=data.get("attribution"),  # absent in models saved before open-set attribution
         config=data.get("config") or {},
         path=path,
         device=device,
@@ -228,12 +233,16 @@ def load_baseline(backbone: str, *, weights: str = "imagenet", device: str | tor
     )
 
 
-def update_calibration(path: str | Path, *, threshold: float, calibration: dict, metrics: dict | None = None) -> None:
-    """Atomically rewrite model.pt with a new threshold/calibration (weights untouched)."""
+def update_calibration(
+    path: str | Path, *, threshold: float, calibration: dict, metrics: dict | None = None, attribution: dict | None = None
+) -> None:
+    """Atomically rewrite model.pt with a new threshold/calibration/attribution calibration (weights untouched)."""
     path = model_file(path)
     data = read_checkpoint(path)
     data["threshold"] = float(threshold)
     data["calibration"] = to_plain(calibration)
+    if attribution is not None:
+        data["attribution"] = to_plain(attribution)
     if metrics:
         data["metrics"] = {**(data.get("metrics") or {}), **to_plain(metrics)}
     atomic_save(path, lambda tmp: torch.save(data, tmp))

@@ -19,6 +19,7 @@ from engine.base.atomic import atomic_write_json
 from engine.model.checkpoint import save_checkpoint
 from engine.base.config import to_plain
 from engine.base.errors import EngineError
+from engine.evaluate.openset import fit_attribution_calibration
 from engine.base.home import Home
 from engine.train.plots import plot_history
 from engine.base.progress import Progress
@@ -171,11 +172,13 @@ class _Run:
 
     def _save_best(self, epoch: int, row: dict, embeddings) -> None:
         threshold, calibration = self.validator.calibrate(embeddings)
+        val = self.validator.val  # open-set attribution calibrated on the same val artists
+        attribution = fit_attribution_calibration(embeddings, val.artists, seed=self.config.seed, groups=val.groups)
         metrics = {"epoch": epoch, "val": to_plain(row), "baseline_val": self.baseline}
         fingerprint = save_checkpoint(
             self.out_dir / MODEL_NAME, model=self.trainer.model, network=self.config.network,
             config={**self.record["config"], "data_dir": self.record["data_dir"]},
-            metrics=metrics, threshold=threshold, calibration=calibration,
+            metrics=metrics, threshold=threshold, calibration=calibration, attribution=attribution.to_dict(),
         )
         self.best = {"epoch": epoch, "val_roc_auc": float(row["val_roc_auc"]), "threshold": threshold,
                      "calibration": calibration, "fingerprint": fingerprint, "val_triplet_accuracy": row["val_triplet_accuracy"]}
