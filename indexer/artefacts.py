@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 import logging
 import platform
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-import engine
 from db.records import ModelInfo
 from engine.base.atomic import atomic_write_json
 from engine.model.checkpoint import LoadedModel
 from engine.base.home import CATALOG_NAME, Home
+from engine.base.versions import library_versions
 from indexer.faiss_backend import faiss_version
 
 logger = logging.getLogger(__name__)
@@ -58,17 +57,8 @@ def model_info(lm: LoadedModel) -> ModelInfo:
 
 
 def versions() -> dict[str, str]:
-    import sqlalchemy
-    import torch
-
-    return {
-        "engine": engine.__version__,
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "torch": torch.__version__,
-        "faiss": faiss_version(),
-        "sqlalchemy": sqlalchemy.__version__,
-    }
+    """What an index was built with: the model's libraries, the faiss build and the catalog's driver."""
+    return library_versions(("torch", "sqlalchemy"), faiss=faiss_version(), platform=platform.platform())
 
 
 def write_record(index_path: Path, *, kind: str, count: int, model: ModelInfo, db_url: str, config: dict, extra: dict) -> None:

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from db.records import Labels
 from engine.data.labels import LabelRecord, artist_from_folder, read_labels
+from engine.data.names import NameLookup
 from indexer.scan import ScannedFile
 
 
 def resolve_labels(root: Path, files: list[ScannedFile], labels_csv: str | os.PathLike[str] | None) -> dict[str, Labels]:
     """{absolute path: Labels}. A CSV row matches a file by its path relative to `root`, else by its name."""
-    records = read_labels(labels_csv) if labels_csv is not None else {}
-    by_name = _by_basename(records)
+    records = NameLookup(read_labels(labels_csv).items() if labels_csv is not None else ())
     per_artist = is_per_artist_layout(files)
     out: dict[str, Labels] = {}
     for f in files:
-        record = records.get(f.rel) or by_name.get(PurePosixPath(f.rel).name)
+        record = records.find(f.rel)
         if record is not None:
             out[f.path] = _from_record(record)
         elif per_artist:
@@ -30,20 +30,6 @@ def resolve_labels(root: Path, files: list[ScannedFile], labels_csv: str | os.Pa
 def is_per_artist_layout(files: list[ScannedFile]) -> bool:
     """True when no image sits directly in the folder, i.e. every image is inside a subfolder."""
     return bool(files) and all("/" in f.rel for f in files)
-
-
-def _by_basename(records: dict[str, LabelRecord]) -> dict[str, LabelRecord]:
-    # Names that occur twice under different folders are ambiguous by name alone: left out.
-    out: dict[str, LabelRecord] = {}
-    ambiguous: set[str] = set()
-    for key, record in records.items():
-        name = PurePosixPath(key.replace("\\", "/")).name
-        if name in out and out[name] != record:
-            ambiguous.add(name)
-        out[name] = record
-    for name in ambiguous:
-        del out[name]
-    return out
 
 
 def _from_record(record: LabelRecord) -> Labels:

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from db.records import FileState
 from engine.base.progress import Progress, track
-from indexer.scan import ScannedFile, file_sha256
+from engine.data.hashing import file_sha256
+from indexer.scan import ScannedFile
 
 logger = logging.getLogger(__name__)
 

@@ -7,8 +7,6 @@ anything else that cannot be taken is returned in `skipped` with a reason tag.
 
 from __future__ import annotations
 
-import errno
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +15,7 @@ from PIL import Image, UnidentifiedImageError
 
 from engine.base.errors import EngineError
 from engine.data.imageio import is_image_name
-
-HASH_BLOCK = 1 << 20
+from engine.data.walk import walk_folder
 
 
 @dataclass(frozen=True)
@@ -37,19 +34,16 @@ class ScanResult:
 
 
 def scan_folder(folder: str | os.PathLike[str]) -> ScanResult:
-    """All image files under `folder` (recursively), sorted by path."""
+    """All image files under `folder` (recursively, linked folders inside it included), sorted by path;
+    a file reached by two names is reported once, by its real path."""
     root = _resolve_root(folder)
-    result = ScanResult(root)
-    seen_dirs = {_inode(root)}
-    seen_files: set[str] = set()
-    stack = [root]
-    while stack:
-        directory = stack.pop()
-        for entry in _entries(directory, result):
-            if _is_dir(entry):
-                _visit_dir(entry, root, seen_dirs, stack, result)
-            elif is_image_name(entry.name):
-                _visit_file(entry, root, seen_files, result)
+    walk = walk_folder(root, follow_dir_links=True, accept=is_image_name)
+    result = ScanResult(root, skipped=walk.skipped)
+    seen: set[str] = set()
+    for f in walk.files:
+        if f.real not in seen:
+            seen.add(f.real)
+            result.files.append(ScannedFile(f.real, Path(f.real).relative_to(root).as_posix(), f.size, f.mtime_ns))
     result.files.sort(key=lambda f: f.path)
     return result
 
@@ -61,68 +55,6 @@ def _resolve_root(folder: str | os.PathLike[str]) -> Path:
     if not path.is_dir():
         raise EngineError(f"{path} is not a folder; pass the folder that holds the images")
     return path.resolve()
-
-
-def _entries(directory: Path, result: ScanResult) -> list[os.DirEntry]:
-    try:
-        with os.scandir(directory) as it:
-            return sorted(it, key=lambda e: e.name, reverse=True)
-    except OSError as exc:
-        result.skipped.append((str(directory), "unreadable_folder" if exc.errno != errno.ELOOP else "symlink_loop"))
-        return []
-
-
-def _is_dir(entry: os.DirEntry) -> bool:
-    try:
-        return entry.is_dir(follow_symlinks=True)
-    except OSError:
-        return False
-
-
-def _visit_dir(entry: os.DirEntry, root: Path, seen: set, stack: list[Path], result: ScanResult) -> None:
-    real = Path(os.path.realpath(entry.path))
-    if not real.is_relative_to(root):
-        result.skipped.append((entry.path, "outside_folder"))
-        return
-    key = _inode(real)
-    if key in seen:
-        if Path(entry.path).is_symlink() and Path(entry.path).parent.resolve().is_relative_to(real):
-            result.skipped.append((entry.path, "symlink_loop"))
-        return  # else: the same folder under another name, already scanned
-    seen.add(key)
-    stack.append(real)
-
-
-def _visit_file(entry: os.DirEntry, root: Path, seen: set[str], result: ScanResult) -> None:
-    try:
-        real = os.path.realpath(entry.path, strict=True)
-        st = os.stat(real)
-    except OSError as exc:
-        reason = "symlink_loop" if exc.errno == errno.ELOOP else ("broken_symlink" if entry.is_symlink() else "unreadable")
-        result.skipped.append((entry.path, reason))
-        return
-    if not Path(real).is_relative_to(root):
-        result.skipped.append((entry.path, "outside_folder"))
-        return
-    if real in seen or not os.path.isfile(real):
-        return
-    seen.add(real)
-    rel = Path(real).relative_to(root).as_posix()
-    result.files.append(ScannedFile(real, rel, st.st_size, st.st_mtime_ns))
-
-
-def _inode(path: Path) -> tuple[int, int]:
-    st = os.stat(path)
-    return st.st_dev, st.st_ino
-
-
-def file_sha256(path: str) -> str:
-    """Hex sha256 of the file's bytes; OSError propagates."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(HASH_BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def image_size(path: str) -> tuple[int | None, int | None]:

@@ -6,19 +6,15 @@
 
 from __future__ import annotations
 
-import errno
 import logging
-import os
-import posixpath
-import stat
-import unicodedata
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.base.errors import EngineError
 from engine.data.imageio import is_image_name
 from engine.data.labels import LabelRecord, artist_from_folder, load_label_table
+from engine.data.names import NameLookup
+from engine.data.walk import walk_folder
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +60,7 @@ def scan_source(
     if not files:
         raise EngineError(f"source folder {root} holds no usable files; point SOURCE at the folder of images")
     if labels is not None:
-        unusable = [Path(d.source).relative_to(root).as_posix() for d in skipped]
+        unusable = [Path(d.source).relative_to(root.resolve()).as_posix() for d in skipped]
         scan = _scan_with_labels(root, files, unusable, Path(labels), file_column, artist_column)
     else:
         scan = _scan_folders(root, files)
@@ -76,46 +72,11 @@ def list_files(root: Path, *, exclude: Path | None = None) -> tuple[list[str], l
     """(sorted posix paths relative to `root` of the visible regular files, files that cannot be used).
 
     Symlinks are followed only to files inside `root` (as `index` does); loops, broken links,
-    links leading outside and special files (FIFOs, devices) are reported, never opened.
+    links leading outside and special files (FIFOs, devices) are reported, never opened. Linked
+    folders are not entered: a prepared collection is what lies in the folder itself.
     """
-    found: list[str] = []
-    skipped: list[Drop] = []
-    real_root = root.resolve()
-    skip = exclude.resolve() if exclude is not None else None
-    for dirpath, dirnames, filenames in os.walk(root, onerror=_log_walk_error):
-        here = Path(dirpath)
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and (here / d).resolve() != skip)
-        rel_dir = here.relative_to(root).as_posix()
-        prefix = "" if rel_dir == "." else rel_dir + "/"
-        for name in sorted(n for n in filenames if not n.startswith(".")):
-            problem = _file_problem(os.path.join(dirpath, name), real_root)
-            if problem:
-                skipped.append(Drop(os.path.join(dirpath, name), problem))
-            else:
-                found.append(prefix + name)
-    return found, skipped
-
-
-def _file_problem(path: str, real_root: Path) -> str:
-    """'' for a regular file inside the root, else the reason tag."""
-    try:
-        mode = os.lstat(path).st_mode
-    except OSError:
-        return "unreadable"
-    if stat.S_ISREG(mode):  # not a link, and os.walk does not enter linked folders: inside the root
-        return ""
-    if not stat.S_ISLNK(mode):
-        return "not_a_file"
-    try:
-        real = os.path.realpath(path, strict=True)
-        mode = os.stat(real).st_mode
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            return "symlink_loop"
-        return "broken_symlink" if os.path.islink(path) else "unreadable"
-    if not Path(real).is_relative_to(real_root):
-        return "outside_folder"
-    return "" if stat.S_ISREG(mode) else "not_a_file"
+    walk = walk_folder(root, follow_dir_links=False, skip_hidden=True, exclude=exclude)
+    return [f.rel for f in walk.files], [Drop(path, reason) for path, reason in walk.skipped]
 
 
 def _check_root(source: str | Path) -> Path:
@@ -125,10 +86,6 @@ def _check_root(source: str | Path) -> Path:
     if not root.is_dir():
         raise EngineError(f"SOURCE must be a folder of images, got the file {root}")
     return root
-
-
-def _log_walk_error(exc: OSError) -> None:
-    logger.warning("cannot list %s: %s", exc.filename, exc.strerror)
 
 
 def _scan_folders(root: Path, files: list[str]) -> SourceScan:
@@ -154,7 +111,7 @@ def _scan_with_labels(root, files, unusable, csv_path, file_column, artist_colum
     table = load_label_table(csv_path, file_column=file_column, artist_column=artist_column)
     if not table.records:
         raise EngineError(f"labels file {csv_path} has no usable rows (file name and artist); check the CSV")
-    lookup, unusable_lookup = _FileLookup(files), _FileLookup(unusable)
+    lookup, unusable_lookup = NameLookup((rel, rel) for rel in files), NameLookup((rel, rel) for rel in unusable)
     items, dropped, used = [], [Drop(name, reason) for name, reason in table.rejected], set()
     for name, record in sorted(table.records.items()):
         rel = lookup.find(name)
@@ -176,25 +133,3 @@ def _scan_with_labels(root, files, unusable, csv_path, file_column, artist_colum
                 if rel not in used and is_image_name(rel)]
     info = {"csv": str(csv_path.absolute()), "file_column": table.file_column, "artist_column": table.artist_column}
     return SourceScan(root, "labels", items, dropped, info)
-
-
-class _FileLookup:
-    """Resolve a CSV file name: the exact relative path, else a unique base name anywhere below."""
-
-    def __init__(self, files: list[str]) -> None:
-        self.exact = {_nfc(rel): rel for rel in files}
-        self.by_name: dict[str, list[str]] = defaultdict(list)
-        for rel in files:
-            self.by_name[_nfc(posixpath.basename(rel))].append(rel)
-
-    def find(self, name: str) -> str | None:
-        key = _nfc(posixpath.normpath(name.replace("\\", "/")))
-        if key in self.exact:
-            return self.exact[key]
-        candidates = self.by_name.get(posixpath.basename(key), [])
-        return candidates[0] if len(candidates) == 1 else None
-
-
-def _nfc(text: str) -> str:
-    # macOS stores names decomposed (NFD) while CSVs are usually composed (NFC).
-    return text if text.isascii() else unicodedata.normalize("NFC", text)

@@ -8,7 +8,6 @@ DIR/manifest.csv + DIR/report.json + DIR/images/<sha[:2]>/<sha>.jpg (size x size
 from __future__ import annotations
 
 import logging
-import platform
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass
@@ -16,7 +15,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
-import engine
 from engine.base.errors import EngineError
 from engine.data.imageio import DEFAULT_MAX_PIXELS
 from engine.prepare.cache import CACHE_NAME, FactsCache
@@ -28,8 +26,10 @@ from engine.prepare.output import (
 from engine.prepare.select import Selection, select
 from engine.prepare.worker import DecodeJob, FileFacts, cached_image_name
 from engine.base.progress import Progress
+from engine.base.versions import library_versions
 from engine.data.sources import Drop, SourceItem, SourceScan, scan_source
-from engine.prepare.split import SPLITS, validate_fractions
+from engine.data.manifest import SPLITS
+from engine.prepare.split import validate_fractions
 
 logger = logging.getLogger(__name__)
 
@@ -182,12 +182,7 @@ def build_report(scan: SourceScan, sel: Selection, config: PrepareConfig, *, out
 
 
 def versions() -> dict:
-    import imagehash
-    import numpy
-    import PIL
-
-    return {"engine": engine.__version__, "python": platform.python_version(), "pillow": PIL.__version__,
-            "imagehash": getattr(imagehash, "__version__", "?"), "numpy": numpy.__version__}
+    return library_versions(("pillow", "imagehash", "numpy"))
 
 
 def _split_counts(sel: Selection, per_artist: Counter) -> dict:

@@ -16,8 +16,6 @@ from engine.base.errors import EngineError
 
 logger = logging.getLogger(__name__)
 
-SPLITS = ("train", "val", "test")
-
 
 def _rank(seed: int, key: str) -> str:
     return hashlib.sha256(f"{seed}:{key}".encode("utf-8")).hexdigest()

@@ -33,14 +33,6 @@ logger = logging.getLogger(__name__)
 SAVE_EVERY = 512
 
 
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def view_key(
     *, backbone: str, trunk_fingerprint: str, preprocessing: dict, augment: AugmentConfig, view: int, pooling: str = "avg"
 ) -> str:

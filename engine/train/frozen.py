@@ -11,7 +11,8 @@ import numpy as np
 import torch
 
 from engine.model.backbones import get_spec
-from engine.train.features import cached_features, file_sha256
+from engine.data.hashing import file_sha256
+from engine.train.features import cached_features
 from engine.model.network import EmbeddingHead, SiameseNet, build_pooled_trunk
 from engine.model.pooling import STAGES
 from engine.base.progress import Progress, track

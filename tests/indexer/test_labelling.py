@@ -1,6 +1,11 @@
+import unicodedata
 from pathlib import Path
 
+import pytest
+
 from db.records import Labels
+from indexer.pipeline import index_folder
+from indexer_kit import catalog_state, painting
 from indexer.labelling import is_per_artist_layout, resolve_labels
 from indexer.scan import ScannedFile
 
@@ -29,3 +34,19 @@ def test_layout_detection():
     assert not is_per_artist_layout([])
     labels = resolve_labels(ROOT, _files("a/1.jpg", "2.jpg"), None)
     assert labels == {"/art/a/1.jpg": Labels(), "/art/2.jpg": Labels()}
+
+
+NFC = unicodedata.normalize("NFC", "Egon Schiele — Bildnis Frau Schröder.jpg")
+NFD = unicodedata.normalize("NFD", NFC)
+
+
+@pytest.mark.parametrize(("on_disk", "in_csv"), [(NFD, NFC), (NFC, NFD)], ids=["disk-NFD", "disk-NFC"])
+def test_index_labels_a_file_whatever_the_normal_form(tmp_path, tiny_model, on_disk, in_csv):
+    folder = tmp_path / "scans"
+    painting(folder / on_disk, colour=(200, 40, 40), seed=1)
+    painting(folder / "plain.jpg", colour=(40, 40, 200), seed=2)
+    csv = tmp_path / "labels.csv"
+    csv.write_text(f"filename,artist\n{in_csv},Egon Schiele\nplain.jpg,Someone Else\n", encoding="utf-8")
+    index_folder(folder, home=tmp_path / "home", model=tiny_model, labels=csv)
+    artists = {Path(path).name: artist for path, (_, artist) in catalog_state(tmp_path / "home").items()}
+    assert artists == {on_disk: "Egon Schiele", "plain.jpg": "Someone Else"}

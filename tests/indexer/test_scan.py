@@ -8,7 +8,8 @@ import os
 import pytest
 
 from engine.base.errors import EngineError
-from indexer.scan import file_sha256, image_size, scan_folder
+from engine.data.hashing import file_sha256
+from indexer.scan import image_size, scan_folder
 
 
 def test_walks_recursively_and_ignores_non_image_names(tmp_path, image_factory):

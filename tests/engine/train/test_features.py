@@ -10,7 +10,8 @@ from engine.inference.plan import InferencePlan
 import engine.train.features as features
 from engine.model.augment import AugmentConfig
 from engine.model.backbones import build_trunk, get_spec
-from engine.train.features import cached_features, file_sha256, view_key
+from engine.data.hashing import file_sha256
+from engine.train.features import cached_features, view_key
 from train_kit import TINY, register_tiny
 
 register_tiny()
