@@ -10,6 +10,7 @@ from typing import Optional, Sequence
 import typer
 
 import engine
+from cli.options import DbOpt, GlobalOptions, HomeOpt, JsonOpt, ModelOpt, global_defaults
 from engine.base.errors import EngineError
 
 app = typer.Typer(
@@ -30,12 +31,21 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Optional[bool] = typer.Option(
         None, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log details to stderr."),
+    home: HomeOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+    model: ModelOpt = None,
 ) -> None:
+    # --home/--db/--json/--model before the verb (git/docker style) become the verb's defaults, so the
+    # same option given after the verb wins.
     _configure_logging(logging.DEBUG if verbose else logging.INFO)
+    ctx.obj = GlobalOptions(home=home, db=db, as_json=as_json, model=model)
+    ctx.default_map = global_defaults(ctx.obj, ctx.command)
 
 
 def _configure_logging(level: int) -> None:

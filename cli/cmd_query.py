@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.options import DbOpt, HomeOpt, JsonOpt, ModelOpt
-from cli.output import emit
+from cli.output import emit, path_column_width, shorten_path, under_common_folder
 
 
 def register(app: typer.Typer) -> None:
@@ -41,7 +41,10 @@ def query(
 def _render(console: Console, result: dict) -> None:
     for item in result["results"]:
         artists = ", ".join(f"{a['artist']} ({a['score']:.2f})" for a in item["artists"][:3]) or "unknown"
-        table = Table("#", "similarity", "artist", "path", title=f"{item['query']}: likely {artists}")
-        for rank, match in enumerate(item["matches"], 1):
-            table.add_row(str(rank), f"{match['similarity']:.3f}", match["artist"] or "-", match["path"])
+        folder, paths = under_common_folder([m["path"] for m in item["matches"]])
+        table = Table("#", "similarity", "artist", "path", title=f"{item['query']}: likely {artists}",
+                      caption=f"paths under {folder}" if folder else None)
+        width = path_column_width(console, 26 + max([len(m["artist"] or "-") for m in item["matches"]] + [6]))
+        for rank, (match, path) in enumerate(zip(item["matches"], paths), 1):
+            table.add_row(str(rank), f"{match['similarity']:.3f}", match["artist"] or "-", shorten_path(path, width))
         console.print(table)

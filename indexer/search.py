@@ -20,16 +20,16 @@ from typing import Sequence
 import numpy as np
 
 from db.records import PaintingView
-from db.store import CatalogStore, NothingIndexed, check_model
+from db.store import CatalogStore, NothingIndexed
 from engine.model.checkpoint import LoadedModel
-from engine.inference.model_cache import cached_model
 from engine.inference.embedding import embed_paths
 from engine.base.errors import EngineError
 from engine.base.home import Home
 from engine.evaluate.openset import AttributionCalibration, resolve_calibration
-from indexer.artefacts import index_file, model_info
+from indexer.artefacts import index_file
 from indexer.config import IndexConfig
 from indexer.consistency import open_index
+from indexer.index_model import index_model
 from engine.base.vectors import l2_normalize
 from indexer.vector_index import VectorIndex
 
@@ -79,8 +79,7 @@ def _open(store: CatalogStore, home: Home, db: str | None, model, config: IndexC
     stored, uid = store.model_info(), store.catalog_uid()
     if stored is None or uid is None or store.count() == 0:
         raise NothingIndexed(store.url)
-    lm = cached_model(home.model_path(model))
-    check_model(stored, model_info(lm))
+    lm = index_model(home, stored, model)  # --model, else the model that built the index
     # Reconciled in memory only: a reader never writes (an indexer may hold the lock).
     index, _ = open_index(store, index_file(home, db, uid), dim=stored.embedding_dim,
                           nprobe=config.nprobe, verify_sample=config.verify_sample)
