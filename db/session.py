@@ -4,7 +4,10 @@ SQLite (the default, `HOME/catalog.sqlite`) is opened in WAL mode so readers (`e
 block the writer, with a busy timeout instead of instant "database is locked" errors, foreign keys
 enforced, and `synchronous=FULL` so a committed batch survives a power cut before the FAISS index
 that refers to it is written ("the catalog is committed before the index is swapped").
-Any other SQLAlchemy URL (`--db`) is used as given.
+Any other SQLAlchemy URL (`--db`) is used as given; on a database server (PostgreSQL) the pool pings a
+connection before reusing it (a restarted server is reconnected to between transactions), a first
+connection gives up after CONNECT_TIMEOUT_S, and every connection failure becomes one line naming the
+URL without its password (db.server_errors).
 """
 
 from __future__ import annotations
@@ -19,11 +22,13 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from db.readonly import read_only_error, read_only_reason
-from engine.errors import EngineError
+from db.server_errors import connect_error, display_url, lost_connection
+from engine.base.errors import EngineError
 
 logger = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 30_000
+CONNECT_TIMEOUT_S = 10
 
 
 def make_engine(url: str) -> Engine:
@@ -35,9 +40,36 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, parsed.database)
     try:
-        return create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True, connect_args=_server_connect_args(parsed))
     except (NoSuchModuleError, ImportError) as exc:
-        raise EngineError(f"no database driver for {parsed.drivername!r} ({exc}); install it or use a sqlite:/// URL") from None
+        hint = "pip install 'artwork-engine[postgres]'" if parsed.get_backend_name() == "postgresql" else "install it"
+        raise EngineError(f"no database driver for {parsed.drivername!r} ({exc}); {hint}, or use a sqlite:/// URL") from None
+    _raise_one_line_errors(engine)
+    return engine
+
+
+def _server_connect_args(parsed) -> dict:
+    if parsed.get_backend_name() != "postgresql" or "connect_timeout" in parsed.query:
+        return {}
+    return {"connect_timeout": CONNECT_TIMEOUT_S}
+
+
+def _raise_one_line_errors(engine: Engine) -> None:
+    """Connection failures of a server database become EngineError (a first connect, or a lost server mid-run)."""
+    connected = [False]
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, connection_record) -> None:
+        connected[0] = True
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context) -> None:
+        if context.is_pre_ping:  # a stale pooled connection: the pool reconnects (or fails below)
+            return
+        if context.is_disconnect or (connected[0] and context.connection is None):
+            raise lost_connection(engine.url, context.original_exception)
+        if context.connection is None and isinstance(context.sqlalchemy_exception, OperationalError):
+            raise connect_error(engine.url, context.original_exception)
 
 
 def _sqlite_engine(url: str, database: str | None) -> Engine:
@@ -80,8 +112,10 @@ def check_reachable(engine: Engine) -> None:
         why = read_only_reason(database) if database is not None else None
         if why is not None:
             raise read_only_error(database, why) from None
+        if database is None and engine.url.get_backend_name() != "sqlite":
+            raise connect_error(engine.url, exc) from None
         reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc).splitlines()[0]
-        raise EngineError(f"cannot open the catalog {engine.url!r}: {reason}; check --db / --home") from None
+        raise EngineError(f"cannot open the catalog {display_url(engine.url)}: {reason}; check --db / --home") from None
 
 
 def sqlite_file(url: str) -> Path | None:

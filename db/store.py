@@ -2,11 +2,13 @@
 
 Each write method is one transaction: a painting row is inserted together with its vector, a
 content change replaces the old row in the same transaction, so a crash at any point leaves the
-catalog at a batch boundary.
+catalog at a batch boundary. Rows are written in batches (db.bulk). A writer opened `exclusive`
+holds the catalog's indexer lock (db.lock) until `close`, and checks it in every write transaction.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import uuid
@@ -14,45 +16,69 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
-from sqlalchemy import Engine, delete, func, inspect, select, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, delete, func, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from db.bulk import artist_ids, chunks, insert_paintings, update_paintings
+from db.lock import CatalogLock
 from db.models import Artist, Base, IndexMeta, Painting
 from db.records import FileState, Labels, ModelInfo, NewPainting, PaintingView, bytes_to_vector, vector_to_bytes
 from db.readonly import immutable_engine, readable_as_immutable
+from db.server_errors import display_url
 from db.session import check_reachable, make_engine, make_sessionmaker, sqlite_file
-from engine.errors import EngineError
+from engine.base.errors import EngineError
 
 logger = logging.getLogger(__name__)
-
-_CHUNK = 500  # ids per IN (...) clause; SQLite's variable limit is 32766, other servers differ
 
 
 class CatalogStore:
     """The catalog at one SQLAlchemy URL; tables are created on first open."""
 
-    def __init__(self, url: str, *, create: bool = True) -> None:
-        """`create=False` (readers): EngineError "nothing indexed" instead of creating an empty catalog."""
+    def __init__(self, url: str, *, create: bool = True, exclusive: bool = False) -> None:
+        """`create=False` (readers): EngineError "nothing indexed" instead of creating an empty catalog.
+
+        `exclusive` (the indexer): take the catalog's indexer lock first (EngineError when another holds it).
+        """
         self.url = url
         if not create:
             _require_existing(url)
         self.engine = _open_engine(url, reader=not create)
         check_reachable(self.engine)
+        self._lock: CatalogLock | None = None
+        try:
+            self._lock = CatalogLock(self.engine).acquire() if exclusive else None
+            self._create_tables(create)
+        except BaseException:
+            self.close()
+            raise
+        self._sessions = make_sessionmaker(self.engine)
+
+    def _create_tables(self, create: bool) -> None:
         if not create and not inspect(self.engine).has_table(IndexMeta.__tablename__):
-            raise NothingIndexed(url)
+            raise NothingIndexed(self.url)
         try:
             Base.metadata.create_all(self.engine)
         except SQLAlchemyError as exc:
-            raise EngineError(f"cannot create the catalog tables at {url!r}: {exc.__class__.__name__}; check --db") from None
-        self._sessions = make_sessionmaker(self.engine)
+            raise EngineError(f"cannot create the catalog tables at {display_url(self.url)}: {exc.__class__.__name__}; "
+                              "check --db") from None
 
     def session(self) -> Session:
         return self._sessions()
 
     def close(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
         self.engine.dispose()
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Session]:
+        """One write transaction, begun only while this writer still holds the catalog's lock."""
+        with self.session() as s, s.begin():
+            if self._lock is not None:
+                self._lock.guard(s.connection())
+            yield s
 
     # -- the model behind the vectors ---------------------------------------------------------
 
@@ -73,7 +99,7 @@ class CatalogStore:
         forgets every painting in the same transaction as the new model is recorded (an empty
         catalog simply takes the new model).
         """
-        with self.session() as s, s.begin():
+        with self._write() as s:
             meta = s.get(IndexMeta, 1)
             if meta is not None and not reindex and s.scalar(select(Painting.id).limit(1)) is not None:
                 check_model(_model_info(meta), model)
@@ -110,7 +136,7 @@ class CatalogStore:
         """{id: vector} for the ids that exist."""
         out: dict[int, np.ndarray] = {}
         with self.session() as s:
-            for chunk in _chunks(list(ids)):
+            for chunk in chunks(list(ids)):
                 for pid, blob in s.execute(select(Painting.id, Painting.vector).where(Painting.id.in_(chunk))):
                     out[pid] = bytes_to_vector(blob)
         return out
@@ -127,7 +153,7 @@ class CatalogStore:
         """One stored vector per known content hash (to reuse for copies of an indexed file)."""
         out: dict[str, np.ndarray] = {}
         with self.session() as s:
-            for chunk in _chunks(sorted(set(shas))):
+            for chunk in chunks(sorted(set(shas))):
                 for sha, blob in s.execute(select(Painting.sha256, Painting.vector).where(Painting.sha256.in_(chunk))):
                     out.setdefault(sha, bytes_to_vector(blob))
         return out
@@ -135,7 +161,7 @@ class CatalogStore:
     def views(self, ids: Sequence[int]) -> dict[int, PaintingView]:
         with self.session() as s:
             out: dict[int, PaintingView] = {}
-            for chunk in _chunks([int(i) for i in ids]):
+            for chunk in chunks([int(i) for i in ids]):
                 stmt = _view_select().where(Painting.id.in_(chunk))
                 out.update({row.id: PaintingView(*row) for row in s.execute(stmt)})
             return out
@@ -159,27 +185,25 @@ class CatalogStore:
     # -- writes (one transaction each) --------------------------------------------------------
 
     def add_paintings(self, items: Sequence[NewPainting], *, replaces: Sequence[int] = ()) -> list[int]:
-        """Insert rows with their vectors, deleting the rows they replace; returns the new ids."""
-        with self.session() as s, s.begin():
-            if replaces:
-                s.execute(delete(Painting).where(Painting.id.in_(list(replaces))))
-            artists = _ArtistCache(s)
-            rows = [_painting_row(item, artists) for item in items]
-            s.add_all(rows)
-            s.flush()
-            return [row.id for row in rows]
+        """Insert rows with their vectors (in batches), deleting the rows they replace; returns the new ids."""
+        with self._write() as s:
+            conn = s.connection()
+            for chunk in chunks(list(replaces)):
+                conn.execute(delete(Painting).where(Painting.id.in_(chunk)))
+            artists = artist_ids(conn, {item.labels.artist for item in items})
+            return insert_paintings(conn, [_painting_row(item, artists) for item in items])
 
     def move(self, moves: Sequence[tuple[int, str, int, int]]) -> None:
         """Give rows a new path (same content, same vector): (id, path, size, mtime_ns)."""
-        with self.session() as s, s.begin():
-            for pid, path, size, mtime_ns in moves:
-                s.execute(update(Painting).where(Painting.id == pid).values(path=path, size=size, mtime_ns=mtime_ns))
+        with self._write() as s:
+            changes = [(pid, {"path": path, "size": size, "mtime_ns": mtime_ns}) for pid, path, size, mtime_ns in moves]
+            update_paintings(s.connection(), changes)
 
     def relabel(self, changes: Sequence[tuple[int, Labels]]) -> None:
-        with self.session() as s, s.begin():
-            artists = _ArtistCache(s)
-            for pid, labels in changes:
-                s.execute(update(Painting).where(Painting.id == pid).values(**_label_values(labels, artists)))
+        with self._write() as s:
+            conn = s.connection()
+            artists = artist_ids(conn, {labels.artist for _, labels in changes})
+            update_paintings(conn, [(pid, _label_values(labels, artists)) for pid, labels in changes])
 
     def labels_of(self) -> dict[int, Labels]:
         with self.session() as s:
@@ -188,8 +212,8 @@ class CatalogStore:
 
     def delete(self, ids: Sequence[int]) -> None:
         """Remove rows (and so their vectors); drops artists left without paintings."""
-        with self.session() as s, s.begin():
-            for chunk in _chunks(list(ids)):
+        with self._write() as s:
+            for chunk in chunks(list(ids)):
                 s.execute(delete(Painting).where(Painting.id.in_(chunk)))
             used = select(Painting.artist_id).where(Painting.artist_id.is_not(None))
             s.execute(delete(Artist).where(Artist.id.not_in(used)))
@@ -197,7 +221,7 @@ class CatalogStore:
 
 class NothingIndexed(EngineError):
     def __init__(self, url: str) -> None:
-        where = make_url(url).render_as_string(hide_password=True)
+        where = display_url(url)
         super().__init__(f"nothing indexed in {where}; run `engine index FOLDER` first (with the same --home/--db)")
 
 
@@ -228,43 +252,22 @@ def check_model(stored: ModelInfo, model: ModelInfo) -> None:
     )
 
 
-class _ArtistCache:
-    """Get-or-create artist rows within one session."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.ids: dict[str, int] = {}
-
-    def id_for(self, name: str | None) -> int | None:
-        if not name:
-            return None
-        if name not in self.ids:
-            found = self.session.scalar(select(Artist.id).where(Artist.name == name))
-            if found is None:
-                artist = Artist(name=name)
-                self.session.add(artist)
-                self.session.flush()
-                found = artist.id
-            self.ids[name] = found
-        return self.ids[name]
-
-
-def _painting_row(item: NewPainting, artists: _ArtistCache) -> Painting:
-    return Painting(
-        path=item.path,
-        sha256=item.sha256,
-        size=item.size,
-        mtime_ns=item.mtime_ns,
-        width=item.width,
-        height=item.height,
-        vector=vector_to_bytes(item.vector),
-        **_label_values(item.labels, artists),
-    )
-
-
-def _label_values(labels: Labels, artists: _ArtistCache) -> dict:
+def _painting_row(item: NewPainting, artists: dict[str, int]) -> dict:
     return {
-        "artist_id": artists.id_for(labels.artist),
+        "path": item.path,
+        "sha256": item.sha256,
+        "size": item.size,
+        "mtime_ns": item.mtime_ns,
+        "width": item.width,
+        "height": item.height,
+        "vector": vector_to_bytes(item.vector),
+        **_label_values(item.labels, artists),
+    }
+
+
+def _label_values(labels: Labels, artists: dict[str, int]) -> dict:
+    return {
+        "artist_id": artists.get(labels.artist) if labels.artist else None,
         "title": labels.title or None,
         "style": labels.style or None,
         "genre": labels.genre or None,
@@ -281,7 +284,3 @@ def _view_select():
 def _model_info(meta: IndexMeta) -> ModelInfo:
     return ModelInfo(meta.model_fingerprint, meta.backbone, meta.embedding_dim, meta.model_path)
 
-
-def _chunks(items: list, size: int = _CHUNK) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

@@ -1,4 +1,4 @@
-"""CatalogStore: transactions, id policy, filters, model binding."""
+"""CatalogStore: transactions, id policy, filters, model binding, batched writes (on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ def _painting(path: str, *, sha: str | None = None, artist: str | None = None, s
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = CatalogStore(f"sqlite:///{tmp_path / 'c.sqlite'}")
+def store(catalog_url):
+    """A catalog bound to MODEL, on SQLite and on PostgreSQL."""
+    s = CatalogStore(catalog_url)
     s.bind_model(MODEL, versions={})
     yield s
     s.close()
@@ -52,11 +53,35 @@ def test_replace_is_one_transaction(store):
     assert store.file_states()[0].sha256 == "2" * 64
 
 
-def test_failed_transaction_leaves_nothing(store):
+@pytest.mark.parametrize("batch", [2, 40])  # PostgreSQL: a multi-row INSERT below db.bulk.COPY_MIN_ROWS, COPY above
+def test_failed_transaction_leaves_nothing(store, batch):
+    from sqlalchemy.exc import IntegrityError
+
     store.add_paintings([_painting("/p/a.jpg")])
-    with pytest.raises(Exception):
-        store.add_paintings([_painting("/p/b.jpg"), _painting("/p/a.jpg")])  # duplicate path
+    with pytest.raises(IntegrityError):
+        store.add_paintings([_painting(f"/p/b{i}.jpg") for i in range(batch - 1)] + [_painting("/p/a.jpg")])  # duplicate path
     assert [s.path for s in store.file_states()] == ["/p/a.jpg"]
+
+
+@pytest.mark.parametrize("batch", [3, 300])
+def test_batched_writes_keep_rows_labels_and_ids_in_order(store, batch):
+    from db.bulk import COPY_MIN_ROWS
+
+    assert 3 < COPY_MIN_ROWS < 300
+    items = [_painting(f"/p/{i}.jpg", artist=f"A{i % 7}" if i % 5 else None, style="S", date=str(1800 + i), seed=i)
+             for i in range(batch)]
+    ids = store.add_paintings(items)
+    assert ids == sorted(ids) and len(set(ids)) == batch
+    views, vectors = store.views(ids), store.vectors(ids)
+    for pid, item in zip(ids, items):
+        assert (views[pid].path, views[pid].artist, views[pid].date) == (item.path, item.labels.artist, item.labels.date)
+        np.testing.assert_array_equal(vectors[pid], item.vector)
+    assert store.artist_names() == sorted({i.labels.artist for i in items if i.labels.artist})
+    store.move([(ids[0], "/q/moved.jpg", 11, 2)])
+    store.relabel([(pid, Labels("New", "T")) for pid in ids[1:3]])
+    states = {s.id: s for s in store.file_states()}
+    assert (states[ids[0]].path, states[ids[0]].size, states[ids[0]].mtime_ns) == ("/q/moved.jpg", 11, 2)
+    assert [store.labels_of()[pid] for pid in ids[1:3]] == [Labels("New", "T")] * 2
 
 
 def test_filters_are_case_insensitive_and_date_is_a_prefix(store):
