@@ -44,6 +44,16 @@ def artdata() -> Path:
     return ARTDATA
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def catalog_url(request, tmp_path) -> str:
+    """An empty catalog's URL, once per database: a SQLite file in tmp_path, then a fresh PostgreSQL database
+    on the server at $ENGINE_TEST_PG_URL (skipped without it, failed in CI: tests/kits/catalog_kit.py)."""
+    from catalog_kit import fresh_catalog
+
+    with fresh_catalog(request.param, tmp_path) as url:
+        yield url
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path, monkeypatch):
     """No test touches the real user data folder or downloads weights."""
