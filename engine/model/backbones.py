@@ -87,10 +87,15 @@ def unregister_backbone(name: str) -> None:
 
 
 def get_spec(name: str) -> BackboneSpec:
+    """The spec of a named trunk; `timm:NAME` / `torchvision:NAME` are resolved (engine.model.zoo) and registered on first use."""
+    if name not in BACKBONES and name.startswith(("timm:", "torchvision:")):
+        from engine.model.zoo import resolve
+
+        register_backbone(*resolve(name))
     try:
         return BACKBONES[name]
     except KeyError:
-        raise EngineError(f"unknown backbone {name!r}; use one of {', '.join(BACKBONES)}") from None
+        raise EngineError(f"unknown backbone {name!r}; use one of {', '.join(BACKBONES)}, timm:NAME or torchvision:NAME") from None
 
 
 def build_classifier(name: str) -> nn.Module:
@@ -104,11 +109,25 @@ def build_classifier(name: str) -> nn.Module:
 
 def to_trunk(name: str, classifier: nn.Module) -> nn.Module:
     """Drop the classification layer in place: the module then returns pooled features (B, F)."""
+    return drop_classifier(classifier, name=name)
+
+
+def drop_classifier(classifier: nn.Module, *, name: str = "") -> nn.Module:
+    """timm: `reset_classifier(0)`; torchvision: the last Linear of `fc`, `classifier`, `heads` or `head`
+    becomes an Identity (resnet, vgg, efficientnet, mobilenet, convnext, regnet, vit, swin, ...)."""
     if hasattr(classifier, "reset_classifier"):
         classifier.reset_classifier(0)
-    else:
-        classifier.fc = nn.Identity()
-    return classifier
+        return classifier
+    for attr in ("fc", "classifier", "heads", "head"):
+        head = getattr(classifier, attr, None)
+        if isinstance(head, nn.Linear):
+            setattr(classifier, attr, nn.Identity())
+            return classifier
+        linears = [i for i, m in enumerate(head) if isinstance(m, nn.Linear)] if isinstance(head, nn.Sequential) else []
+        if linears:
+            head[linears[-1]] = nn.Identity()
+            return classifier
+    raise EngineError(f"cannot find the final Linear classification layer of {name or type(classifier).__name__}; use another backbone")
 
 
 def build_trunk(name: str) -> nn.Module:

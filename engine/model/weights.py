@@ -7,6 +7,10 @@
   the same order, so they are mapped by position with a shape check and loaded strictly.
 - resnet34: torchvision's file from the torch hub cache, else a download with a short timeout,
   else an EngineError saying which file to place where.
+- torchvision:NAME: the default weights' file in the torch hub cache, else a download when online
+  (hash-checked), loaded by torchvision's own builder; timm:NAME: the Hugging Face cache (or the
+  torch hub cache for url-only models), else a download when online, loaded by timm (its key
+  filters apply). Otherwise a one-line EngineError. `--weights FILE` always wins.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ def build_pretrained_trunk(backbone: str, weights: str = "imagenet") -> nn.Modul
 def build_pretrained_classifier(backbone: str, weights: str = "imagenet") -> nn.Module:
     """The full ImageNet classifier with `weights` loaded (used for the trunk and for sanity checks)."""
     get_spec(backbone)
+    if weights != "none" and backbone.startswith(("timm:", "torchvision:")):
+        return _zoo_classifier(backbone, weights)
     model = build_classifier(backbone)
     if weights == "none":
         return model
@@ -115,9 +121,9 @@ def _check_resolvable(host: str, timeout: float) -> None:
 
 
 def _check_hash_prefix(name: str, hexdigest: str) -> None:
-    # torchvision file names carry the first hex digits of their sha256.
-    prefix = name.rsplit("-", 1)[-1].split(".")[0]
-    if not hexdigest.startswith(prefix):
+    # torchvision (and most timm release) file names carry the first hex digits of their sha256.
+    prefix = name.rsplit("-", 1)[-1].split(".")[0] if "-" in name else ""
+    if len(prefix) >= 6 and all(c in "0123456789abcdef" for c in prefix) and not hexdigest.startswith(prefix):
         raise ValueError(f"downloaded {name} has sha256 {hexdigest[:12]}..., expected {prefix}...")
 
 
@@ -155,3 +161,106 @@ def map_by_position(source: Mapping[str, torch.Tensor], target: Mapping[str, tor
             )
         mapped[dst_key] = tensor
     return mapped
+
+
+def _zoo_classifier(backbone: str, weights: str) -> nn.Module:
+    """A timm:/torchvision: classifier with `weights` ("imagenet" or a file) loaded."""
+    library, name = backbone.split(":", 1)
+    if library == "torchvision":
+        if weights != "imagenet":
+            model = build_classifier(backbone)
+            load_state_file(model, Path(weights).expanduser(), backbone=backbone)
+            return model
+        return _torchvision_pretrained(name)
+    path = timm_weights_path(name) if weights == "imagenet" else Path(weights).expanduser()
+    if not path.is_file():
+        raise EngineError(f"weights file not found: {path}; pass --weights imagenet|none|FILE")
+    import timm
+
+    try:
+        return timm.create_model(name, pretrained=True, pretrained_cfg_overlay={"file": str(path)})
+    except (RuntimeError, ValueError, KeyError, OSError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise EngineError(f"{path} does not fit timm:{name}: {first}") from None
+
+
+def _torchvision_pretrained(name: str) -> nn.Module:
+    import torchvision
+
+    try:
+        default = torchvision.models.get_model_weights(name).DEFAULT
+    except (ValueError, AttributeError):
+        raise EngineError(f"torchvision publishes no weights for {name}; pass --weights FILE or --weights none") from None
+    target = Path(torch.hub.get_dir()) / "checkpoints" / Path(urllib.request.urlparse(default.url).path).name
+    if not target.is_file():
+        _fetch_or_explain(default.url, target, f"torchvision:{name}")
+    return torchvision.models.get_model(name, weights=default)  # reads the cached file: no network
+
+
+def timm_weights_path(name: str) -> Path:
+    """The pretrained file of a timm model: Hugging Face cache, torch hub cache, else a download."""
+    import timm
+
+    cfg = timm.get_pretrained_cfg(name)
+    if cfg is None or not (cfg.hf_hub_id or cfg.url):
+        raise EngineError(f"timm publishes no pretrained weights for {name}; pass --weights FILE or --weights none")
+    cached = _timm_cached(cfg)
+    if cached is not None:
+        return cached
+    if cfg.hf_hub_id:
+        return _hf_fetch_or_explain(cfg.hf_hub_id, _hf_filenames(cfg), f"timm:{name}")
+    target = Path(torch.hub.get_dir()) / "checkpoints" / Path(urllib.request.urlparse(cfg.url).path).name
+    _fetch_or_explain(cfg.url, target, f"timm:{name}")
+    return target
+
+
+def _hf_filenames(cfg) -> tuple[str, ...]:
+    return (cfg.hf_hub_filename,) if getattr(cfg, "hf_hub_filename", None) else ("model.safetensors", "pytorch_model.bin")
+
+
+def _timm_cached(cfg) -> Path | None:
+    if cfg.hf_hub_id:
+        from huggingface_hub import try_to_load_from_cache
+
+        for filename in _hf_filenames(cfg):
+            found = try_to_load_from_cache(cfg.hf_hub_id, filename)
+            if isinstance(found, str):
+                return Path(found)
+    if cfg.url:
+        target = Path(torch.hub.get_dir()) / "checkpoints" / Path(urllib.request.urlparse(cfg.url).path).name
+        return target if target.is_file() else None
+    return None
+
+
+def _fetch_or_explain(url: str, target: Path, backbone: str) -> None:
+    try:
+        _download(url, target, timeout=CONNECT_TIMEOUT_S)
+    except (OSError, ValueError) as exc:
+        logger.debug("%s download failed: %s", backbone, exc)
+        raise EngineError(
+            f"ImageNet weights for {backbone} are not available offline: place {target.name} at {target} "
+            "(or pass --weights FILE), or use --weights none"
+        ) from None
+
+
+def _hf_fetch_or_explain(repo: str, filenames: tuple[str, ...], backbone: str) -> Path:
+    try:
+        _check_resolvable("huggingface.co", CONNECT_TIMEOUT_S)
+        from huggingface_hub import hf_hub_download
+
+        return Path(_first_hf_file(hf_hub_download, repo, filenames))
+    except Exception as exc:  # offline, missing file, hub errors: all mean "not available here"
+        logger.debug("%s download failed: %s", backbone, exc)
+        raise EngineError(
+            f"ImageNet weights for {backbone} are not available offline: download {filenames[0]} of "
+            f"https://huggingface.co/{repo} and pass --weights FILE, or use --weights none"
+        ) from None
+
+
+def _first_hf_file(download, repo: str, filenames: tuple[str, ...]) -> str:
+    for filename in filenames[:-1]:
+        try:
+            return download(repo, filename)
+        except Exception:  # that file name is not in the repository: try the next one
+            continue
+    return download(repo, filenames[-1])
