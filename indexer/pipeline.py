@@ -1,7 +1,8 @@
 """`index_folder`: embed a folder of paintings into the home's catalog and FAISS index.
 
 Incremental (only new or changed content is embedded; moves keep their vector), resumable
-(see `indexer.writer` for the crash-safe protocol) and exclusive (one indexer per home).
+(see `indexer.writer` for the crash-safe protocol) and exclusive (one indexer per home, and one per
+catalog: a catalog shared by several homes is also locked in the database, db.lock).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def index_folder(
     """
     the_home = Home.resolve(home).ensure()
     with storage_errors(the_home.root), IndexLock(the_home.lock_path):
-        store = CatalogStore(the_home.db_url(db), create=not check)
+        store = CatalogStore(the_home.db_url(db), create=not check, exclusive=True)  # the catalog's lock too (db.lock)
         try:
             if check:
                 return check_catalog(store, folder, home=the_home, db=db, config=config)

@@ -29,6 +29,7 @@ from engine.evaluate.openset import AttributionCalibration, resolve_calibration
 from indexer.artefacts import index_file
 from indexer.config import IndexConfig
 from indexer.consistency import open_index
+from indexer.home_copy import keep_home_copy
 from indexer.index_model import index_model
 from engine.base.vectors import l2_normalize
 from indexer.vector_index import VectorIndex
@@ -80,9 +81,11 @@ def _open(store: CatalogStore, home: Home, db: str | None, model, config: IndexC
     if stored is None or uid is None or store.count() == 0:
         raise NothingIndexed(store.url)
     lm = index_model(home, stored, model)  # --model, else the model that built the index
-    # Reconciled in memory only: a reader never writes (an indexer may hold the lock).
-    index, _ = open_index(store, index_file(home, db, uid), dim=stored.embedding_dim,
-                          nprobe=config.nprobe, verify_sample=config.verify_sample)
+    # Reconciled with the catalog in memory, then kept as this home's file if it was missing or stale and the
+    # home is free (a second home of a shared catalog rebuilds its own file from the stored vectors).
+    path = index_file(home, db, uid)
+    index, repair = open_index(store, path, dim=stored.embedding_dim, nprobe=config.nprobe, verify_sample=config.verify_sample)
+    keep_home_copy(store, index, repair, path, home=home, model=stored, config=config)
     return lm, index
 
 

@@ -74,16 +74,18 @@ def cached_load_model(path, *, device=None):
     return _cached_load(str(Path(path).resolve()), (st.st_mtime_ns, st.st_size))
 
 
-def catalog_state(home: Path) -> dict:
-    """{path: (id, artist)} of the home's catalog, after asserting catalog and index file agree exactly."""
+def catalog_state(home: Path, db: str | None = None) -> dict:
+    """{path: (id, artist)} of the home's catalog (or `db`), after asserting catalog and the home's index file agree exactly."""
     from db.store import CatalogStore
     from engine.base.home import Home
+    from indexer.artefacts import index_file
     from indexer.consistency import check_index
     from indexer.vector_index import VectorIndex
 
-    store = CatalogStore(Home.resolve(home).db_url(), create=False)
+    the_home = Home.resolve(home)
+    store = CatalogStore(the_home.db_url(db), create=False)
     try:
-        index = VectorIndex.load(Home.resolve(home).index_path)
+        index = VectorIndex.load(index_file(the_home, db, store.catalog_uid()))
         assert index is not None, "no index file"
         report = check_index(index, store)
         assert report["catalog_rows"] == report["index_vectors"], report
@@ -94,12 +96,12 @@ def catalog_state(home: Path) -> dict:
         store.close()
 
 
-def stored_vectors(home: Path) -> dict[str, np.ndarray]:
-    """{path: stored vector}."""
+def stored_vectors(home: Path, db: str | None = None) -> dict[str, np.ndarray]:
+    """{path: stored vector} of the home's catalog (or `db`)."""
     from db.store import CatalogStore
     from engine.base.home import Home
 
-    store = CatalogStore(Home.resolve(home).db_url(), create=False)
+    store = CatalogStore(Home.resolve(home).db_url(db), create=False)
     try:
         ids = store.ids().tolist()
         views, vectors = store.views(ids), store.vectors(ids)
