@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from engine.base.config import require
+
 
 @dataclass(frozen=True)
 class IndexConfig:
@@ -25,13 +27,12 @@ class IndexConfig:
     measure_forward_s: float = 0.0  # > 0: after embedding, time the bare forward pass this long (the compute limit)
 
     def __post_init__(self) -> None:
-        for name in ("batch_size", "streams", "commit_every", "approx_threshold", "nprobe", "recall_queries"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1")
-        if self.num_workers is not None and self.num_workers < 0:
-            raise ValueError("num_workers must be >= 0")
-        if self.torch_threads is not None and self.torch_threads < 1:
-            raise ValueError("torch_threads must be >= 1")
+        at_least_one = ("batch_size", "streams", "torch_threads", "commit_every", "approx_threshold", "nprobe", "recall_queries")
+        require([
+            *((getattr(self, name) is None or getattr(self, name) >= 1, f"{name} must be >= 1, got {getattr(self, name)}")
+              for name in at_least_one),
+            (self.num_workers is None or self.num_workers >= 0, f"num_workers must be >= 0, got {self.num_workers}"),
+        ])
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -17,6 +17,7 @@ import torch
 
 from engine.base.atomic import atomic_write_json
 from engine.model.checkpoint import LoadedModel
+from engine.base.errors import EngineError
 from engine.base.runtime import cpu_cores
 from engine.inference.plan import InferencePlan, choose_plan, measure_plan
 from indexer.config import IndexConfig
@@ -35,7 +36,7 @@ def plan_for(lm: LoadedModel, config: IndexConfig, *, n_images: int, cache: Path
     key = plan_key(lm)
     remembered = _read(cache).get(key) if cache else None
     if isinstance(remembered, dict):
-        with contextlib.suppress(TypeError, ValueError):  # a damaged entry is measured again
+        with contextlib.suppress(TypeError, EngineError):  # a damaged entry is measured again
             return InferencePlan(**remembered), _info("remembered")
     plan, rates = choose_plan(lm.model, input_size=lm.input_size, device=lm.device, n_images=n_images)
     if cache and rates:

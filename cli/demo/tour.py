@@ -26,6 +26,7 @@ from engine.base.errors import EngineError
 from engine.base.home import CATALOG_NAME, Home
 from engine.data.manifest import read_manifest
 from engine.base.progress import Progress
+from engine.base.config import require
 
 logger = logging.getLogger(__name__)
 
@@ -61,9 +62,7 @@ class DemoConfig:
             (self.max_per_artist is None or self.max_per_artist >= 4, "--max-per-artist must be >= 4 (or unset)"),
             (self.k >= 1, f"-k must be >= 1, got {self.k}"),
         ]
-        for ok, message in checks:
-            if not ok:
-                raise EngineError(message)
+        require(checks)
         return self
 
 

@@ -7,7 +7,16 @@ import math
 import typing
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
+
+from engine.base.errors import EngineError
+
+
+def require(checks: Iterable[tuple[bool, str]]) -> None:
+    """The one way configs are validated: EngineError with the message of the first check that fails."""
+    for ok, message in checks:
+        if not ok:
+            raise EngineError(message)
 
 
 def to_plain(obj: Any) -> Any:

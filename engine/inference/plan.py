@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from engine.base.config import require
 from engine.base.runtime import cpu_cores, torch_threads
 
 logger = logging.getLogger(__name__)
@@ -37,8 +38,8 @@ class InferencePlan:
     threads: int | None = None
 
     def __post_init__(self) -> None:
-        if self.batch_size < 1 or self.streams < 1 or (self.threads is not None and self.threads < 1):
-            raise ValueError(f"invalid inference plan {self}")
+        require([(self.batch_size >= 1 and self.streams >= 1 and (self.threads is None or self.threads >= 1),
+                  f"invalid inference plan {self}: batch size, streams and threads must be >= 1")])
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from engine.model.augment import AugmentConfig
+from engine.base.config import require
 from engine.base.errors import EngineError
 from engine.base.runtime import cpu_cores
 from engine.train.losses import LossConfig
@@ -61,9 +62,7 @@ class TrainConfig:
             (self.views >= 1, f"--views must be >= 1, got {self.views}"),
             (self.max_steps_per_epoch is None or self.max_steps_per_epoch >= 1, "--max-steps-per-epoch must be >= 1"),
         ]
-        for ok, message in checks:
-            if not ok:
-                raise EngineError(message)
+        require(checks)
         return self
 
 

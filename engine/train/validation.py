@@ -11,9 +11,9 @@ from typing import Callable
 import numpy as np
 import torch
 
-from engine.evaluate.calibration import best_threshold, fit_calibration
-from engine.evaluate.metrics.triplets import sample_triplets
+from engine.evaluate.metrics.triplets import ordered_fraction, sample_triplets
 from engine.evaluate.metrics.verification import cosine_scores, sample_pairs, verification_metrics
+from engine.evaluate.scores import Pairs, calibrate
 from engine.base.runtime import torch_threads
 from engine.train.data import Split
 
@@ -35,25 +35,23 @@ class Validator:
         self.loss_batches = loss_batches
         # sampled once (it is the slow part): every epoch ranks the same triplets
         self.triplets = sample_triplets(val.artists, n_triplets=n_triplets, seed=seed, groups=val.groups)
-        self.i, self.j, self.same = sample_pairs(
+        self.pairs = Pairs(*sample_pairs(
             val.artists, n_pairs=n_pairs, per_artist_cap=per_artist_cap, seed=seed, groups=val.groups
-        )
+        ))
 
     def scores(self, emb: np.ndarray) -> np.ndarray:
-        return cosine_scores(emb, self.i, self.j)
+        return cosine_scores(emb, self.pairs.i, self.pairs.j)
 
     def metrics(self, emb: np.ndarray, *, with_loss: bool = True) -> dict:
-        verification = verification_metrics(self.scores(emb), self.same)
+        verification = verification_metrics(self.scores(emb), self.pairs.same)
         out = {k: verification[k] for k in ("roc_auc", "eer", "average_precision", "accuracy")}
         out["triplet_accuracy"] = self.triplet_accuracy(emb)
         out["loss"] = self.loss(emb) if with_loss else float("nan")
         return out
 
     def triplet_accuracy(self, emb: np.ndarray) -> float:
-        """Share of the fixed val triplets with ||e_a - e_p|| < ||e_a - e_n|| (as metrics.triplets)."""
-        emb = np.asarray(emb, dtype=np.float64)
-        a, p, n = self.triplets.T
-        return float(np.mean(np.linalg.norm(emb[a] - emb[p], axis=1) < np.linalg.norm(emb[a] - emb[n], axis=1)))
+        """Share of the fixed val triplets with ||e_a - e_p|| < ||e_a - e_n||."""
+        return ordered_fraction(emb, self.triplets)
 
     def loss(self, emb: np.ndarray) -> float:
         """Mean training loss over the fixed val batches (embeddings only: no gradients needed)."""
@@ -64,6 +62,6 @@ class Validator:
         return float(np.mean(values)) if values else float("nan")
 
     def calibrate(self, emb: np.ndarray) -> tuple[float, dict]:
-        scores = self.scores(emb)
-        threshold = best_threshold(scores, self.same)
-        return threshold, fit_calibration(scores, self.same, anchor=threshold)  # p = 0.5 at the threshold
+        """The threshold and Platt calibration fitted on the val pairs, exactly as `engine evaluate --split val`."""
+        fitted = calibrate(emb, self.pairs, source="val")
+        return fitted.threshold, fitted.calibration

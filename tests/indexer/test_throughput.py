@@ -6,6 +6,8 @@ import json
 from types import SimpleNamespace
 
 import pytest
+
+from engine.base.errors import EngineError
 import torch
 
 from engine.inference import plan as ip
@@ -77,5 +79,5 @@ def test_another_architecture_has_another_key():
 
 
 def test_config_rejects_zero_streams():
-    with pytest.raises(ValueError):
+    with pytest.raises(EngineError, match="streams must be >= 1"):
         IndexConfig(streams=0)

@@ -63,8 +63,11 @@ def triplet_accuracy(
     groups: Sequence[str] | None = None,
 ) -> float:
     """Fraction of sampled triplets with ||e_a - e_p|| < ||e_a - e_n|| (ties count as failures)."""
+    return ordered_fraction(emb, sample_triplets(labels, n_triplets=n_triplets, seed=seed, groups=groups))
+
+
+def ordered_fraction(emb: np.ndarray, triplets: np.ndarray) -> float:
+    """Fraction of the (T, 3) triplets (a, p, n) with ||e_a - e_p|| < ||e_a - e_n||; emb is (N, D)."""
     emb = np.asarray(emb, dtype=np.float64)
-    trip = sample_triplets(labels, n_triplets=n_triplets, seed=seed, groups=groups)
-    d_ap = np.linalg.norm(emb[trip[:, 0]] - emb[trip[:, 1]], axis=1)
-    d_an = np.linalg.norm(emb[trip[:, 0]] - emb[trip[:, 2]], axis=1)
-    return float(np.mean(d_ap < d_an))
+    a, p, n = triplets.T
+    return float(np.mean(np.linalg.norm(emb[a] - emb[p], axis=1) < np.linalg.norm(emb[a] - emb[n], axis=1)))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+
+from engine.base.errors import EngineError
 import torch
 
 from engine.inference import plan as ip
@@ -26,11 +28,11 @@ class Sleepy(torch.nn.Module):
 
 
 def test_plan_rejects_nonsense():
-    with pytest.raises(ValueError):
+    with pytest.raises(EngineError, match="invalid inference plan"):
         InferencePlan(batch_size=0)
-    with pytest.raises(ValueError):
+    with pytest.raises(EngineError, match="invalid inference plan"):
         InferencePlan(streams=0)
-    with pytest.raises(ValueError):
+    with pytest.raises(EngineError, match="invalid inference plan"):
         InferencePlan(threads=0)
 
 
