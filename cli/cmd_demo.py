@@ -9,7 +9,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli.demo.config import DemoConfig
 from cli.options import HomeOpt, JsonOpt
+from engine.base.config import given
 from cli.output import RichProgress, emit
 
 STEPS = ("generate", "prepare", "train", "evaluate", "index", "query", "verify")
@@ -28,20 +30,21 @@ def register(app: typer.Typer) -> None:
 def demo(
     data: Annotated[Optional[Path], typer.Option("--data", help="Run on this image folder instead of generated paintings (one subfolder per artist, or with --labels).")] = None,
     labels: Annotated[Optional[Path], typer.Option("--labels", help="Labels CSV for --data (Painter by Numbers train_info.csv / all_data_info.csv form).")] = None,
-    max_per_artist: Annotated[int, typer.Option("--max-per-artist", help="With --data: use at most N images per artist, to keep the demo short (0: all).", min=0)] = 40,
-    epochs: Annotated[int, typer.Option("--epochs", help="Training epochs of the embedding head.", min=1)] = 15,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic gallery, the splits and training.")] = 0,
+    max_per_artist: Annotated[Optional[int], typer.Option("--max-per-artist", show_default=False, help=f"With --data: use at most N images per artist, to keep the demo short (default: {DemoConfig.max_per_artist}; 0: all).", min=0)] = None,
+    epochs: Annotated[Optional[int], typer.Option("--epochs", show_default=False, help=f"Training epochs of the embedding head (default: {DemoConfig.epochs}).", min=1)] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", show_default=False, help=f"Seed of the synthetic gallery, the splits and training (default: {DemoConfig.seed}).")] = None,
     index_all: Annotated[bool, typer.Option("--index-all", help="Index every prepared painting, not only the held-out artists' (slower).")] = False,
     workdir: Annotated[Optional[Path], typer.Option("--workdir", help="Folder for gallery, prepared data, probes and report (default: HOME/demo/...).")] = None,
     as_json: JsonOpt = False,
     home: HomeOpt = None,
 ) -> None:
     """Run prepare -> train -> evaluate -> index -> query -> verify end to end, offline, and say where everything went."""
-    from cli.demo.tour import DemoConfig, run_demo
+    from cli.demo.tour import run_demo
 
-    config = DemoConfig(
-        max_per_artist=max_per_artist or None, epochs=epochs, seed=seed, index="all" if index_all else "held_out"
-    )
+    options = given(epochs=epochs, seed=seed, index="all" if index_all else None)
+    if max_per_artist is not None:
+        options["max_per_artist"] = max_per_artist or None  # 0: every image
+    config = DemoConfig(**options)
     result = run_demo(data=data, labels=labels, home=home, workdir=workdir, config=config, progress=RichProgress())
     emit(result, as_json=as_json, render=render)
 

@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.options import HomeOpt, JsonOpt, ModelOpt
+from engine.base.config import given
+from engine.evaluate.config import EvaluateConfig
 from cli.output import RichProgress, emit
 
 
@@ -27,23 +29,23 @@ def register(app: typer.Typer) -> None:
 def evaluate(
     model: ModelOpt = None,
     data: Annotated[Optional[Path], typer.Option("--data", help="A prepared dataset folder (default: the one the model was trained on).")] = None,
-    split: Annotated[Split, typer.Option("--split", help="Which artists to evaluate on: test, val (also stores the val-fit threshold and calibration in the model), or all (for a dataset the model never saw).")] = Split.test,
-    pairs: Annotated[int, typer.Option("--pairs", help="Number of same/different-artist pairs to sample (balanced).", min=2)] = 2000,
+    split: Annotated[Optional[Split], typer.Option("--split", show_default=False, help="Which artists to evaluate on: test (default), val (also stores the val-fit threshold and calibration in the model), or all (for a dataset the model never saw).")] = None,
+    pairs: Annotated[Optional[int], typer.Option("--pairs", show_default=False, help="Number of same/different-artist pairs to sample, balanced (default: 2000).", min=2)] = None,
     report: Annotated[Optional[Path], typer.Option("--report", help="Folder for metrics.json and figures (ROC, similarity histogram, reliability, neighbours).")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of pair, triplet and enrolment sampling.")] = 0,
-    per_artist_cap: Annotated[int, typer.Option("--per-artist-cap", help="Most pairs anchored on one artist (0: twice the fair share).", min=0)] = 0,
-    baseline: Annotated[bool, typer.Option("--baseline/--no-baseline", help="Also evaluate the untrained ImageNet trunk (the `baseline` block).")] = True,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Images per embedding batch.", min=1)] = 64,
+    seed: Annotated[Optional[int], typer.Option("--seed", show_default=False, help=f"Seed of pair, triplet and enrolment sampling (default: {EvaluateConfig.seed}).")] = None,
+    per_artist_cap: Annotated[Optional[int], typer.Option("--per-artist-cap", show_default=False, help="Most pairs anchored on one artist (default 0: twice the fair share).", min=0)] = None,
+    baseline: Annotated[Optional[bool], typer.Option("--baseline/--no-baseline", show_default=False, help="Also evaluate the untrained ImageNet trunk, the `baseline` block (default: on).")] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", show_default=False, help=f"Images per embedding batch (default: {EvaluateConfig.batch_size}).", min=1)] = None,
     as_json: JsonOpt = False,
     home: HomeOpt = None,
 ) -> None:
     """Evaluate a model: verification (ROC-AUC, accuracy at the val threshold, EER), triplet accuracy, attribution and retrieval."""
-    from engine.evaluate.runner import EvaluateConfig, evaluate_model
+    from engine.evaluate.runner import evaluate_model
 
-    config = EvaluateConfig(seed=seed, per_artist_cap=per_artist_cap, baseline=baseline, batch_size=batch_size)
+    config = EvaluateConfig(**given(seed=seed, per_artist_cap=per_artist_cap, baseline=baseline, batch_size=batch_size))
     result = evaluate_model(
-        model=model, data=data, split=split.value, pairs=pairs, report=report, home=home, config=config,
-        progress=RichProgress(),
+        model=model, data=data, report=report, home=home, config=config, progress=RichProgress(),
+        **given(split=split.value if split else None, pairs=pairs),
     )
     emit(result, as_json=as_json, render=render)
 

@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.options import DbOpt, HomeOpt, JsonOpt, ModelOpt
+from engine.base.config import given
+from indexer.config import IndexConfig
 from cli.output import RichProgress, emit
 
 
@@ -31,17 +33,16 @@ def index(
     streams: Annotated[Optional[int], typer.Option("--streams", min=1, help="Forward passes at once, sharing the model (default: the fastest of a quick measurement on CPU; 1 on GPU).")] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", min=0, help="Image decoding processes (default: cores - 1).")] = None,
     threads: Annotated[Optional[int], typer.Option("--threads", min=1, help="Torch intra-op threads per forward pass (default: measured with --streams).")] = None,
-    commit_every: Annotated[int, typer.Option("--commit-every", min=1, help="Images per catalog transaction (the most a crash can lose).")] = 1024,
-    approx_threshold: Annotated[int, typer.Option("--approx-threshold", min=1, help="From this many paintings on, build an approximate (IVF) index and report its recall@10.")] = 200_000,
-    measure_forward: Annotated[float, typer.Option("--measure-forward", min=0.0, help="Also time the model's bare forward pass for this many seconds (the compute limit).")] = 0.0,
+    commit_every: Annotated[Optional[int], typer.Option("--commit-every", min=1, show_default=False, help=f"Images per catalog transaction, the most a crash can lose (default: {IndexConfig.commit_every}).")] = None,
+    approx_threshold: Annotated[Optional[int], typer.Option("--approx-threshold", min=1, show_default=False, help=f"From this many paintings on, build an approximate (IVF) index and report its recall@10 (default: {IndexConfig.approx_threshold:,}).")] = None,
+    measure_forward: Annotated[Optional[float], typer.Option("--measure-forward", min=0.0, show_default=False, help="Also time the model's bare forward pass for this many seconds, the compute limit (default: off).")] = None,
 ) -> None:
-    from indexer.config import IndexConfig
     from indexer.pipeline import index_folder
 
-    config = IndexConfig(
+    config = IndexConfig(**given(
         batch_size=batch_size, streams=streams, num_workers=workers, torch_threads=threads, commit_every=commit_every,
         approx_threshold=approx_threshold, reindex=reindex, measure_forward_s=measure_forward,
-    )
+    ))
     result = index_folder(
         folder, home=home, db=db, labels=labels, model=model, prune=prune, check=check,
         config=config, progress=RichProgress(),

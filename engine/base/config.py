@@ -19,6 +19,15 @@ def require(checks: Iterable[tuple[bool, str]]) -> None:
             raise EngineError(message)
 
 
+def given(**options: Any) -> dict[str, Any]:
+    """The options a caller actually set (not None), so the library's own defaults fill the rest.
+
+    Edges (CLI, HTTP) pass their raw options through this instead of repeating the defaults:
+    `IndexConfig(**given(commit_every=commit_every, ...))`.
+    """
+    return {name: value for name, value in options.items() if value is not None}
+
+
 def to_plain(obj: Any) -> Any:
     """Dataclasses, tuples, Paths, numpy scalars -> dict/list/str/int/float/bool/None."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from engine.base.errors import EngineError
-from engine.data.manifest import read_manifest, select_split
+from engine.data.manifest import select_split
 
 logger = logging.getLogger(__name__)
 

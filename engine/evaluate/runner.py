@@ -7,7 +7,7 @@ Where the decision threshold and Platt calibration come from (`verification.thre
 3. models without one (the baseline, an uncalibrated model) are fit on the val split of the
    model's training dataset, else of the evaluated dataset when its test split is reported;
 4. only when no val split exists: on the reported pairs (said to be optimistic).
-Metric definitions: engine/metrics/*. All models are scored on the same pairs and paintings.
+Metric definitions: engine/evaluate/metrics/*. All models are scored on the same pairs and paintings.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 
 from engine.base.errors import EngineError
 from engine.evaluate import data as data_io
+from engine.evaluate.config import EvaluateConfig
 from engine.evaluate.data import Embedded, SplitRows, check_rows, embed_all, rows_of
 from engine.evaluate.scores import Calibrated, Pairs, calibrate, draw_pairs, score_model
 from engine.base.home import Home
@@ -29,26 +30,6 @@ logger = logging.getLogger(__name__)
 
 SPLIT_CHOICES = ("test", "val", "all")
 DATA_KEYS = ("data_dir", "data")  # where train records its dataset in the model's config
-
-
-@dataclass(frozen=True)
-class EvaluateConfig:
-    """Sampling and metric settings; `per_artist_cap` 0 = ceil(2 * pairs / artists)."""
-
-    seed: int = 0
-    per_artist_cap: int = 0
-    triplets: int = 5000
-    enrol_fraction: float = 0.5
-    knn: int = 10
-    bootstrap: int = 1000
-    bins: int = 10
-    batch_size: int = 64
-    baseline: bool = True
-    baseline_weights: str = "imagenet"
-    store_calibration: bool = True
-    grid_queries: int = 6
-    grid_neighbours: int = 5
-    device: str | None = None
 
 
 @dataclass
