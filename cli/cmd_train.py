@@ -54,7 +54,8 @@ def train(
         threads=threads, device=device,
     )
     summary = train_model(data_dir, config=config, out=out, home=home, resume=resume, progress=RichProgress())
-    emit(summary, as_json=as_json, render=render)
+    if summary["rank"] == 0:  # under torchrun every rank returns the summary; print it once
+        emit(summary, as_json=as_json, render=render)
 
 
 def render(console: Console, summary: dict) -> None:

@@ -16,7 +16,8 @@ from engine.model.network import PooledFeatures, build_network
 from engine.base.progress import Progress, track
 from engine.train.config import TrainConfig
 from engine.train.data import TrainData
-from engine.train.steps import build_loss, build_optimizer, epoch_batches
+from engine.train.distributed import current, global_batch_loss, mean_over_ranks, rank_batches, wrap_model
+from engine.train.steps import build_loss, build_optimizer
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,8 @@ class FinetuneTrainer:
         self.device = torch.device(config.device)
         self.progress = progress
         torch.manual_seed(config.seed)
-        self.model = build_network(config.network).to(self.device, memory_format=torch.channels_last)
+        network = build_network(config.network).to(self.device, memory_format=torch.channels_last)
+        self.model, self.ddp = wrap_model(network, self.device)  # ddp: the module steps go through
         self.preprocessing = self.model.spec.preprocessing()
         self.train = data.train
         self.val = data.val
@@ -39,7 +41,7 @@ class FinetuneTrainer:
                 {"params": self.model.head.parameters()},
             ],
         )
-        self.loss_fn = build_loss(config)
+        self.loss_fn, self.loss_scale = global_batch_loss(build_loss(config))
         self.amp_dtype = _amp_dtype(config, self.device)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
         self.train_set = LabelledImageDataset(
@@ -48,30 +50,32 @@ class FinetuneTrainer:
         )
 
     def train_epoch(self, epoch: int, progress: Progress | None = None) -> float:
-        torch.manual_seed(self.config.seed * 1_000 + epoch)  # also seeds the workers' augmentations
-        plan = epoch_batches(self.config, self.train.labels, epoch=epoch)
+        rank = current().rank
+        torch.manual_seed(self.config.seed * 1_000 + epoch + 7_919 * rank)  # also seeds the workers' augmentations
+        plan = rank_batches(self.config, self.train.labels, epoch=epoch)
         workers = self.config.workers if self.config.workers is not None else default_workers(len(self.train), 1)
         loader = DataLoader(self.train_set, batch_sampler=plan, num_workers=workers, pin_memory=self.device.type == "cuda")
         self.model.train()
         losses = []
         for images, labels in track(loader, progress, f"epoch {epoch}", total=len(plan)):
-            losses.append(self._step(images, labels))
-        return float(np.mean(losses)) if losses else float("nan")
+            losses.append(self.train_step(images, labels))
+        return mean_over_ranks(np.mean(losses)) if losses else float("nan")
 
-    def _step(self, images: torch.Tensor, labels: torch.Tensor) -> float:
+    def train_step(self, images: torch.Tensor, labels: torch.Tensor) -> float:
+        """One optimizer step on this rank's (B,3,S,S) images; returns the (global-batch) loss."""
         images = images.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
         labels = labels.to(self.device, non_blocking=True)
         autocast = (
             torch.autocast("cuda", dtype=self.amp_dtype) if self.amp_dtype is not None else contextlib.nullcontext()
         )
         with autocast:
-            embeddings = self.model(images)
+            embeddings = self.ddp(images)
         loss = self.loss_fn(embeddings.float(), labels)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
-        return float(loss.detach())
+        return float(loss.detach()) * self.loss_scale
 
     def val_embeddings(self) -> np.ndarray:
         return self._embed_val(self.model.eval())

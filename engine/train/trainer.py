@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -25,6 +26,9 @@ from engine.train.plots import plot_history
 from engine.base.progress import Progress
 from engine.train.config import TrainConfig, make_config, reference_config, resolve_runtime
 from engine.train.data import TrainData, load_train_data
+from engine.train.distributed import (
+    Ranks, from_main, local_device, process_group, ranks_from_env, share_cores, weights_in_sync,
+)
 from engine.train.validation import Validator
 from engine.train.log import LAST_NAME, load_last, save_last, write_metrics
 from engine.train.steps import build_loss, epoch_batches, set_seed
@@ -51,29 +55,56 @@ def train_model(
     resume: bool = False,
     progress: Progress | None = None,
 ) -> dict:
-    """Train on DATA_DIR (a `prepare` output); returns the summary (includes "model_path")."""
+    """Train on DATA_DIR (a `prepare` output); returns the summary (includes "model_path").
+
+    Under torchrun every rank calls this: DDP over the ranks, rank 0 alone validates and writes
+    (engine.train.distributed); every rank returns rank 0's summary with its own "rank".
+    """
     started = time.perf_counter()
-    config = resolve_runtime(config.validate())
+    ranks = ranks_from_env()
+    config = resolve_runtime(share_cores(config.validate(), ranks))
+    if ranks.distributed and config.mode != "finetune":
+        raise EngineError("under torchrun pass --mode finetune (frozen mode trains only the head, in seconds, on one process)")
+    with process_group(config.device) as ranks:
+        config = replace(config, device=local_device(config.device, ranks))
+        return _train(data_dir, config, ranks, out=out, home=home, resume=resume,
+                      progress=progress if ranks.is_main else None, started=started)
+
+
+def _train(data_dir, config: TrainConfig, ranks: Ranks, *, out, home, resume: bool, progress, started: float) -> dict:
     torch.set_num_threads(config.threads)
     set_seed(config.seed)
     data = load_train_data(data_dir)
     the_home = Home.resolve(home)
-    out_dir = _out_dir(out, the_home, resume=resume)
     record = {"config": to_plain(config), "data_dir": str(data.data_dir.resolve()), "versions": library_versions()}
+    out_dir = from_main(lambda: _claim_out_dir(out, the_home, record, resume=resume))
     state = _resume_state(out_dir, record["config"]) if resume else None
-    atomic_write_json(out_dir / CONFIG_NAME, record)
 
     trainer = _make_trainer(config, data, the_home, progress)
-    baseline = trainer.baseline_embeddings()  # first: it also drops unreadable val images
-    validator = _validator(config, trainer)
-    run = _Run(config, trainer, validator, out_dir, record, validator.metrics(baseline, with_loss=False))
+    validator, baseline = None, {}
+    if ranks.is_main:
+        embeddings = trainer.baseline_embeddings()  # first: it also drops unreadable val images
+        validator = _validator(config, trainer)
+        baseline = validator.metrics(embeddings, with_loss=False)
+        logger.info("val ROC-AUC of the ImageNet features (baseline): %.4f", baseline["roc_auc"])
+    run = _Run(config, trainer, validator, out_dir, record, baseline)
     run.setup_seconds = time.perf_counter() - started
-    logger.info("val ROC-AUC of the ImageNet features (baseline): %.4f", run.baseline["roc_auc"])
     run.start(state)
     for epoch in range(run.next_epoch, config.epochs + 1):
         run.epoch(epoch, progress)
-    the_home.set_current_model(out_dir / MODEL_NAME)
-    return run.summary(time.perf_counter() - started)
+    final = weights_in_sync(trainer.model)
+    if ranks.is_main:
+        the_home.set_current_model(out_dir / MODEL_NAME)
+    summary = from_main(lambda: run.summary(time.perf_counter() - started))
+    return {**summary, "final_fingerprint": final, "rank": ranks.rank, "world_size": ranks.world_size}
+
+
+def _claim_out_dir(out, home: Home, record: dict, *, resume: bool) -> Path:
+    out_dir = _out_dir(out, home, resume=resume)
+    if resume:
+        _resume_state(out_dir, record["config"])  # refuse before config.json is overwritten
+    atomic_write_json(out_dir / CONFIG_NAME, record)
+    return out_dir
 
 
 def _make_trainer(config: TrainConfig, data: TrainData, home: Home, progress: Progress | None):
@@ -154,6 +185,8 @@ class _Run:
         self._record(epoch, train_loss, started)
 
     def _record(self, epoch: int, train_loss: float, started: float) -> None:
+        if self.validator is None:  # not rank 0: rank 0 alone validates and writes
+            return
         embeddings = self.trainer.val_embeddings()
         metrics = self.validator.metrics(embeddings)
         row = {"epoch": epoch, "train_loss": train_loss, **{f"val_{k}": v for k, v in metrics.items()}}
