@@ -1,9 +1,9 @@
-"""`engine prepare`: build an artist-disjoint, deduplicated dataset folder from a folder of paintings."""
+"""`engine prepare`: build an artist-disjoint, deduplicated dataset folder from one or more folders of paintings."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, List, Optional
 
 import typer
 from rich.console import Console
@@ -19,9 +19,9 @@ def register(app: typer.Typer) -> None:
 
 
 def prepare(
-    source: Annotated[Path, typer.Argument(help="Folder of images (with --labels) or one subfolder per artist.")],
+    source: Annotated[List[Path], typer.Argument(metavar="SOURCE", help="Folder of images (with --labels) or one subfolder per artist; several SOURCE folders are merged into one prepared set (the same painter across collections is one artist).")],
     out: Annotated[Path, typer.Option("--out", help="Output folder: new, empty, or a previous prepare output.")],
-    labels: Annotated[Optional[Path], typer.Option("--labels", help="CSV of file names and artists (Painter by Numbers train_info.csv / all_data_info.csv, or any CSV with --file-column/--artist-column).")] = None,
+    labels: Annotated[Optional[List[Path]], typer.Option("--labels", help="CSV of file names and artists (Painter by Numbers train_info.csv / all_data_info.csv, or any CSV with --file-column/--artist-column). With several SOURCE folders: one --labels per SOURCE, in order (`--labels none` for one with artist subfolders).")] = None,
     size: Annotated[int, typer.Option("--size", help="Side in pixels of the square, center-cropped copies.")] = 256,
     val_fraction: Annotated[float, typer.Option("--val-fraction", help="Share of ARTISTS in the validation split.")] = 0.15,
     test_fraction: Annotated[float, typer.Option("--test-fraction", help="Share of ARTISTS in the test split.")] = 0.15,
@@ -46,7 +46,7 @@ def prepare(
         min_side=min_side, near_dup_threshold=near_dup_threshold, workers=workers,
         **({"max_pixels": max_pixels} if max_pixels is not None else {}),
     )
-    report = prepare_dataset(source, out=out, labels=labels, config=config, progress=RichProgress())
+    report = prepare_dataset(source, out=out, labels=labels or None, config=config, progress=RichProgress())
     emit(_summary(report) if as_json else report, as_json=as_json, render=render)
 
 
@@ -70,6 +70,8 @@ def render(console: Console, report: dict) -> None:
         for reason, count in report["dropped"].items():
             dropped.add_row(reason, str(count))
         console.print(dropped)
+    for name, others in (report.get("merged_spellings") or {}).items():
+        console.print(f"one painter: {name} (also written {', '.join(repr(o) for o in others)})")
     console.print(
         f"{report['files']} files in {report['seconds']:.1f} s ({report['images_per_second']} images/s; "
         f"{report['decoded']} decoded, {report['cached']} from cache)"

@@ -1,6 +1,6 @@
-"""`engine prepare`: turn a folder of paintings into an artist-disjoint, deduplicated dataset.
+"""`engine prepare`: turn one or more folders of paintings into an artist-disjoint, deduplicated dataset.
 
-Pipeline: scan SOURCE (+ labels) -> per-file facts (sha256, perceptual hash, size; cached in DIR,
+Pipeline: scan each SOURCE (+ its labels; several are merged by engine.prepare.collections) -> per-file facts (sha256, perceptual hash, size; cached in DIR,
 computed in worker processes) -> drops, duplicates, per-artist limits -> artist split ->
 DIR/manifest.csv + DIR/report.json + DIR/images/<sha[:2]>/<sha>.jpg (size x size, JPEG q95).
 """
@@ -27,7 +27,8 @@ from engine.prepare.select import Selection, select
 from engine.prepare.worker import DecodeJob, FileFacts, cached_image_name
 from engine.base.progress import Progress
 from engine.base.versions import library_versions
-from engine.data.sources import Drop, SourceItem, SourceScan, scan_source
+from engine.data.sources import Drop, SourceItem
+from engine.prepare.collections import Collections, pair_collections, scan_collections
 from engine.data.manifest import SPLITS
 from engine.prepare.split import validate_fractions
 
@@ -54,21 +55,23 @@ class PrepareConfig:
 
 
 def prepare_dataset(
-    source: str | Path,
+    source: str | Path | Sequence[str | Path],
     *,
     out: str | Path,
-    labels: str | Path | None = None,
+    labels: str | Path | Sequence[str | Path | None] | None = None,
     config: PrepareConfig = PrepareConfig(),
     progress: Progress | None = None,
 ) -> dict:
-    """Build the dataset in `out`; returns the report (also written to out/report.json)."""
+    """Build the dataset in `out` from one SOURCE, or several (SOURCE i with labels i, see
+    engine.prepare.collections.pair_collections); returns the report (also out/report.json)."""
     started = time.perf_counter()
     validate_config(config)
     out = Path(out).expanduser().absolute()
-    scan = scan_source(
-        source, labels=labels, file_column=config.file_column, artist_column=config.artist_column, exclude=out
+    scan = scan_collections(
+        pair_collections(source, labels), file_column=config.file_column, artist_column=config.artist_column, exclude=out
     )
-    check_out_dir(out, scan.root)
+    for one in scan.scans:
+        check_out_dir(out, one.root)
     with output_errors(out):
         out.mkdir(parents=True, exist_ok=True)
     with prepare_lock(out):
@@ -84,7 +87,7 @@ def prepare_lock(out: Path) -> ExclusiveLock:
     )
 
 
-def _prepare(scan: SourceScan, out: Path, config: PrepareConfig, progress, started: float) -> dict:
+def _prepare(scan: Collections, out: Path, config: PrepareConfig, progress, started: float) -> dict:
     with output_errors(out):
         cache = FactsCache(out / CACHE_NAME, config.size)
         job = DecodeJob("", str(out / IMAGES_DIR), config.size, config.min_side, config.max_pixels, config.jpeg_quality)
@@ -160,14 +163,14 @@ def manifest_rows(items: Sequence[SourceItem], facts: Sequence[FileFacts], sel: 
     return rows
 
 
-def build_report(scan: SourceScan, sel: Selection, config: PrepareConfig, *, out: Path, decoded: int, workers: int, seconds: float) -> dict:
+def build_report(scan: Collections, sel: Selection, config: PrepareConfig, *, out: Path, decoded: int, workers: int, seconds: float) -> dict:
     """report.json: counts per split and per artist, drops by reason, speed, config, versions."""
     dropped = sorted(scan.dropped + sel.dropped, key=lambda d: (d.source, d.reason))
     per_artist = Counter(scan.items[i].label.artist for i in sel.kept)
     files = len(scan.items) + len(scan.dropped)
     return {
         "kind": REPORT_KIND,
-        "source": str(scan.root), "layout": scan.layout, "labels": scan.labels or None, "out": str(out),
+        **scan.describe(), "out": str(out),
         "files": files, "images": len(sel.kept), "artists": len(per_artist),
         "splits": _split_counts(sel, per_artist),
         "per_artist": {a: {"split": sel.split_of[a], "images": n} for a, n in sorted(per_artist.items())},

@@ -89,7 +89,7 @@ def test_file_unreadable_at_read_time(hostile_source, tmp_path, monkeypatch):
 
 
 def test_file_vanishing_between_scan_and_read(hostile_source, tmp_path, monkeypatch):
-    import engine.prepare.pipeline as prepare_module
+    import engine.prepare.collections as prepare_module  # where prepare scans each SOURCE
 
     victim = hostile_source.plain[1]
     real_scan = prepare_module.scan_source
