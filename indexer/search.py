@@ -64,19 +64,28 @@ def query_images(
     the_home = Home.resolve(home)
     store = CatalogStore(the_home.db_url(db), create=False)
     try:
-        lm, index = _open(store, the_home, db, model, config)
-        allowed = _allowed_ids(store, artist=artist, style=style, date=date)
-        k = _checked_k(k, index.ntotal, allowed)
-        queries = embed_queries(lm, images)
-        sims, ids = index.search(queries, k, allowed=allowed)
-        views = store.views(np.unique(ids[ids >= 0]).tolist())
-        attribution = resolve_calibration(lm.attribution, lm.calibration)
-        return {"results": [_result(str(q), s, i, views, attribution=attribution) for q, s, i in zip(images, sims, ids)]}
+        lm, index = open_search(store, the_home, db, model, config)
+        return search_embedded(store, index, embed_queries(lm, images), images, k=k, artist=artist, style=style, date=date,
+                               attribution=resolve_calibration(lm.attribution, lm.calibration))
     finally:
         store.close()
 
 
-def _open(store: CatalogStore, home: Home, db: str | None, model, config: IndexConfig) -> tuple[LoadedModel, VectorIndex]:
+def search_embedded(store: CatalogStore, index: VectorIndex, queries: np.ndarray, names: Sequence, *, k: int | None = None,
+                    artist: str | None = None, style: str | None = None, date: str | None = None, with_ids: bool = False,
+                    attribution: AttributionCalibration | None = None) -> dict:
+    """`query_images`'s answer for (Q, D) L2-normalised query vectors (one name each) against an open catalog
+    and index, e.g. held by a long-running server (cli.server); `with_ids` adds each match's catalog "id";
+    `attribution` (the model's: `resolve_calibration(lm.attribution, lm.calibration)`) gives the probabilities."""
+    allowed = _allowed_ids(store, artist=artist, style=style, date=date)
+    k = _checked_k(k, index.ntotal, allowed)
+    sims, ids = index.search(queries, k, allowed=allowed)
+    views = store.views(np.unique(ids[ids >= 0]).tolist())
+    return {"results": [_result(str(q), s, i, views, with_ids=with_ids, attribution=attribution) for q, s, i in zip(names, sims, ids)]}
+
+
+def open_search(store: CatalogStore, home: Home, db: str | None, model, config: IndexConfig = IndexConfig()) -> tuple[LoadedModel, VectorIndex]:
+    """(model, index reconciled with the catalog in memory); EngineError when nothing is indexed or the model differs."""
     stored, uid = store.model_info(), store.catalog_uid()
     if stored is None or uid is None or store.count() == 0:
         raise NothingIndexed(store.url)
@@ -133,10 +142,11 @@ def embed_queries(lm: LoadedModel, images: Sequence[str | os.PathLike[str]]) -> 
     return vectors
 
 
-def _result(query: str, sims: np.ndarray, ids: np.ndarray, views: dict[int, PaintingView], *,
+def _result(query: str, sims: np.ndarray, ids: np.ndarray, views: dict[int, PaintingView], *, with_ids: bool = False,
             attribution: AttributionCalibration | None = None) -> dict:
     matches = [
-        {"path": views[int(i)].path, "artist": views[int(i)].artist, "similarity": round(float(s), 6)}
+        {"path": views[int(i)].path, "artist": views[int(i)].artist, "similarity": round(float(s), 6),
+         **({"id": int(i)} if with_ids else {})}
         for s, i in zip(sims, ids)
         if i >= 0 and int(i) in views  # a row deleted by a concurrent indexer is skipped
     ]

@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from engine.model.checkpoint import LoadedModel
 from engine.inference.datasets import ImagePathDataset, split_failures
-from engine.data.imageio import load_rgb
+from engine.data.imageio import DEFAULT_MAX_PIXELS, decode_rgb, load_rgb
 from engine.base.runtime import cpu_cores, torch_threads
 from engine.inference.plan import InferencePlan
 from engine.base.progress import NullProgress, Progress
@@ -54,9 +54,16 @@ def embed_paths(
 
 def embed_image(lm: LoadedModel, path: str | Path) -> np.ndarray:
     """One image -> (D,) float32; raises ImageLoadError for an undecodable file."""
-    image = load_rgb(path, draft_size=_draft(lm))
-    batch = lm.transform(image).unsqueeze(0)
-    return _forward(lm.model, batch, lm.device)[0]
+    return _embed_decoded(lm, load_rgb(path, draft_size=_draft(lm)))
+
+
+def embed_image_bytes(lm: LoadedModel, data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """`embed_image` for an encoded image in memory (an HTTP upload); ImageLoadError when undecodable or over `max_pixels`."""
+    return _embed_decoded(lm, decode_rgb(data, max_pixels=max_pixels, draft_size=_draft(lm)))
+
+
+def _embed_decoded(lm: LoadedModel, image) -> np.ndarray:
+    return _forward(lm.model, lm.transform(image).unsqueeze(0), lm.device)[0]
 
 
 def _draft(lm: LoadedModel) -> int:

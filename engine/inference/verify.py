@@ -33,8 +33,13 @@ def verify_pair(
 ) -> dict:
     """{"similarity", "probability", "same_artist", "threshold"} for images `a` and `b`."""
     lm = cached_model(Home.resolve(home).model_path(model))
-    _require_calibrated(lm)
-    similarity = cosine(_embed(lm, a), _embed(lm, b))
+    require_calibrated(lm)
+    return verdict(lm, _embed(lm, a), _embed(lm, b))
+
+
+def verdict(lm: LoadedModel, u: np.ndarray, v: np.ndarray) -> dict:
+    """`verify_pair`'s answer for two embeddings made by the calibrated model `lm` (e.g. of uploads, cli.server)."""
+    similarity = cosine(u, v)
     if not np.isfinite(similarity):
         raise EngineError(f"the model gave a NaN/inf embedding: {lm.path} is probably damaged; re-train or restore it")
     return {
@@ -54,7 +59,8 @@ def cosine(u: np.ndarray, v: np.ndarray) -> float:
     return float(np.clip(l2_normalize(u, dtype=np.float64) @ l2_normalize(v, dtype=np.float64), -1.0, 1.0))
 
 
-def _require_calibrated(lm: LoadedModel) -> None:
+def require_calibrated(lm: LoadedModel) -> None:
+    """EngineError naming the command that calibrates `lm` when it has no threshold or calibration."""
     missing = [name for name, value in (("threshold", lm.threshold), ("calibration", lm.calibration)) if value is None]
     if missing:
         raise EngineError(

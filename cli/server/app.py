@@ -1,0 +1,59 @@
+"""`build_app`: the FastAPI application (API under /api, the page at /, OpenAPI docs at /docs)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from fastapi import Depends, FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+import engine
+from cli.server.auth import bearer_guard
+from cli.server.config import ServeConfig
+from cli.server.errors import install_error_handlers
+from cli.server.limits import FORM_OVERHEAD, BodyLimit
+from cli.server.routes import api_router
+from cli.server.state import ServerState
+from engine.base.runtime import cpu_cores
+
+logger = logging.getLogger(__name__)
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def build_app(config: ServeConfig, state: ServerState | None = None) -> FastAPI:
+    """The app over `state` (made from `config` when None: model, catalog and index loaded once, here)."""
+    config = config.validate()
+    owned = state is None  # a state given by the caller is the caller's to close
+    state = state or ServerState(home=config.home, db=config.db, model=config.model)
+    pool = ThreadPoolExecutor(config.workers or cpu_cores(), thread_name_prefix="inference")
+    app = FastAPI(title="artwork engine", version=engine.__version__, lifespan=_lifespan(state if owned else None, pool),
+                  description="Who painted this, and are these two by the same hand? Errors: 4xx with {\"error\": ...}.")
+    app.state.config, app.state.engine, app.state.pool = config, state, pool
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=2 * config.max_upload_bytes + FORM_OVERHEAD, max_upload_mb=config.max_upload_mb)
+    app.include_router(api_router(), prefix="/api", dependencies=[Depends(bearer_guard(config.token))])
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_api_route("/", _page, include_in_schema=False, methods=["GET"])
+    return app
+
+
+async def _page() -> FileResponse:
+    return FileResponse(STATIC / "index.html", media_type="text/html")
+
+
+def _lifespan(state: ServerState | None, pool: ThreadPoolExecutor):
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        try:
+            yield
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            if state is not None:
+                state.close()
+
+    return lifespan

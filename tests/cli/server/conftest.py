@@ -1,0 +1,90 @@
+"""Server fixtures: one tiny indexed home per session (kit model + gallery), live servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from indexer_kit import gallery, session_model
+
+
+@dataclass(frozen=True)
+class Indexed:
+    home: Path
+    model: Path
+    art: Path
+    paths: dict[str, list[Path]]
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Single-image forwards gain nothing from 2 threads on a shared 2-core machine."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def index_gallery(root: Path, model: Path, **gallery_kw) -> Indexed:
+    from indexer.pipeline import index_folder
+
+    paths = gallery(root / "art", **gallery_kw)
+    index_folder(root / "art", home=root / "home", model=model)
+    return Indexed(root / "home", model, root / "art", paths)
+
+
+@pytest.fixture(scope="session")
+def indexed(tmp_path_factory) -> Indexed:
+    """3 artists x 4 paintings (48 px) indexed with the kit's calibrated 32-d model."""
+    model = session_model(tmp_path_factory)
+    return index_gallery(tmp_path_factory.mktemp("serve"), model, per_artist=4)
+
+
+@pytest.fixture(scope="session")
+def state(indexed):
+    from cli.server.state import ServerState
+
+    shared = ServerState(home=indexed.home, model=indexed.model)
+    yield shared
+    shared.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    """`with live_server(app) as url:` runs `app` with uvicorn on 127.0.0.1 in a thread."""
+    return _live_server
+
+
+@contextlib.contextmanager
+def _live_server(app, *, timeout: float = 30.0):
+    """Run `app` with uvicorn on a free 127.0.0.1 port in a thread; yields the base URL."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout)

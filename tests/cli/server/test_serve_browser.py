@@ -1,0 +1,157 @@
+"""The page in a real browser: Debian's Chromium driven by Playwright (no browser download).
+
+Skipped when Chromium or Playwright is absent, unless ENGINE_TEST_REQUIRE_SERVICES=1 (CI), where that fails.
+ENGINE_SERVE_SCREENSHOT=PNG and ENGINE_SERVE_SCREENSHOT_HOME=HOME (a home `engine demo` filled) also save
+a screenshot of the page on that collection, e.g. docs/serve.png.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from cli.server import ServeConfig, create_app
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+def _missing(reason: str) -> None:
+    if os.environ.get("ENGINE_TEST_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{reason} (ENGINE_TEST_REQUIRE_SERVICES=1)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("playwright is not installed (pip install 'artwork-engine[test]')")
+    if not CHROMIUM.is_file():
+        _missing(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _searches(page) -> int:
+    return int(page.get_attribute("#results", "data-searches") or 0)
+
+
+def _wait_for_search(page, before: int) -> None:
+    """Until the page has drawn one more result (grid and thumbnails included)."""
+    page.wait_for_function(f"Number(document.querySelector('#results').dataset.searches || 0) > {before}")
+
+
+def _search(page, image: Path) -> None:
+    before = _searches(page)
+    page.set_input_files("#query-file", str(image))
+    _wait_for_search(page, before)
+
+
+def _thumbnail_widths(page) -> list[int]:
+    return page.eval_on_selector_all("#results-grid img", "imgs => imgs.map(i => i.naturalWidth)")
+
+
+def test_search_detail_and_verify_in_chromium(browser, indexed, state, live_server, tmp_path):
+    app = create_app(ServeConfig(home=indexed.home, model=indexed.model), state)
+    offsite: list[str] = []
+    with live_server(app) as url:
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.on("request", lambda r: offsite.append(r.url) if not r.url.startswith((url, "blob:", "data:")) else None)
+        page.goto(url)
+        page.wait_for_function("document.querySelector('#artist-list').options.length === 3")
+        assert "12 paintings" in page.inner_text("#health")
+
+        _search(page, indexed.paths["Cid Blue"][1])
+        assert page.inner_text("#artist-bars li:first-child .name") == "Cid Blue"
+        widths = _thumbnail_widths(page)
+        assert len(widths) == 12 and all(w > 0 for w in widths)
+        assert page.inner_text("#results-grid li:first-child .caption").startswith("Cid Blue")
+
+        before = _searches(page)
+        page.click("#results-grid li:nth-child(4) button")  # its catalog row, then a search from it
+        page.wait_for_selector("#detail:not([hidden])")
+        detail = page.inner_text("#detail-row")
+        assert "48 × 48 px" in detail and ".jpg" in detail
+        _wait_for_search(page, before)
+        assert page.inner_text("#query-name").startswith("indexed painting")
+        assert page.inner_text("#results-grid li:first-child .sim") == "similarity 1.000"  # itself, from its stored vector
+
+        page.fill("#artist-filter", "Ann Red")
+        page.fill("#k", "3")
+        _search(page, indexed.paths["Cid Blue"][2])
+        assert page.eval_on_selector_all("#results-grid .caption", "cs => cs.map(c => c.innerText.split('\\n')[0])") == ["Ann Red"] * 3
+
+        page.click("#tab-verify")
+        page.set_input_files("#verify-a", str(indexed.paths["Bob Green"][0]))
+        page.set_input_files("#verify-b", str(indexed.paths["Bob Green"][1]))
+        page.click("#verify-form button[type=submit]")
+        page.wait_for_selector("#verdict")
+        assert page.inner_text("#verdict") in ("Same hand", "Different hands")
+        assert "%" in page.inner_text("#verify-result")
+        page.screenshot(path=str(tmp_path / "serve-verify.png"), full_page=True)
+        assert (tmp_path / "serve-verify.png").stat().st_size > 0
+    assert not offsite, offsite  # works offline: nothing but this server
+
+
+def test_keyboard_only_and_narrow_screen(browser, indexed, state, live_server):
+    app = create_app(ServeConfig(home=indexed.home, model=indexed.model), state)
+    with live_server(app) as url:
+        page = browser.new_page(viewport={"width": 360, "height": 740})
+        page.goto(url)
+        page.wait_for_function("document.querySelector('#health').textContent.length > 0")
+        page.keyboard.press("Tab")  # skip link
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == "tab-search"
+        page.keyboard.press("ArrowRight")
+        assert page.evaluate("document.activeElement.id") == "tab-verify"
+        assert page.is_visible("#view-verify") and not page.is_visible("#view-search")
+        page.keyboard.press("ArrowLeft")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == "query-file"  # the file chooser is reachable
+        _search(page, indexed.paths["Ann Red"][0])
+        page.focus("#results-grid li:first-child button")
+        page.keyboard.press("Enter")  # a thumbnail opens with the keyboard
+        page.wait_for_selector("#detail:not([hidden])")
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scrolling
+
+
+def test_token_is_asked_once(browser, indexed, state, live_server):
+    app = create_app(ServeConfig(home=indexed.home, model=indexed.model, host="0.0.0.0", token="tok-123"), state)
+    with live_server(app) as url:
+        page = browser.new_page()
+        page.goto(url)
+        page.wait_for_selector("#token-dialog[open]")
+        page.fill("#token-input", "tok-123")
+        page.keyboard.press("Enter")
+        page.wait_for_function("document.querySelector('#health').textContent.includes('12 paintings')")
+        _search(page, indexed.paths["Bob Green"][3])
+        assert page.inner_text("#artist-bars li:first-child .name") == "Bob Green"
+        assert not page.is_visible("#token-dialog")
+
+
+def test_screenshot_of_the_demo_gallery(browser, live_server):
+    """Opt-in: ENGINE_SERVE_SCREENSHOT=docs/serve.png ENGINE_SERVE_SCREENSHOT_HOME=<a demo home>."""
+    target, home = os.environ.get("ENGINE_SERVE_SCREENSHOT"), os.environ.get("ENGINE_SERVE_SCREENSHOT_HOME")
+    if not (target and home):
+        pytest.skip("set ENGINE_SERVE_SCREENSHOT and ENGINE_SERVE_SCREENSHOT_HOME to refresh docs/serve.png")
+    import json
+
+    demo = json.loads(next(Path(home).glob("demo/**/demo.json")).read_text())
+    query = Path(demo["steps"]["query"]["query"])
+    with live_server(create_app(ServeConfig(home=Path(home)))) as url:
+        page = browser.new_page(viewport={"width": 1200, "height": 860})
+        page.goto(url)
+        page.wait_for_function("document.querySelector('#artist-list').options.length > 0")
+        page.fill("#k", "10")
+        _search(page, query)
+        page.screenshot(path=target, full_page=True)
+    assert Path(target).stat().st_size > 10_000
