@@ -20,10 +20,10 @@ from indexer_kit import CALIBRATION, cached_load_model, painting
 FAST = PairsConfig(batch_size=4, num_workers=0)
 
 
-@pytest.fixture
-def pairs_file(tmp_path):
+@pytest.fixture(scope="module")
+def pairs_file(tmp_path_factory):
     """test/ holds 6 paintings, one corrupt file and a name that does not exist; the CSV has 3 bad rows."""
-    images = tmp_path / "test"
+    images = tmp_path_factory.mktemp("pairs") / "test"
     names = [painting(images / f"{i}.jpg", colour=(60 * i % 255, 90, 200 - 30 * i), seed=i).name for i in range(6)]
     (images / "corrupt.jpg").write_bytes(b"not a jpeg")
     good = [(a, b) for a, b in itertools.combinations(names, 2)]
@@ -42,10 +42,15 @@ def _read(out):
         return {int(i): float(p) for i, p in reader}
 
 
-def test_scores_match_verify_and_bad_input_is_reported(pairs_file, tmp_path, tiny_model):
+@pytest.fixture(scope="module")
+def scored(pairs_file, tiny_model, tmp_path_factory):
+    out = tmp_path_factory.mktemp("scored") / "out" / "submission.csv"
+    return out, score_pairs(pairs_file[0], out=out, model=tiny_model, config=FAST)
+
+
+def test_scores_match_verify_and_bad_input_is_reported(pairs_file, scored, tiny_model):
     path, images, good = pairs_file
-    out = tmp_path / "out" / "submission.csv"
-    summary = score_pairs(path, out=out, model=tiny_model, config=FAST)
+    out, summary = scored
     scores = _read(out)
     assert sorted(scores) == list(range(len(good) + 2))  # every row with a valid index, no bad row
     for i, (a, b) in enumerate(good[:5]):
@@ -65,10 +70,9 @@ def test_no_readable_image_is_an_error_naming_images_dir(pairs_file, tmp_path, t
         score_pairs(elsewhere, out=tmp_path / "o.csv", model=tiny_model, config=FAST)
 
 
-def test_prior_is_the_mean_probability_of_random_readable_pairs(pairs_file, tmp_path, tiny_model):
-    path, images, _ = pairs_file
-    summary = score_pairs(path, out=tmp_path / "o.csv", model=tiny_model,
-                          config=PairsConfig(batch_size=4, num_workers=0, prior_pairs=200_000))
+def test_prior_is_the_mean_probability_of_random_readable_pairs(pairs_file, scored, tiny_model):
+    _, images, _ = pairs_file
+    _, summary = scored
     lm = cached_load_model(tiny_model)
     result = embed_paths(lm, sorted(images.glob("[0-9].jpg")), num_workers=0)
     v = result.vectors / np.linalg.norm(result.vectors, axis=1, keepdims=True)
@@ -76,17 +80,15 @@ def test_prior_is_the_mean_probability_of_random_readable_pairs(pairs_file, tmp_
     assert summary["prior"] == pytest.approx(float(probability(sims, CALIBRATION).mean()), abs=0.01)
 
 
-def test_small_blocks_give_the_same_file(pairs_file, tmp_path, tiny_model):
-    path, _, _ = pairs_file
-    score_pairs(path, out=tmp_path / "a.csv", model=tiny_model, config=FAST)
-    score_pairs(path, out=tmp_path / "b.csv", model=tiny_model,
+def test_small_blocks_give_the_same_file(pairs_file, scored, tmp_path, tiny_model):
+    score_pairs(pairs_file[0], out=tmp_path / "b.csv", model=tiny_model,
                 config=PairsConfig(batch_size=4, num_workers=0, block_bytes=1024, block_pairs=2))
-    assert _read(tmp_path / "a.csv") == _read(tmp_path / "b.csv")
+    assert _read(tmp_path / "b.csv") == _read(scored[0])
 
 
 def test_strict_refuses_unreadable_images_and_writes_nothing(pairs_file, tmp_path, tiny_model):
-    path, _, _ = pairs_file
-    lines = path.read_text().splitlines()
+    lines = pairs_file[0].read_text().splitlines()
+    path = pairs_file[1] / "no_bad_rows.csv"
     path.write_text("\n".join(line for line in lines if line.count(",") == 2 and not line.startswith(("x7", "98,"))) + "\n")
     out = tmp_path / "strict.csv"
     with pytest.raises(EngineError, match="2 image\\(s\\) cannot be read"):
