@@ -5,12 +5,14 @@ For a query, the candidates are the artists among its k nearest indexed painting
 (best_a: a's highest cosine among the k matches; vote_a: a's similarity-weighted vote share, as the
 `score` of `engine query`), and "unknown" (none of the listed artists) the fixed logit 0:
     P(a) = exp(z_a) / (1 + sum_b exp(z_b)),   P(unknown) = 1 / (1 + sum_b exp(z_b)).
-With one candidate P(a) = sigmoid(z_a): the verification Platt rule on the best match, which is the
-fallback for models calibrated before this existed. The weights are fitted by maximum likelihood on
+With one candidate P(a) = sigmoid(z_a). The weights are fitted by maximum likelihood on
 val artists in simulated open-set episodes: half of the artists indexed (part of their paintings),
 queried with held-out paintings of all artists. An indexed painter missing from the k matches counts
 as "unknown" (the list cannot name them). P(unknown) therefore assumes roughly as many queries by
-non-indexed painters as by indexed ones, as in the episodes.
+non-indexed painters as by indexed ones, as in the episodes. The verification calibration is no substitute: an artist's best match over a
+gallery is far above a random pair's cosine, so Platt's rule applied to it almost never answers
+"unknown" (measured on ../shared/artdata: 2% correct unknowns, ECE 0.21-0.29), and models saved
+before this record existed get no probabilities (null) until `engine evaluate --split val`.
 """
 
 from __future__ import annotations
@@ -53,13 +55,6 @@ class AttributionCalibration:
         return cls(float(data["w_best"]), float(data["w_vote"]), float(data["bias"]), int(data.get("k", DEFAULT_K)),
                    METHOD, str(data.get("source", "val")))
 
-    @classmethod
-    def from_platt(cls, platt: dict | None, *, k: int = DEFAULT_K) -> "AttributionCalibration | None":
-        """The verification calibration p = sigmoid(a * s + b) applied to each artist's best match."""
-        if not isinstance(platt, dict) or platt.get("method") != "platt":
-            return None
-        return cls(float(platt["a"]), 0.0, float(platt["b"]), k, METHOD, "verification calibration (best match)")
-
     def probabilities(self, similarities: Sequence[float], artists: Sequence[str | None]) -> tuple[dict[str, float], float]:
         """Matches best-first (similarity, artist; None = unlabelled) -> ({artist: P(artist)}, P(unknown))."""
         names, feats = candidate_features(np.asarray(similarities, dtype=np.float64)[: self.k], list(artists)[: self.k])
@@ -70,9 +65,10 @@ class AttributionCalibration:
         return {n: float(np.exp(v - log_norm)) for n, v in zip(names, z)}, float(np.exp(-log_norm))
 
 
-def resolve_calibration(attribution: dict | None, platt: dict | None) -> AttributionCalibration | None:
-    """The model's stored attribution calibration, else its verification one, else None."""
-    return AttributionCalibration.from_dict(attribution) or AttributionCalibration.from_platt(platt)
+def resolve_calibration(attribution: dict | None, platt: dict | None = None) -> AttributionCalibration | None:
+    """The model's stored attribution calibration, else None (no probabilities). `platt`, the
+    verification calibration, is accepted but deliberately not used (module docstring)."""
+    return AttributionCalibration.from_dict(attribution)
 
 
 def _logsumexp(z: np.ndarray) -> float:

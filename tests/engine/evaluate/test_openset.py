@@ -21,7 +21,7 @@ def clusters(n_artists: int, per: int, noise: float, seed: int) -> tuple[np.ndar
     return x, np.repeat([f"artist {a}" for a in range(n_artists)], per)
 
 
-def test_probabilities_sum_to_one_and_one_candidate_is_platt():
+def test_probabilities_sum_to_one_and_one_candidate_is_a_sigmoid():
     cal = AttributionCalibration(w_best=8.0, w_vote=2.0, bias=-5.0, k=3)
     named, unknown = cal.probabilities([0.9, 0.7, 0.6, 0.99], ["a", "b", None, "c"])  # "c" is beyond k=3
     assert set(named) == {"a", "b"}
@@ -31,17 +31,17 @@ def test_probabilities_sum_to_one_and_one_candidate_is_platt():
     norm = 1 + math.exp(z["a"]) + math.exp(z["b"])
     assert named["a"] == pytest.approx(math.exp(z["a"]) / norm)
     assert unknown == pytest.approx(1 / norm)
-    platt = AttributionCalibration.from_platt({"method": "platt", "a": 12.0, "b": -6.0})
-    named, unknown = platt.probabilities([0.7, 0.4], ["a", "a"])
-    assert named["a"] == pytest.approx(1 / (1 + math.exp(-(12 * 0.7 - 6))))
+    named, unknown = AttributionCalibration(12.0, 0.0, -6.0).probabilities([0.7, 0.4], ["a", "a"])
+    assert named["a"] == pytest.approx(1 / (1 + math.exp(-(12 * 0.7 - 6)))) == pytest.approx(1 - unknown)
     assert AttributionCalibration(1, 1, 1).probabilities([0.5], [None]) == ({}, 1.0)
 
 
-def test_stored_record_round_trips_and_falls_back_to_platt():
+def test_stored_record_round_trips_and_old_models_get_none():
     cal = AttributionCalibration(3.0, 1.0, -2.0, k=7)
     assert AttributionCalibration.from_dict(cal.to_dict()) == cal
     assert resolve_calibration(cal.to_dict(), {"method": "platt", "a": 1.0, "b": 0.0}) == cal
-    assert resolve_calibration(None, {"method": "platt", "a": 5.0, "b": -1.0}).w_best == 5.0
+    assert resolve_calibration(None, {"method": "platt", "a": 5.0, "b": -1.0}) is None  # not from verification
+    assert resolve_calibration({"method": "platt", "a": 5.0, "b": -1.0}) is None
     assert resolve_calibration(None, None) is None
 
 
