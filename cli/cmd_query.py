@@ -31,6 +31,7 @@ def query(
     """Find the indexed paintings most similar to each IMAGE and rank the likely artists.
 
     Artist score: the similarities of that artist's paintings among the top-k (clipped at 0), normalised to sum to 1.
+    Probability (p): the calibrated chance that this artist painted it; "none of them": that the painter is none of the listed artists.
     """
     from indexer.search import query_images
 
@@ -38,9 +39,19 @@ def query(
     emit(result, as_json=as_json, render=_render)
 
 
+def _likely(item: dict) -> str:
+    """"A (0.62, p 0.55), B (0.38, p 0.20); none of them: p 0.25" (no p for an uncalibrated model)."""
+    def one(a: dict) -> str:
+        p = a.get("probability")
+        return f"{a['artist']} ({a['score']:.2f}" + (f", p {p:.2f})" if p is not None else ")")
+
+    text = ", ".join(one(a) for a in item["artists"][:3]) or "unknown"
+    return text if item.get("unknown") is None else f"{text}; none of them: p {item['unknown']:.2f}"
+
+
 def _render(console: Console, result: dict) -> None:
     for item in result["results"]:
-        artists = ", ".join(f"{a['artist']} ({a['score']:.2f})" for a in item["artists"][:3]) or "unknown"
+        artists = _likely(item)
         folder, paths = under_common_folder([m["path"] for m in item["matches"]])
         table = Table("#", "similarity", "artist", "path", title=f"{item['query']}: likely {artists}",
                       caption=f"paths under {folder}" if folder else None)

@@ -34,7 +34,7 @@ def test_json(indexed, capsys):
     first = results[0]
     assert len(first["matches"]) == 4 and set(first["matches"][0]) == {"path", "artist", "similarity"}
     assert first["matches"][0]["path"] == str(query.resolve()) and first["artists"][0]["artist"] == "Cid Blue"
-    assert set(first["artists"][0]) == {"artist", "score"}
+    assert set(first["artists"][0]) == {"artist", "score", "probability"} and "unknown" in first  # open-set attribution
 
 
 def test_artist_filter(indexed, capsys):
