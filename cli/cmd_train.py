@@ -19,8 +19,8 @@ def register(app: typer.Typer) -> None:
 
 def train(
     data_dir: Annotated[Path, typer.Argument(help="A folder written by `engine prepare` (holds manifest.csv).")],
-    backbone: Annotated[Optional[str], typer.Option("--backbone", help="Trunk: resnet34 | efficientnet_lite0 | efficientnet_lite2 (default: efficientnet_lite0; reference recipe: resnet34).")] = None,
-    weights: Annotated[Optional[str], typer.Option("--weights", help="Trunk weights: imagenet (offline for the EfficientNet-Lite trunks), none (random init) or a .pth FILE.")] = None,
+    backbone: Annotated[Optional[str], typer.Option("--backbone", help="Trunk: resnet34 | efficientnet_lite0 | efficientnet_lite2, or any timm:NAME / torchvision:NAME classification model (its own input size and mean/std) (default: efficientnet_lite0; reference recipe: resnet34).")] = None,
+    weights: Annotated[Optional[str], typer.Option("--weights", help="Trunk weights: imagenet (offline for the EfficientNet-Lite trunks; others from the local torch hub / Hugging Face cache, downloaded only when online), none (random init) or a .pth/.safetensors FILE.")] = None,
     mode: Annotated[Optional[str], typer.Option("--mode", help="frozen: cache trunk features once, train the head (default on CPU); finetune: train the whole network (default on CUDA).")] = None,
     recipe: Annotated[str, typer.Option("--recipe", help="default: P x K batches, in-batch semi-hard mining, cosine embeddings; reference: the published design (ResNet34, random triplets, margin 5, Adam 6e-6, 14 epochs).")] = "default",
     epochs: Annotated[Optional[int], typer.Option("--epochs", help="Training epochs (default 20; reference 14).")] = None,
