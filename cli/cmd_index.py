@@ -36,12 +36,13 @@ def index(
     commit_every: Annotated[Optional[int], typer.Option("--commit-every", min=1, show_default=False, help=f"Images per catalog transaction, the most a crash can lose (default: {IndexConfig.commit_every}).")] = None,
     approx_threshold: Annotated[Optional[int], typer.Option("--approx-threshold", min=1, show_default=False, help=f"From this many paintings on, build an approximate (IVF) index and report its recall@10 (default: {IndexConfig.approx_threshold:,}).")] = None,
     measure_forward: Annotated[Optional[float], typer.Option("--measure-forward", min=0.0, show_default=False, help="Also time the model's bare forward pass for this many seconds, the compute limit (default: off).")] = None,
+    cluster: Annotated[Optional[str], typer.Option("--cluster", show_default=False, help="Decode and embed on Ray: ray (start a local Ray), auto or ray://HOST:PORT (join a running cluster); needs the distributed extra (default: this process).")] = None,
 ) -> None:
     from indexer.pipeline import index_folder
 
     config = IndexConfig(**given(
         batch_size=batch_size, streams=streams, num_workers=workers, torch_threads=threads, commit_every=commit_every,
-        approx_threshold=approx_threshold, reindex=reindex, measure_forward_s=measure_forward,
+        approx_threshold=approx_threshold, reindex=reindex, measure_forward_s=measure_forward, cluster=cluster,
     ))
     result = index_folder(
         folder, home=home, db=db, labels=labels, model=model, prune=prune, check=check,

@@ -25,13 +25,18 @@ class IndexConfig:
     reindex: bool = False  # forget vectors of another model and index afresh
     verify_sample: int = 64  # vectors spot-checked against the catalog each time the index is loaded
     measure_forward_s: float = 0.0  # > 0: after embedding, time the bare forward pass this long (the compute limit)
+    cluster: str | None = None  # None: this process; "ray": a local Ray; "auto" or "ray://HOST:PORT": join one (indexer.ray_embed)
+    cluster_cpus: int | None = None  # --cluster ray: CPUs of the local Ray; None: this machine's cores
 
     def __post_init__(self) -> None:
-        at_least_one = ("batch_size", "streams", "torch_threads", "commit_every", "approx_threshold", "nprobe", "recall_queries")
+        at_least_one = ("batch_size", "streams", "torch_threads", "commit_every", "approx_threshold", "nprobe", "recall_queries",
+                        "cluster_cpus")
         require([
             *((getattr(self, name) is None or getattr(self, name) >= 1, f"{name} must be >= 1, got {getattr(self, name)}")
               for name in at_least_one),
             (self.num_workers is None or self.num_workers >= 0, f"num_workers must be >= 0, got {self.num_workers}"),
+            (self.cluster in (None, "ray", "auto") or str(self.cluster).startswith("ray://"),
+             f"--cluster must be ray, auto or ray://HOST:PORT, got {self.cluster!r}"),
         ])
 
     def to_dict(self) -> dict:

@@ -12,7 +12,7 @@ import numpy as np
 
 from db.records import Labels, NewPainting
 from engine.model.checkpoint import LoadedModel
-from engine.inference.embedding import embed_paths
+from engine.inference.embedding import EmbeddingResult, embed_paths
 from engine.inference.plan import InferencePlan
 from engine.base.progress import NullProgress, Progress, Task
 from indexer.config import IndexConfig
@@ -54,17 +54,27 @@ def embed_and_insert(
                 lm, [w.file.path for w in chunk], plan=plan or InferencePlan(batch_size=config.batch_size or 16),
                 num_workers=config.num_workers, progress=_OneBar(task),
             )
-            stats.skipped.extend((chunk[i].file.path, reason) for i, reason in result.errors)
-            vectors = l2_normalize(result.vectors)
-            finite = np.isfinite(vectors).all(axis=1)
-            stats.skipped.extend((chunk[i].file.path, NON_FINITE) for i, ok in zip(result.ok, finite) if not ok)
-            done = [chunk[i] for i, ok in zip(result.ok, finite) if ok]
-            insert_vectors(writer, done, vectors[finite], labels, stats)
-            stats.embedded += len(done)
+            commit_chunk(writer, chunk, result, labels=labels, stats=stats)
     stats.seconds = time.perf_counter() - start
+    warn_if_damaged(lm, stats)
+    return stats
+
+
+def commit_chunk(writer: IndexWriter, chunk: Sequence[Work], result: EmbeddingResult, *, labels: dict[str, Labels],
+                 stats: EmbedStats) -> None:
+    """One transaction for `chunk` embedded as `result`: unreadable and NaN/inf rows skipped, the rest stored unit-length."""
+    stats.skipped.extend((chunk[i].file.path, reason) for i, reason in result.errors)
+    vectors = l2_normalize(result.vectors)
+    finite = np.isfinite(vectors).all(axis=1)
+    stats.skipped.extend((chunk[i].file.path, NON_FINITE) for i, ok in zip(result.ok, finite) if not ok)
+    done = [chunk[i] for i, ok in zip(result.ok, finite) if ok]
+    insert_vectors(writer, done, vectors[finite], labels, stats)
+    stats.embedded += len(done)
+
+
+def warn_if_damaged(lm: LoadedModel, stats: EmbedStats) -> None:
     if stats.embedded == 0 and any(reason == NON_FINITE for _, reason in stats.skipped):
         logger.warning("the model gave NaN/inf for every image: %s is probably damaged; re-train or restore it", lm.path)
-    return stats
 
 
 def insert_vectors(writer: IndexWriter, work: Sequence[Work], vectors: np.ndarray, labels: dict[str, Labels], stats: EmbedStats) -> None:

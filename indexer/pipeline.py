@@ -83,17 +83,25 @@ def _index(lm: LoadedModel, store: CatalogStore, scan: ScanResult, label_map: di
     writer.move(plan.restat + plan.moves)
     relabelled = _relabel(writer, plan, label_map) if relabel else 0
     copies = insert_copies(writer, plan.copies, labels=label_map, config=config)
-    inference, tried = plan_for(lm, config, n_images=len(plan.embed), cache=home.root / "cache" / PLAN_CACHE)
-    before = _forward_rate(lm, inference, config)
-    embedded = embed_and_insert(lm, plan.embed, labels=label_map, writer=writer, config=config, plan=inference,
-                                progress=progress)
-    forward = _mean(before, _forward_rate(lm, inference, config))
+    if config.cluster:  # decoding and forward passes on Ray actors; ray is an optional extra
+        from indexer.ray_embed import embed_on_cluster
+
+        embedded, inference_info = embed_on_cluster(lm, plan.embed, labels=label_map, writer=writer, config=config,
+                                                    progress=progress)
+        forward = None
+    else:
+        inference, tried = plan_for(lm, config, n_images=len(plan.embed), cache=home.root / "cache" / PLAN_CACHE)
+        before = _forward_rate(lm, inference, config)
+        embedded = embed_and_insert(lm, plan.embed, labels=label_map, writer=writer, config=config, plan=inference,
+                                    progress=progress)
+        forward = _mean(before, _forward_rate(lm, inference, config))
+        inference_info = {**inference.to_dict(), **tried}
     if prune:
         writer.delete(plan.gone)
     writer.finish()
     result = _summary(scan.skipped + plan.skipped, plan, copies, embedded, writer, repair.to_dict(),
                       prune=prune, relabelled=relabelled, seconds=time.perf_counter() - started, forward=forward)
-    return {**result, "inference": {**inference.to_dict(), **tried}} if plan.embed else result
+    return {**result, "inference": inference_info} if plan.embed else result
 
 
 def _forward_rate(lm: LoadedModel, plan: InferencePlan, config: IndexConfig) -> float | None:

@@ -1,0 +1,88 @@
+"""`index_folder --cluster ray` on a real local Ray (2 CPUs): the same catalog, vectors and neighbours
+as the single-process path; Ray is shut down and leaves no process behind."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import pytest
+
+from engine.base.errors import EngineError
+from indexer.config import IndexConfig
+from indexer.pipeline import index_folder
+from indexer.ray_embed import assembled_chunks
+from indexer.search import query_images
+from indexer_kit import catalog_state, stored_vectors
+
+pytestmark = pytest.mark.timeout(240)
+RAY_NAMES = ("raylet", "gcs_server", "ray::", "default_worker.py", "log_monitor.py", "dashboard", "runtime_env")
+
+
+def ray_processes() -> set[int]:
+    """Pids of Ray's daemons and workers on this machine (their command lines name them)."""
+    found = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                cmdline = fh.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if any(name in cmdline for name in RAY_NAMES):
+            found.add(int(pid))
+    return found
+
+
+def _left_behind(before: set[int], wait_s: float = 20.0) -> set[int]:
+    deadline = time.monotonic() + wait_s
+    while (left := ray_processes() - before) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return left
+
+
+def _rows(home) -> dict:
+    return {os.path.basename(p): artist for p, (_, artist) in catalog_state(home).items()}
+
+
+def test_ray_gives_the_single_process_catalog_and_vectors(art, tmp_path, tiny_model):
+    (art / "Ann Red" / "broken.jpg").write_bytes(b"not an image")
+    plain = index_folder(art, home=tmp_path / "plain", model=tiny_model, config=IndexConfig(commit_every=5))
+    before = ray_processes()
+    on_ray = index_folder(art, home=tmp_path / "ray", model=tiny_model,
+                          config=IndexConfig(cluster="ray", cluster_cpus=2, commit_every=5, batch_size=4))
+    assert _left_behind(before) == set()
+
+    assert on_ray["inference"]["actors"] == 2 and on_ray["inference"]["cluster"] == "ray"
+    for key in ("added", "total", "embedded", "skipped"):
+        assert on_ray[key] == plain[key], key
+    assert on_ray["added"] == 12 and [s["reason"] for s in on_ray["skipped"]] == [plain["skipped"][0]["reason"]]
+    assert catalog_state(tmp_path / "ray") == catalog_state(tmp_path / "plain")  # same paths, ids (commit order), artists
+    a, b = stored_vectors(tmp_path / "plain"), stored_vectors(tmp_path / "ray")
+    assert sorted(a) == sorted(b)
+    np.testing.assert_allclose(np.stack([b[p] for p in a]), np.stack([a[p] for p in a]), rtol=0, atol=1e-5)
+
+    queries = [str(art / "Bob Green" / "1.jpg"), str(art / "Cid Blue" / "3.jpg")]
+    hits = [[[m["path"] for m in r["matches"]] for r in query_images(queries, home=tmp_path / h, k=5)["results"]]
+            for h in ("plain", "ray")]
+    assert hits[0] == hits[1]
+
+    again = index_folder(art, home=tmp_path / "ray", model=tiny_model, config=IndexConfig(cluster="ray"))
+    assert (again["embedded"], again["added"], again["total"]) == (0, 0, 12)  # committed rows are not embedded again
+
+
+def test_chunks_commit_in_plan_order_whatever_the_arrival_order():
+    rows = [{"index": np.array([3, 0]), "vector": np.eye(4, dtype=np.float32)[[3, 0]], "error": np.array(["", ""], dtype=object)},
+            {"index": np.array([2, 1]), "vector": np.eye(4, dtype=np.float32)[[2, 1]], "error": np.array(["", "unreadable"], dtype=object)}]
+    chunks = list(assembled_chunks(iter(rows), 4, 2))
+    assert [(lo, hi) for lo, hi, _ in chunks] == [(0, 2), (2, 4)]
+    first, second = chunks[0][2], chunks[1][2]
+    assert first.ok == [0] and first.errors == [(1, "unreadable")] and np.array_equal(first.vectors, np.eye(4)[[0]])
+    assert second.ok == [0, 1] and np.array_equal(second.vectors, np.eye(4)[[2, 3]])
+    with pytest.raises(EngineError, match="1 of 2 embeddings"):
+        list(assembled_chunks(iter([{"index": [0], "vector": [np.zeros(2)], "error": [""]}]), 2, 1))
+
+
+def test_bad_cluster_address_is_one_line():
+    with pytest.raises(EngineError, match="--cluster must be"):
+        IndexConfig(cluster="spark://x")
