@@ -132,7 +132,7 @@ def load_state_file(model: nn.Module, path: Path, *, backbone: str) -> None:
     if not path.is_file():
         raise EngineError(f"weights file not found: {path}; pass --weights imagenet|none|FILE")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = _read_safetensors(path) if path.suffix == ".safetensors" else torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle, zip and torch errors all mean "not a usable weights file"
         raise EngineError(f"cannot read weights {path}: {type(exc).__name__}; pass a PyTorch state dict (.pth)") from None
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
@@ -147,6 +147,12 @@ def load_state_file(model: nn.Module, path: Path, *, backbone: str) -> None:
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()[0]
         raise EngineError(f"{path} does not fit {backbone}: {first}") from None
+
+
+def _read_safetensors(path: Path) -> dict:
+    from safetensors.torch import load_file  # a dependency of timm
+
+    return load_file(str(path))
 
 
 def map_by_position(source: Mapping[str, torch.Tensor], target: Mapping[str, torch.Tensor], *, origin: str = "") -> dict:

@@ -63,11 +63,14 @@ def test_network_trains_saves_and_loads_with_its_preprocessing(tmp_path):
     torch.testing.assert_close(loaded.model(x), model(x))
 
 
-@pytest.mark.parametrize("name", [TIMM, TV])
-def test_explicit_weights_file_is_loaded(name, tmp_path, offline):
+@pytest.mark.parametrize("name, suffix", [(TIMM, ".pth"), (TV, ".pth"), (TV, ".safetensors")])
+def test_explicit_weights_file_is_loaded(name, suffix, tmp_path, offline):
+    from safetensors.torch import save_file
+
     source = weights_mod.build_pretrained_classifier(name, "none")
-    path = tmp_path / "mine.pth"
-    torch.save(source.state_dict(), path)
+    path = tmp_path / f"mine{suffix}"
+    state = {k: v.contiguous() for k, v in source.state_dict().items()}
+    torch.save(state, path) if suffix == ".pth" else save_file(state, path)
     loaded = weights_mod.build_pretrained_classifier(name, str(path))
     for key, tensor in source.state_dict().items():
         torch.testing.assert_close(loaded.state_dict()[key], tensor)
