@@ -21,8 +21,6 @@ from dataclasses import asdict, dataclass
 from typing import Sequence
 
 import numpy as np
-from scipy.optimize import minimize
-from sklearn.metrics import roc_auc_score
 
 from engine.base.errors import EngineError
 from engine.base.vectors import l2_normalize
@@ -170,6 +168,8 @@ def fit_attribution_calibration(
     embeddings: np.ndarray, labels: np.ndarray, *, seed: int = 0, groups=None, k: int = DEFAULT_K, repeats: int = 8,
 ) -> AttributionCalibration:
     """Maximum-likelihood weights on `repeats` open-set episodes of these (val) artists."""
+    from scipy.optimize import minimize  # lazily: ~0.7 s that `engine query` (only probabilities) must not pay
+
     ep = _episodes(embeddings, labels, groups, k=k, seed=seed, repeats=repeats)
     result = minimize(_objective, np.array([10.0, 0.0, -5.0]), args=(ep,), jac=True, method="L-BFGS-B")
     w_best, w_vote, bias = (float(v) for v in result.x)
@@ -209,6 +209,8 @@ def open_set_metrics(
 def _auroc(known: np.ndarray, score: np.ndarray) -> float:
     if known.all() or not known.any():
         return float("nan")
+    from sklearn.metrics import roc_auc_score  # lazily: ~1.5 s of imports, evaluation only
+
     return float(roc_auc_score(known, score))
 
 

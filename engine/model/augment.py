@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
 import torch
 from PIL import Image
-from torchvision import transforms as T
 
+# torchvision is imported only for training augmentations: importing it costs ~1.3 s (it pulls in
+# torch._dynamo), which `engine query`/`verify` must not pay; the eval transform is PIL + torch.
 Transform = Callable[[Image.Image], torch.Tensor]
-_BICUBIC = T.InterpolationMode.BICUBIC
 
 
 @dataclass(frozen=True)
@@ -37,11 +38,53 @@ class AugmentConfig:
 
 def eval_transform(preprocessing: dict) -> Transform:
     """Deterministic preprocessing described by a checkpoint's `preprocessing` dict."""
-    return T.Compose(_geometry(preprocessing, center_crop=True) + _to_tensor(preprocessing, normalize=True))
+    return EvalTransform(int(preprocessing["resize"]), int(preprocessing["input_size"]),
+                         tuple(preprocessing["mean"]), tuple(preprocessing["std"]))
+
+
+@dataclass(frozen=True)
+class EvalTransform:
+    """Resize the short side to `resize` (bicubic), center-crop `size`, scale to [0, 1], normalise:
+    the same pixels and floats as torchvision's Resize + CenterCrop + ToTensor + Normalize on a PIL
+    RGB image (same output-size rule, crop offsets and operation order), without importing it."""
+
+    resize: int
+    size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+    def __call__(self, image: Image.Image) -> torch.Tensor:
+        image = _center_crop(_resize_short_side(image, self.resize), self.size)
+        pixels = torch.from_numpy(np.array(image, np.uint8, copy=True)).view(image.size[1], image.size[0], -1)
+        x = pixels.permute((2, 0, 1)).contiguous().to(dtype=torch.get_default_dtype()).div(255)
+        mean = torch.as_tensor(self.mean, dtype=x.dtype).view(-1, 1, 1)
+        std = torch.as_tensor(self.std, dtype=x.dtype).view(-1, 1, 1)
+        return x.sub_(mean).div_(std)
+
+
+def _resize_short_side(image: Image.Image, short: int) -> Image.Image:
+    w, h = image.size
+    if w <= h:
+        new_w, new_h = short, int(short * h / w)
+    else:
+        new_w, new_h = int(short * w / h), short
+    return image if (new_w, new_h) == (w, h) else image.resize((new_w, new_h), Image.Resampling.BICUBIC)
+
+
+def _center_crop(image: Image.Image, size: int) -> Image.Image:
+    w, h = image.size
+    if size > w or size > h:  # torchvision pads with black first (only for tiny images)
+        padded = Image.new(image.mode, (max(w, size), max(h, size)))
+        padded.paste(image, ((size - w) // 2 if size > w else 0, (size - h) // 2 if size > h else 0))
+        image, (w, h) = padded, padded.size
+    top, left = int(round((h - size) / 2.0)), int(round((w - size) / 2.0))
+    return image.crop((left, top, left + size, top + size))
 
 
 def train_transform(preprocessing: dict, config: AugmentConfig) -> Transform:
     """Random augmentations per `config`; uses torch's global RNG (seed it for repeatable views)."""
+    from torchvision import transforms as T
+
     steps: list = _geometry(preprocessing, center_crop=config.center_crop)
     if config.vflip > 0:
         steps.append(T.RandomVerticalFlip(config.vflip))
@@ -58,13 +101,17 @@ def train_transform(preprocessing: dict, config: AugmentConfig) -> Transform:
 
 
 def _geometry(preprocessing: dict, *, center_crop: bool) -> list:
-    size = int(preprocessing["input_size"])
+    from torchvision import transforms as T
+
+    size, bicubic = int(preprocessing["input_size"]), T.InterpolationMode.BICUBIC
     if center_crop:
-        return [T.Resize(int(preprocessing["resize"]), interpolation=_BICUBIC), T.CenterCrop(size)]
-    return [T.Resize((size, size), interpolation=_BICUBIC)]
+        return [T.Resize(int(preprocessing["resize"]), interpolation=bicubic), T.CenterCrop(size)]
+    return [T.Resize((size, size), interpolation=bicubic)]
 
 
 def _to_tensor(preprocessing: dict, *, normalize: bool) -> list:
+    from torchvision import transforms as T
+
     steps: list = [T.ToTensor()]
     if normalize:
         steps.append(T.Normalize(mean=list(preprocessing["mean"]), std=list(preprocessing["std"])))

@@ -58,19 +58,21 @@ def _resnet34() -> nn.Module:
     return resnet34(weights=None)
 
 
-def _timm(name: str) -> Callable[[], nn.Module]:
-    def create() -> nn.Module:
-        import timm
+def _efficientnet_lite(variant: str) -> Callable[[], nn.Module]:
+    """timm's tf_efficientnet_<variant>, module for module, without importing timm (engine.model.efficientnet_lite)."""
 
-        return timm.create_model(name, pretrained=False)
+    def create() -> nn.Module:
+        from engine.model.efficientnet_lite import EfficientNetLite
+
+        return EfficientNetLite(variant)
 
     return create
 
 
 _CLASSIFIERS: dict[str, Callable[[], nn.Module]] = {
     "resnet34": _resnet34,
-    "efficientnet_lite0": _timm("tf_efficientnet_lite0"),
-    "efficientnet_lite2": _timm("tf_efficientnet_lite2"),
+    "efficientnet_lite0": _efficientnet_lite("lite0"),
+    "efficientnet_lite2": _efficientnet_lite("lite2"),
 }
 
 
