@@ -115,12 +115,15 @@ def _rates(start: float, first: list[float], total: int) -> dict:
 
 
 def actor_pool(resources: dict, *, threads: int | None) -> dict:
-    """One actor per GPU; else one per `threads` (default 1) CPUs, each running that many torch threads."""
-    gpus = int(resources.get("GPU", 0))
+    """One actor per GPU, decoding in DataLoader workers on its share of the CPUs (written for GPU
+    clusters, not run here: this machine has none); else one actor per `threads` (default 1) CPUs,
+    decoding in-process and running that many torch threads."""
+    gpus, cpus = int(resources.get("GPU", 0)), int(resources.get("CPU", 1))
     if gpus:
-        return {"actors": gpus, "cpus_per_actor": 1, "gpus_per_actor": 1}
+        share = max(1, cpus // gpus)
+        return {"actors": gpus, "cpus_per_actor": share, "gpus_per_actor": 1, "decode_workers": min(8, share - 1)}
     per = threads or 1
-    return {"actors": max(1, int(resources.get("CPU", 1)) // per), "cpus_per_actor": per, "gpus_per_actor": 0}
+    return {"actors": max(1, cpus // per), "cpus_per_actor": per, "gpus_per_actor": 0, "decode_workers": 0}
 
 
 def _embedded_batches(ray, lm: LoadedModel, paths: list[str], pool: dict, *, batch_size: int) -> Iterator[dict]:
@@ -130,10 +133,12 @@ def _embedded_batches(ray, lm: LoadedModel, paths: list[str], pool: dict, *, bat
     context.enable_progress_bars = False  # progress is the driver's one bar
     blocks = max(1, min(len(paths) // batch_size, 8 * pool["actors"]))  # enough blocks to keep every actor busy
     dataset = ray.data.from_items([{"index": i, "path": p} for i, p in enumerate(paths)], override_num_blocks=blocks)
+    per_call = batch_size * max(1, 4 * pool["decode_workers"])  # a GPU actor's decoding workers start once per call
     embedded = dataset.map_batches(
-        RayEmbedder, batch_size=batch_size, batch_format="numpy",
+        RayEmbedder, batch_size=per_call, batch_format="numpy",
         compute=ray.data.ActorPoolStrategy(size=pool["actors"]),
-        fn_constructor_kwargs={"model_path": str(lm.path), "threads": pool["cpus_per_actor"], "batch_size": batch_size},
+        fn_constructor_kwargs={"model_path": str(lm.path), "threads": pool["cpus_per_actor"], "batch_size": batch_size,
+                               "workers": pool["decode_workers"]},
         num_cpus=pool["cpus_per_actor"], num_gpus=pool["gpus_per_actor"],
     )
     yield from embedded.iter_batches(batch_size=None, batch_format="numpy")
@@ -164,7 +169,7 @@ def _result(rows: list[tuple[np.ndarray, str]]) -> EmbeddingResult:
 class RayEmbedder:
     """A Ray Data actor: loads the model once, then embeds batches of paths exactly as `embed_paths` does."""
 
-    def __init__(self, model_path: str, threads: int, batch_size: int) -> None:
+    def __init__(self, model_path: str, threads: int, batch_size: int, workers: int = 0) -> None:
         import torch
 
         from engine.model.checkpoint import load_model
@@ -172,14 +177,14 @@ class RayEmbedder:
         torch.set_num_threads(threads)
         # Ray sets CUDA_VISIBLE_DEVICES to the actor's GPU, if it was given one
         self.lm = load_model(model_path, device="cuda" if torch.cuda.is_available() else "cpu")
-        self.batch_size = batch_size
+        self.batch_size, self.workers = batch_size, workers
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         from engine.inference.embedding import embed_paths
         from engine.inference.plan import InferencePlan
 
         paths = [str(p) for p in batch["path"]]
-        result = embed_paths(self.lm, paths, num_workers=0, plan=InferencePlan(batch_size=self.batch_size))
+        result = embed_paths(self.lm, paths, num_workers=self.workers, plan=InferencePlan(batch_size=self.batch_size))
         vectors = np.zeros((len(paths), self.lm.embedding_dim), np.float32)
         if result.ok:
             vectors[result.ok] = result.vectors

@@ -12,7 +12,7 @@ import pytest
 from engine.base.errors import EngineError
 from indexer.config import IndexConfig
 from indexer.pipeline import index_folder
-from indexer.ray_embed import assembled_chunks
+from indexer.ray_embed import actor_pool, assembled_chunks
 from indexer.search import query_images
 from indexer_kit import catalog_state, stored_vectors
 
@@ -86,3 +86,10 @@ def test_chunks_commit_in_plan_order_whatever_the_arrival_order():
 def test_bad_cluster_address_is_one_line():
     with pytest.raises(EngineError, match="--cluster must be"):
         IndexConfig(cluster="spark://x")
+
+
+def test_actor_pool_is_one_actor_per_gpu_else_per_threads_cores():
+    assert actor_pool({"CPU": 16.0, "GPU": 2.0}, threads=None) == {
+        "actors": 2, "cpus_per_actor": 8, "gpus_per_actor": 1, "decode_workers": 7}
+    assert actor_pool({"CPU": 8.0}, threads=2) == {"actors": 4, "cpus_per_actor": 2, "gpus_per_actor": 0, "decode_workers": 0}
+    assert actor_pool({"CPU": 1.0}, threads=4)["actors"] == 1
