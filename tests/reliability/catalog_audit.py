@@ -1,7 +1,8 @@
 """Independent checks of a home's catalog and index, for tests (reads only; never repairs).
 
-`audit_home` opens the SQLite file directly (integrity_check), reads the FAISS file directly and
-compares both, so a bug in the indexer's own consistency check cannot hide a damaged home.
+`audit_home` opens the SQLite file directly (integrity_check), or a PostgreSQL catalog with the bare
+driver (catalog_kit.read_rows), reads the FAISS file directly and compares both, so a bug in the
+indexer's own consistency check cannot hide a damaged home.
 """
 
 from __future__ import annotations
@@ -34,14 +35,29 @@ class Audit:
         )
 
 
-def audit_home(home: Path, *, catalog: str = "catalog.sqlite", index: str = "index.faiss") -> Audit:
+def audit_home(home: Path, *, catalog: str = "catalog.sqlite", index: str = "index.faiss", db_url: str | None = None) -> Audit:
+    """`db_url`: a catalog outside the home (e.g. PostgreSQL), read with its bare driver; the home's index is then
+    its `index-<catalog uid>.faiss`."""
     audit = Audit()
     db = home / catalog
-    if db.is_file():
+    if db_url is not None:
+        _audit_url(db_url, audit)
+        index = next((p.name for p in sorted(home.glob("index-*.faiss"))), index)
+    elif db.is_file():
         _audit_catalog(db, audit)
     _audit_index(home / index, audit)
     audit.temp_files = sorted(p.name for p in home.glob(".*.tmp"))
     return audit
+
+
+def _audit_url(url: str, audit: Audit) -> None:
+    from catalog_kit import read_rows
+
+    rows = read_rows(url)  # raises if the database cannot be read
+    audit.integrity = "ok"
+    for pid, path, blob in rows:
+        _add_row(audit, pid, path, blob)
+    audit.rows = len(audit.row_ids)
 
 
 def _audit_catalog(db: Path, audit: Audit) -> None:
@@ -64,14 +80,18 @@ def _read_catalog(db: Path, audit: Audit, options: str) -> None:
         if "paintings" not in tables:
             return
         for pid, path, blob in con.execute("SELECT id, path, vector FROM paintings"):
-            audit.row_ids.add(int(pid))
-            audit.paths.add(path)
-            vec = np.frombuffer(blob, dtype=np.float32) if blob else np.empty(0, np.float32)
-            if not vec.size or not np.isfinite(vec).all() or abs(float(np.linalg.norm(vec)) - 1.0) > 1e-3:
-                audit.bad_vectors += 1
+            _add_row(audit, pid, path, blob)
         audit.rows = len(audit.row_ids)
     finally:
         con.close()
+
+
+def _add_row(audit: Audit, pid: int, path: str, blob: bytes | None) -> None:
+    audit.row_ids.add(int(pid))
+    audit.paths.add(path)
+    vec = np.frombuffer(blob, dtype=np.float32) if blob else np.empty(0, np.float32)
+    if not vec.size or not np.isfinite(vec).all() or abs(float(np.linalg.norm(vec)) - 1.0) > 1e-3:
+        audit.bad_vectors += 1
 
 
 def _audit_index(path: Path, audit: Audit) -> None:

@@ -1,12 +1,15 @@
 """Crash trials for `engine index`: SIGKILL at a random moment, re-run, audit. Run as a script.
 
     python tests/reliability/crash_index.py --work DIR --model MODEL.pt --trials 20 --seed 0 --budget-s 80
+        [--db-server postgresql+psycopg://postgres@127.0.0.1:PORT/postgres]
 
 Trials alternate between a fresh home (first index of a folder) and an update of the previous
 home (new, changed and deleted files, `prune`), with random commit sizes, index save intervals and
 DataLoader workers. After every kill the home is audited as the crash left it (SQLite integrity,
 index file readable), then `index_folder` is re-run to completion and the home must hold exactly
 the folder's files, with catalog and index agreeing (our audit and the indexer's `--check`).
+With `--db-server`, every fresh home indexes into a new database on that PostgreSQL server (`--db`),
+audited with the bare driver; the databases are dropped at the end.
 Prints one JSON summary on stdout.
 """
 
@@ -22,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "kits"))
 
 from catalog_audit import audit_home  # noqa: E402
 from forking import arm_kill_point, reap_group, run_and_kill, run_to_end  # noqa: E402
@@ -110,7 +114,8 @@ def preload_fast_model(path: Path) -> None:
     FAST_MODEL.append(load_fast(path, device="cpu"))
 
 
-def index_job(folder: Path, home: Path, model: Path, config: dict, *, check: bool = False, kill_point=None):
+def index_job(folder: Path, home: Path, model: Path, config: dict, *, db: str | None = None, check: bool = False,
+              kill_point=None):
     def job():
         import indexer.pipeline as pipeline
         from indexer.config import IndexConfig
@@ -120,15 +125,15 @@ def index_job(folder: Path, home: Path, model: Path, config: dict, *, check: boo
             pipeline.load_model = lambda *args, **kwargs: FAST_MODEL[0]
         if kill_point:
             arm_kill_point(*kill_point)
-        return index_folder(folder, home=home, model=model, prune=True, check=check, config=IndexConfig(**config))
+        return index_folder(folder, home=home, db=db, model=model, prune=True, check=check, config=IndexConfig(**config))
 
     return job
 
 
-def rerun(folder: Path, home: Path, model: Path, config: dict, scratch: Path, trial: Trial) -> dict | None:
+def rerun(folder: Path, home: Path, model: Path, config: dict, scratch: Path, trial: Trial, db: str | None) -> dict | None:
     """Re-run to completion (waiting while a killed run's orphaned workers still hold the lock), then --check."""
     for _ in range(60):
-        outcome = run_to_end(index_job(folder, home, model, config), scratch / "rerun.json", timeout_s=120)
+        outcome = run_to_end(index_job(folder, home, model, config, db=db), scratch / "rerun.json", timeout_s=120)
         if outcome.status == "error" and LOCK_MESSAGE in outcome.error:
             trial.lock_waits += 1
             time.sleep(0.25)
@@ -138,7 +143,7 @@ def rerun(folder: Path, home: Path, model: Path, config: dict, scratch: Path, tr
     if outcome.status != "ok":
         trial.error = outcome.error[-2000:]
         return None
-    check = run_to_end(index_job(folder, home, model, config, check=True), scratch / "check.json", timeout_s=120)
+    check = run_to_end(index_job(folder, home, model, config, db=db, check=True), scratch / "check.json", timeout_s=120)
     if check.status != "ok":
         trial.error = check.error[-2000:]
         return None
@@ -154,8 +159,8 @@ def random_config(rng: random.Random) -> dict:
     }
 
 
-def audit_after_kill(home: Path) -> dict:
-    audit = audit_home(home)
+def audit_after_kill(home: Path, db: str | None) -> dict:
+    audit = audit_home(home, db_url=db)
     return {"integrity": audit.integrity, "index_file": audit.index_file, "rows": audit.rows,
             "index_vectors": len(audit.index_ids), "temp_files": len(audit.temp_files)}
 
@@ -166,27 +171,40 @@ def run_trial(i: int, args, rng: random.Random, state: dict, typical_s: float) -
     if kind == "fresh":
         home, folder = args.work / f"home{i}", Folder(args.work / f"folder{i}", rng)
         folder.add(args.images)
-        state.update(home=home, folder=folder)
+        state.update(home=home, folder=folder, db=new_database(args))
     else:
         home, folder = state["home"], state["folder"]
         folder.mutate()
+    db = state["db"]
     config = random_config(rng)
     if kill_point:  # several batches and an index save after each, so every point is reached
         config.update(commit_every=2, save_every_s=0.0)
     delay = typical_s * 3 if kill_point else round(rng.uniform(0.1, 0.9) * typical_s, 3)
     trial = Trial(kind, delay, config, kill_point=":".join(map(str, kill_point or ())))
-    job = index_job(folder.root, home, args.model, config, kill_point=kill_point)
+    job = index_job(folder.root, home, args.model, config, db=db, kill_point=kill_point)
     killed = run_and_kill(job, args.work / "kill.json", delay_s=trial.delay_s)
     trial.killed = killed.status in ("killed", "crashed")
-    trial.after_kill = audit_after_kill(home)
-    check = rerun(folder.root, home, args.model, config, args.work, trial)
+    trial.after_kill = audit_after_kill(home, db)
+    check = rerun(folder.root, home, args.model, config, args.work, trial, db)
     reap_group(killed.pid)
-    _score(trial, home, folder, check)
+    _score(trial, home, folder, check, db)
     return trial
 
 
-def _score(trial: Trial, home: Path, folder: Folder, check: dict | None) -> None:
-    audit, expected = audit_home(home), folder.expected()
+DATABASES: list[str] = []  # created on --db-server, dropped at the end
+
+
+def new_database(args) -> str | None:
+    if not args.db_server:
+        return None
+    from catalog_kit import create_database
+
+    DATABASES.append(create_database(args.db_server))
+    return DATABASES[-1]
+
+
+def _score(trial: Trial, home: Path, folder: Folder, check: dict | None, db: str | None) -> None:
+    audit, expected = audit_home(home, db_url=db), folder.expected()
     trial.expected, trial.indexed = len(expected), len(audit.paths & expected)
     trial.lost, trial.extra = len(expected - audit.paths), len(audit.paths - expected)
     trial.consistent = audit.consistent
@@ -198,8 +216,9 @@ def calibrate(args) -> float:
     """Seconds of one complete first run on a folder of the trial size (the kill window)."""
     folder = Folder(args.work / "calibration", random.Random(-1))
     folder.add(args.images)
-    outcome = run_to_end(index_job(folder.root, args.work / "calibration-home", args.model, random_config(random.Random(0))),
-                         args.work / "cal.json", timeout_s=300)
+    job = index_job(folder.root, args.work / "calibration-home", args.model, random_config(random.Random(0)),
+                    db=new_database(args))
+    outcome = run_to_end(job, args.work / "cal.json", timeout_s=300)
     if outcome.status != "ok":
         raise SystemExit(f"calibration run failed: {outcome.status} {outcome.error}")
     shutil.rmtree(folder.root)
@@ -216,6 +235,7 @@ def main() -> None:
     parser.add_argument("--budget-s", type=float, default=80.0)
     parser.add_argument("--real-model", action="store_true", help="embed with the real network (slow)")
     parser.add_argument("--kill-point-trials", type=int, default=len(KILL_POINTS))
+    parser.add_argument("--db-server", help="PostgreSQL server URL: each fresh home gets a new database there")
     args = parser.parse_args()
     import indexer.pipeline  # noqa: F401  (heavy imports once, before any fork)
 
@@ -223,12 +243,18 @@ def main() -> None:
         preload_fast_model(args.model)
 
     started, rng, state = time.monotonic(), random.Random(args.seed), {}
-    typical = calibrate(args)
-    trials = []
-    for i in range(args.trials):
-        if time.monotonic() - started > args.budget_s:
-            break
-        trials.append(run_trial(i, args, rng, state, typical))
+    try:
+        typical = calibrate(args)
+        trials = []
+        for i in range(args.trials):
+            if time.monotonic() - started > args.budget_s:
+                break
+            trials.append(run_trial(i, args, rng, state, typical))
+    finally:
+        from catalog_kit import drop_database
+
+        for url in DATABASES:
+            drop_database(url)
     print(json.dumps({"typical_run_s": round(typical, 2), "seconds": round(time.monotonic() - started, 1),
                       "trials": [asdict(t) for t in trials]}))
 

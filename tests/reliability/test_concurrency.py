@@ -1,4 +1,5 @@
-"""Concurrent use of one home: readers during an index run, two indexers at once, the lock after a crash."""
+"""Concurrent use of one catalog (SQLite or PostgreSQL: `catalog_url`): readers during an index run, two indexers at
+once from two homes; and of one home: a second indexer, the lock after a crash."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ WRITER = """
 import sys
 from indexer.config import IndexConfig
 from indexer.pipeline import index_folder
-index_folder(sys.argv[1], home=sys.argv[2], model=sys.argv[3],
+index_folder(sys.argv[1], home=sys.argv[2], model=sys.argv[3], db=sys.argv[4],
              config=IndexConfig(batch_size=2, commit_every=2, save_every_s=0.0, num_workers=0))
 """
 
@@ -51,22 +52,22 @@ def cached_query(fast_models):
 
 
 @pytest.mark.slow
-def test_queries_during_an_index_run_all_succeed(tmp_path, tiny_model, cached_query):
+def test_queries_during_an_index_run_all_succeed(tmp_path, tiny_model, cached_query, catalog_url):
     home, first, more = tmp_path / "home", tmp_path / "first", tmp_path / "more"
     queries = _folder(first, 4, seed=0)[:1]
-    index_folder(first, home=home, model=tiny_model, config=IndexConfig(num_workers=0))
+    index_folder(first, home=home, db=catalog_url, model=tiny_model, config=IndexConfig(num_workers=0))
     _folder(more, 10, seed=100)
-    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(more), str(home), str(tiny_model)],
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(more), str(home), str(tiny_model), catalog_url],
                               cwd=ROOT, env=_env(), stderr=subprocess.PIPE, text=True)
     seen_totals, failures = [], []
     try:
         while writer.poll() is None:
             try:
-                result = cached_query(queries, home=home, model=tiny_model, k=3)
+                result = cached_query(queries, home=home, db=catalog_url, model=tiny_model, k=3)
             except Exception as exc:  # any failure of a reader is the bug we look for
                 failures.append(f"{type(exc).__name__}: {exc}")
                 continue
-            seen_totals.append(audit_home(home).rows)
+            seen_totals.append(audit_home(home, db_url=catalog_url).rows)
             time.sleep(0.05)  # leave the cores to the writer
             for r in result["results"]:
                 assert len(r["matches"]) == 3
@@ -76,7 +77,7 @@ def test_queries_during_an_index_run_all_succeed(tmp_path, tiny_model, cached_qu
     assert writer.returncode == 0, err[-2000:]
     assert not failures, failures[:3]
     assert any(4 < total < 14 for total in seen_totals), f"no reader saw the catalog mid-run: {seen_totals}"
-    audit = audit_home(home)
+    audit = audit_home(home, db_url=catalog_url)
     assert audit.consistent and audit.rows == 14
 
 
@@ -94,29 +95,32 @@ def test_second_indexer_is_refused_with_a_clear_message(tmp_path, tiny_model, ca
 
 
 @pytest.mark.slow
-def test_two_indexers_at_once_never_interleave(tmp_path, tiny_model):
-    """Two `engine index` processes on one home: each either finishes or is refused; the home ends consistent."""
-    home = tmp_path / "home"
+def test_two_indexers_at_once_never_interleave(tmp_path, tiny_model, catalog_url):
+    """Two `engine index` processes, from two homes, on one catalog: each either finishes or is refused (the lock
+    lives with the catalog); the catalog ends consistent with the home that wrote last."""
+    homes = [tmp_path / "home-a", tmp_path / "home-b"]
     folders = [tmp_path / "a", tmp_path / "b"]
     for i, folder in enumerate(folders):
         _folder(folder, 6, seed=100 * i)
     procs = [
-        subprocess.Popen([sys.executable, "-m", "cli", "index", str(f), "--home", str(home), "--model", str(tiny_model),
-                          "--commit-every", "2", "--batch-size", "2", "--json"],
+        subprocess.Popen([sys.executable, "-m", "cli", "index", str(f), "--home", str(home), "--db", catalog_url,
+                          "--model", str(tiny_model), "--commit-every", "2", "--batch-size", "2", "--json"],
                          cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for f in folders
+        for f, home in zip(folders, homes)
     ]
     outcomes = [p.communicate(timeout=300) for p in procs]
-    indexed = set()
-    for proc, folder, (out, err) in zip(procs, folders, outcomes):
+    indexed, finished = set(), []
+    for proc, folder, home, (out, err) in zip(procs, folders, homes, outcomes):
         assert "Traceback" not in err
         if proc.returncode == 0:
             assert json.loads(out)["added"] == 6
             indexed |= {str(p.resolve()) for p in folder.glob("*.jpg")}
+            finished.append((json.loads(out)["total"], home))
         else:
             assert proc.returncode == 1 and LOCK_MESSAGE in err, err
     assert indexed, "neither indexer finished"
-    audit = audit_home(home)
+    last_home = max(finished)[1]  # the run that saw the larger catalog wrote last
+    audit = audit_home(last_home, db_url=catalog_url)
     assert audit.consistent and audit.paths == indexed
 
 
