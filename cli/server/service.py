@@ -59,7 +59,7 @@ def verify_uploads(state: ServerState, a: bytes, b: bytes, *, max_pixels: int) -
 def painting_row(state: ServerState, painting_id: int) -> dict:
     """The catalog row; `path` relative to the indexed folder, pixel size read from the file's header."""
     view = painting_view(state, painting_id)
-    folder = state.indexed_folder(state.current())
+    folder = state.indexed_folder()
     relative = os.path.relpath(view.path, folder) if folder else Path(view.path).name
     return {"id": view.id, "artist": view.artist, "title": view.title, "style": view.style, "genre": view.genre,
             "date": view.date, **_file_size(view.path), "path": relative,

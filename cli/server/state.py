@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from db.store import CatalogStore
@@ -37,7 +37,6 @@ class Snapshot:
     generation: tuple
     catalog_uid: str
     attribution: AttributionCalibration | None = None
-    _folder: dict = field(default_factory=dict, repr=False, compare=False)  # lazily: the indexed folder
 
 
 class ServerState:
@@ -45,11 +44,12 @@ class ServerState:
 
     def __init__(self, *, home: str | os.PathLike[str] | None = None, db: str | None = None,
                  model: str | os.PathLike[str] | None = None) -> None:
-        self.home = Home.resolve(home)
+        self.home = Home.resolve(home, db=db)
         self.db = db
         self.model = model
-        self.store = CatalogStore(self.home.db_url(db), create=False)
+        self.store = CatalogStore(self.home.catalog_url, create=False)
         self._lock = threading.Lock()
+        self._folder: tuple[tuple, Path | None] | None = None  # (generation, indexed folder), made on first use
         try:
             self._snapshot = self._load()
         except BaseException:
@@ -66,12 +66,14 @@ class ServerState:
                 self._snapshot = self._load()
             return self._snapshot
 
-    def indexed_folder(self, snapshot: Snapshot) -> Path | None:
-        """The deepest folder holding every indexed file (paths are shown relative to it)."""
-        if "path" not in snapshot._folder:
+    def indexed_folder(self) -> Path | None:
+        """The deepest folder holding every indexed file (paths are shown relative to it), per generation."""
+        generation = self.current().generation
+        cached = self._folder
+        if cached is None or cached[0] != generation:
             parents = {os.path.dirname(state.path) for state in self.store.file_states()}
-            snapshot._folder["path"] = Path(os.path.commonpath(sorted(parents))) if parents else None
-        return snapshot._folder["path"]
+            cached = self._folder = (generation, Path(os.path.commonpath(sorted(parents))) if parents else None)
+        return cached[1]
 
     def close(self) -> None:
         self.store.close()
@@ -79,13 +81,13 @@ class ServerState:
     def _load(self) -> Snapshot:
         uid = self.store.catalog_uid() or ""
         generation = self._generation(uid)  # taken before loading: a change during the load reloads again
-        lm, index = open_search(self.store, self.home, self.db, self.model)
+        lm, index = open_search(self.store, self.home, self.model)
         logger.info("serving %d paintings (%s index, model %s)", index.ntotal, index.kind, lm.fingerprint[:12])
         return Snapshot(lm=lm, index=index, generation=generation, catalog_uid=uid,
                         attribution=resolve_calibration(lm.attribution, lm.calibration))
 
     def _generation(self, uid: str) -> tuple:
-        path = index_file(self.home, self.db, uid)
+        path = index_file(self.home, uid)
         try:
             st = path.stat()
             stamp = (st.st_ino, st.st_mtime_ns, st.st_size)

@@ -42,6 +42,12 @@ def index_gallery(root: Path, model: Path, **gallery_kw) -> Indexed:
 
 
 @pytest.fixture(scope="session")
+def make_indexed():
+    """`make_indexed(root, model, **gallery_kw)`: another small indexed home (for tests that change theirs)."""
+    return index_gallery
+
+
+@pytest.fixture(scope="session")
 def indexed(tmp_path_factory) -> Indexed:
     """3 artists x 4 paintings (48 px) indexed with the kit's calibrated 32-d model."""
     model = session_model(tmp_path_factory)

@@ -135,26 +135,21 @@ def test_verify_bad_input(client, indexed):
     assert "'b'" in message
 
 
-def test_verify_needs_a_calibrated_model(indexed, tmp_path_factory):
+def test_verify_needs_a_calibrated_model(make_indexed, tmp_path_factory):
     from indexer_kit import session_model
 
     from cli.server.state import ServerState
 
     raw = session_model(tmp_path_factory, "uncalibrated", calibrated=False)
-    state = ServerState(home=indexed.home, model=indexed.model)
+    other = make_indexed(tmp_path_factory.mktemp("raw"), raw, per_artist=2, artists=("Ann Red", "Bob Green"))
+    state = ServerState(home=other.home, model=raw)
     try:
-        state._snapshot = state._snapshot.__class__(**{**state._snapshot.__dict__, "lm": _loaded(raw)})
-        with TestClient(create_app(ServeConfig(home=indexed.home), state)) as c:
-            a = indexed.paths["Ann Red"][0]
+        with TestClient(create_app(ServeConfig(home=other.home), state)) as c:
+            a = other.paths["Ann Red"][0]
             assert "engine evaluate --split val" in _error(c.post("/api/verify", files={**_upload(a, "a"), **_upload(a, "b")}), 400)
+            assert c.post("/api/query", files=_upload(a), params={"k": 1}).status_code == 200  # queries need no calibration
     finally:
         state.close()
-
-
-def _loaded(path):
-    from engine.inference.model_cache import cached_model
-
-    return cached_model(path)
 
 
 def test_painting_row(client, indexed):
@@ -188,12 +183,11 @@ def test_thumbnail_is_a_cached_jpeg(client, indexed):
     assert "bad 'size'" in _error(client.get(f"/api/paintings/{pid}/thumbnail", params={"size": 8}), 422)
 
 
-def test_thumbnail_of_a_file_gone_from_disk(indexed, tmp_path_factory, live_server):
+def test_thumbnail_of_a_file_gone_from_disk(indexed, make_indexed, tmp_path_factory):
     """A deleted file answers 404 naming the fix (a fresh home so the shared one stays intact)."""
     from cli.server.state import ServerState
-    from conftest import index_gallery  # noqa: F401  (same folder)
 
-    other = index_gallery(tmp_path_factory.mktemp("gone"), indexed.model, per_artist=2, artists=("Ann Red", "Bob Green"))
+    other = make_indexed(tmp_path_factory.mktemp("gone"), indexed.model, per_artist=2, artists=("Ann Red", "Bob Green"))
     state = ServerState(home=other.home, model=other.model)
     try:
         with TestClient(create_app(ServeConfig(home=other.home), state)) as c:
@@ -262,9 +256,14 @@ def test_requests_write_nothing_but_thumbnails(client, indexed):
 
 
 def test_pool_is_sized_to_the_cores(client):
+    import torch
+
     from engine.base.runtime import cpu_cores
 
-    assert client.app.state.pool._max_workers == cpu_cores()
+    pool = client.app.state.pool
+    assert pool._max_workers == cpu_cores()
+    threads = {pool.submit(torch.get_num_threads).result() for _ in range(4)}
+    assert threads == {max(1, cpu_cores() // pool._max_workers)}  # one single-thread forward per core
 
 
 def test_concurrent_queries_over_http(indexed, state, live_server):
@@ -295,15 +294,14 @@ def test_concurrent_queries_over_http(indexed, state, live_server):
         assert json.loads(texts[0])["results"][0]["matches"][0]["path"] == str(image.resolve())
 
 
-def test_index_run_while_serving(indexed, tmp_path_factory):
+def test_index_run_while_serving(indexed, make_indexed, tmp_path_factory):
     """`engine index` adds paintings while queries run: none fails, and the next query sees them (no restart)."""
     from cli.server.state import ServerState
-    from conftest import index_gallery
     from indexer.config import IndexConfig
     from indexer.pipeline import index_folder
     from indexer_kit import gallery
 
-    served = index_gallery(tmp_path_factory.mktemp("grow"), indexed.model, per_artist=2, artists=("Ann Red", "Bob Green"))
+    served = make_indexed(tmp_path_factory.mktemp("grow"), indexed.model, per_artist=2, artists=("Ann Red", "Bob Green"))
     state = ServerState(home=served.home, model=served.model)
     new = gallery(served.art, per_artist=3, artists=("Ann Red", "Bob Green", "Cid Blue"), seed=50)
     statuses, done = [], threading.Event()
