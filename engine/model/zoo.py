@@ -5,6 +5,9 @@ Each is resolved once into a BackboneSpec from the model's own pretrained config
 `pretrained_cfg` input size, crop_pct, mean/std; torchvision: the default weights' transforms,
 crop and resize size, mean/std) and registered with engine.model.backbones. The feature width is
 measured by one forward pass on the meta device (no memory, no compute). Weights: engine.model.weights.
+Multiscale pooling (engine.model.pooling) of a timm CNN pools the mean and std of each stage of its
+`feature_info` from stride 4 up to, not including, the last stage (already in the final pool);
+transformers (one stride throughout) and torchvision models get the final features only.
 """
 
 from __future__ import annotations
@@ -37,7 +40,22 @@ def resolve(name: str) -> tuple[BackboneSpec, Callable[[], nn.Module]]:
     library, model = split_name(name)
     factory = _timm_factory(model) if library == "timm" else _torchvision_factory(model)
     size, resize, mean, std = _timm_geometry(model) if library == "timm" else _torchvision_geometry(model)
-    return BackboneSpec(name, size, resize, mean, std, _measured_width(factory, size)), factory
+    spec = BackboneSpec(name, size, resize, mean, std, _measured_width(factory, size))
+    if library == "timm":
+        from engine.model.pooling import STAGES
+
+        STAGES.setdefault(name, (_timm_stages(factory),) * 2)
+    return spec, factory
+
+
+def _timm_stages(factory: Callable[[], nn.Module]) -> tuple[str, ...]:
+    """Module names of the middle stages of a timm CNN (module docstring); () for a transformer."""
+    with torch.device("meta"):
+        info = list(getattr(factory(), "feature_info", None) or [])
+    reductions = [int(d.get("reduction", 0)) for d in info]
+    if len(set(reductions)) < 2:
+        return ()
+    return tuple(d["module"] for d, r in zip(info, reductions) if 4 <= r < max(reductions))
 
 
 def _timm_factory(model: str) -> Callable[[], nn.Module]:

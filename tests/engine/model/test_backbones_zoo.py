@@ -63,6 +63,17 @@ def test_network_trains_saves_and_loads_with_its_preprocessing(tmp_path):
     torch.testing.assert_close(loaded.model(x), model(x))
 
 
+def test_multiscale_pooling_of_a_timm_cnn_adds_its_middle_stages():
+    from engine.model.pooling import STAGES
+
+    get_spec(TIMM)
+    assert STAGES[TIMM] == (("blocks.1", "blocks.2", "blocks.3"),) * 2  # strides 4, 8, 16 of 2..32
+    trunk = build_network(NetworkConfig(backbone=TIMM, weights="none", pooling="multiscale"), pretrained=True).trunk.eval()
+    assert trunk(torch.rand(1, 3, 160, 160)).shape[1] == get_spec(TIMM).feature_dim + 2 * (24 + 32 + 48)
+    get_spec("timm:test_vit")
+    assert STAGES["timm:test_vit"] == ((), ())  # one stride throughout: the final features only
+
+
 @pytest.mark.parametrize("name, suffix", [(TIMM, ".pth"), (TV, ".pth"), (TV, ".safetensors")])
 def test_explicit_weights_file_is_loaded(name, suffix, tmp_path, offline):
     from safetensors.torch import save_file
