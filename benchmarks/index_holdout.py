@@ -100,9 +100,9 @@ def from_home(args, labels: dict, indexed: list[str], held: list[str], splits: d
     from indexer.search import rank_artists
 
     home = Home.resolve(args.from_home)
-    store = CatalogStore(home.db_url(), create=False)
+    store = CatalogStore(home.catalog_url, create=False)
     check_model(store.model_info(), model_info(load_model(args.model)))
-    index, _ = open_index(store, index_file(home, None, store.catalog_uid()), dim=store.model_info().embedding_dim)
+    index, _ = open_index(store, index_file(home, store.catalog_uid()), dim=store.model_info().embedding_dim)
     views = store.views(store.ids().tolist())
     by_name = {Path(v.path).name: v for v in views.values()}
     train_ids = np.array(sorted(by_name[n].id for n in indexed), dtype=np.int64)

@@ -13,16 +13,16 @@ from sqlalchemy.engine import make_url
 from db.records import ModelInfo
 from engine.base.atomic import atomic_write_json
 from engine.model.checkpoint import LoadedModel
-from engine.base.home import CATALOG_NAME, Home
+from engine.base.home import Home
 from engine.base.versions import library_versions
 from indexer.faiss_backend import faiss_version
 
 logger = logging.getLogger(__name__)
 
 
-def index_file(home: Home, db: str | None, catalog_uid: str) -> Path:
+def index_file(home: Home, catalog_uid: str) -> Path:
     """`HOME/index.faiss` for the home's own catalog; another catalog (`--db`) gets its own file."""
-    if home.db_url(db) == f"sqlite:///{home.root / CATALOG_NAME}":
+    if home.owns_catalog:
         return home.index_path
     return home.root / f"index-{catalog_uid[:16]}.faiss"
 

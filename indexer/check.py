@@ -23,12 +23,12 @@ from indexer.writer import IndexWriter
 logger = logging.getLogger(__name__)
 
 
-def check_catalog(store: CatalogStore, folder, *, home: Home, db: str | None, config: IndexConfig) -> dict:
+def check_catalog(store: CatalogStore, folder, *, home: Home, config: IndexConfig) -> dict:
     """JSON of `engine index --check`: the usual keys (nothing added) plus `check`."""
     info, uid = store.model_info(), store.catalog_uid()
     if info is None or uid is None:
         raise NothingIndexed(store.url)
-    path = index_file(home, db, uid)
+    path = index_file(home, uid)
     remove_stale_temp_files(path)
     found = _inspect_file(path, store, info.embedding_dim, config)
     index, repair = open_index(store, path, dim=info.embedding_dim, nprobe=config.nprobe, verify_sample=0)

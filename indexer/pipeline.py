@@ -53,27 +53,27 @@ def index_folder(
     `check`: only compare catalog, index and folder, repair the index, and report (nothing is embedded).
     `config.measure_forward_s` > 0: also measure the model's bare forward rate (`forward_images_per_second`).
     """
-    the_home = Home.resolve(home).ensure()
+    the_home = Home.resolve(home, db=db).ensure()
     with storage_errors(the_home.root), IndexLock(the_home.lock_path):
-        store = CatalogStore(the_home.db_url(db), create=not check, exclusive=True)  # the catalog's lock too (db.lock)
+        store = CatalogStore(the_home.catalog_url, create=not check, exclusive=True)  # the catalog's lock too (db.lock)
         try:
             if check:
-                return check_catalog(store, folder, home=the_home, db=db, config=config)
+                return check_catalog(store, folder, home=the_home, config=config)
             scan = scan_folder(folder)  # bad input fails before anything is loaded or written
             label_map = resolve_labels(scan.root, scan.files, labels)
             lm = load_model(the_home.model_path(model))
-            return _index(lm, store, scan, label_map, the_home, db=db, relabel=labels is not None, prune=prune,
+            return _index(lm, store, scan, label_map, the_home, relabel=labels is not None, prune=prune,
                           config=config, progress=progress)
         finally:
             store.close()
 
 
 def _index(lm: LoadedModel, store: CatalogStore, scan: ScanResult, label_map: dict[str, Labels], home: Home, *,
-           db, relabel: bool, prune: bool, config: IndexConfig, progress) -> dict:
+           relabel: bool, prune: bool, config: IndexConfig, progress) -> dict:
     started = time.perf_counter()
     info = model_info(lm)
     uid = store.bind_model(info, versions=versions(), reindex=config.reindex)
-    path = index_file(home, db, uid)
+    path = index_file(home, uid)
     remove_stale_temp_files(path)
     index, repair = open_index(store, path, dim=lm.embedding_dim, nprobe=config.nprobe, verify_sample=config.verify_sample)
     writer = IndexWriter(store, index, path, model=info, config=config)

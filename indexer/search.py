@@ -61,10 +61,10 @@ def query_images(
         raise EngineError(f"-k {k} is not a positive number; pass -k 1 or more")
     if not images:
         raise EngineError("no query image given; pass one or more image paths")
-    the_home = Home.resolve(home)
-    store = CatalogStore(the_home.db_url(db), create=False)
+    the_home = Home.resolve(home, db=db)
+    store = CatalogStore(the_home.catalog_url, create=False)
     try:
-        lm, index = open_search(store, the_home, db, model, config)
+        lm, index = open_search(store, the_home, model, config)
         return search_embedded(store, index, embed_queries(lm, images), images, k=k, artist=artist, style=style, date=date,
                                attribution=resolve_calibration(lm.attribution, lm.calibration))
     finally:
@@ -84,15 +84,16 @@ def search_embedded(store: CatalogStore, index: VectorIndex, queries: np.ndarray
     return {"results": [_result(str(q), s, i, views, with_ids=with_ids, attribution=attribution) for q, s, i in zip(names, sims, ids)]}
 
 
-def open_search(store: CatalogStore, home: Home, db: str | None, model, config: IndexConfig = IndexConfig()) -> tuple[LoadedModel, VectorIndex]:
-    """(model, index reconciled with the catalog in memory); EngineError when nothing is indexed or the model differs."""
+def open_search(store: CatalogStore, home: Home, model, config: IndexConfig = IndexConfig()) -> tuple[LoadedModel, VectorIndex]:
+    """(model, index reconciled with the catalog; kept as the home's file when that was missing or stale, see
+    indexer.home_copy); EngineError when nothing is indexed or the model differs."""
     stored, uid = store.model_info(), store.catalog_uid()
     if stored is None or uid is None or store.count() == 0:
         raise NothingIndexed(store.url)
     lm = index_model(home, stored, model)  # --model, else the model that built the index
     # Reconciled with the catalog in memory, then kept as this home's file if it was missing or stale and the
     # home is free (a second home of a shared catalog rebuilds its own file from the stored vectors).
-    path = index_file(home, db, uid)
+    path = index_file(home, uid)
     index, repair = open_index(store, path, dim=stored.embedding_dim, nprobe=config.nprobe, verify_sample=config.verify_sample)
     keep_home_copy(store, index, repair, path, home=home, model=stored, config=config)
     return lm, index

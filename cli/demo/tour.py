@@ -182,11 +182,6 @@ def _read_json(path: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def _catalog_url(home: Home) -> str:
-    # Always the home's own SQLite file, never $ENGINE_DB_URL: the demo must not write into a shared catalog.
-    return f"sqlite:///{home.root / CATALOG_NAME}"
-
-
 def _index(library: Path, library_labels: Path, model: Path, home: Home, progress) -> dict:
     from indexer.config import IndexConfig
     from indexer.pipeline import index_folder
@@ -194,15 +189,16 @@ def _index(library: Path, library_labels: Path, model: Path, home: Home, progres
     owner = home.root / "demo" / CATALOG_OWNER
     if not owner.is_file():
         atomic_write_json(owner, {"created_by": "engine demo", "engine_version": engine.__version__})
-    # Each demo trains a new model: its vectors replace the previous demo's (reindex).
-    return index_folder(library, home=home.root, db=_catalog_url(home), labels=library_labels, model=model,
+    # Each demo trains a new model: its vectors replace the previous demo's (reindex). Always the home's own
+    # SQLite catalog, never $ENGINE_DB_URL: the demo must not write into a shared catalog.
+    return index_folder(library, home=home.root, db=home.own_catalog_url, labels=library_labels, model=model,
                         config=IndexConfig(reindex=True), progress=progress)
 
 
 def _query(probes: Probes, model: Path, home: Home, config: DemoConfig) -> dict:
     from indexer.search import query_images
 
-    return query_images([probes.query], home=home.root, db=_catalog_url(home), k=config.k, model=model)
+    return query_images([probes.query], home=home.root, db=home.own_catalog_url, k=config.k, model=model)
 
 
 def _verify(probes: Probes, model: Path, home: Home) -> list[dict]:
@@ -227,7 +223,7 @@ def _result(steps: _Steps, work: Path, home: Home, source: Path, data, trained: 
             "loss_plot": str(trained.get("loss_png", "")),
             "report": report,
             "plots": sorted(str(p) for p in Path(report).glob("*.png")) if report else [],
-            "catalog": _catalog_url(home),
+            "catalog": home.own_catalog_url,
             "index": str(home.index_path),
             "summary": str(work / RESULT_NAME),
         },

@@ -33,15 +33,36 @@ def resolve_home(home: str | os.PathLike[str] | None = None) -> Path:
     return Path(platformdirs.user_data_dir("artwork-engine", appauthor=False))
 
 
+def resolve_catalog_url(root: Path, db: str | None = None) -> str:
+    """`--db URL`, else `$ENGINE_DB_URL`, else the SQLite catalog in the home."""
+    return db or os.environ.get("ENGINE_DB_URL") or f"sqlite:///{root / CATALOG_NAME}"
+
+
 @dataclass(frozen=True)
 class Home:
-    """Paths inside one home folder."""
+    """Paths inside one home folder, and the catalog it works with (resolved once, here)."""
 
     root: Path
+    catalog_url: str = ""  # "": resolve_catalog_url(root), i.e. $ENGINE_DB_URL or the home's own SQLite file
+
+    def __post_init__(self) -> None:
+        if not self.catalog_url:
+            object.__setattr__(self, "catalog_url", resolve_catalog_url(self.root))
 
     @classmethod
-    def resolve(cls, home: str | os.PathLike[str] | None = None) -> "Home":
-        return cls(resolve_home(home))
+    def resolve(cls, home: str | os.PathLike[str] | None = None, *, db: str | None = None) -> "Home":
+        """`--home`/`$ENGINE_HOME`/the user data folder, with `--db`/`$ENGINE_DB_URL`/its own SQLite catalog."""
+        root = resolve_home(home)
+        return cls(root, resolve_catalog_url(root, db))
+
+    @property
+    def own_catalog_url(self) -> str:
+        """The home's own SQLite catalog, whatever `--db` or `$ENGINE_DB_URL` say."""
+        return f"sqlite:///{self.root / CATALOG_NAME}"
+
+    @property
+    def owns_catalog(self) -> bool:
+        return self.catalog_url == self.own_catalog_url
 
     @property
     def models_dir(self) -> Path:
@@ -54,10 +75,6 @@ class Home:
     @property
     def lock_path(self) -> Path:
         return self.root / "index.lock"
-
-    def db_url(self, db: str | None = None) -> str:
-        """`--db URL`, else `$ENGINE_DB_URL`, else the SQLite catalog in the home."""
-        return db or os.environ.get("ENGINE_DB_URL") or f"sqlite:///{self.root / CATALOG_NAME}"
 
     def ensure(self) -> "Home":
         try:

@@ -24,7 +24,7 @@ class Crash(BaseException):
 def _index_path(home, db):
     store = CatalogStore(db, create=False)
     try:
-        return index_file(Home.resolve(home), db, store.catalog_uid())
+        return index_file(Home.resolve(home, db=db), store.catalog_uid())
     finally:
         store.close()
 

@@ -27,7 +27,7 @@ def indexed_with_outside_model(tmp_path_factory):
 
 
 def _stored(home):
-    store = CatalogStore(Home.resolve(home).db_url(), create=False)
+    store = CatalogStore(Home.resolve(home).catalog_url, create=False)
     try:
         return store.model_info()
     finally:

@@ -18,7 +18,7 @@ from indexer_kit import catalog_state, painting
 def _index_path(home, db):
     store = CatalogStore(db, create=False)
     try:
-        return index_file(Home.resolve(home), db, store.catalog_uid()), store.ids()
+        return index_file(Home.resolve(home, db=db), store.catalog_uid()), store.ids()
     finally:
         store.close()
 

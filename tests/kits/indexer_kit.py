@@ -82,10 +82,10 @@ def catalog_state(home: Path, db: str | None = None) -> dict:
     from indexer.consistency import check_index
     from indexer.vector_index import VectorIndex
 
-    the_home = Home.resolve(home)
-    store = CatalogStore(the_home.db_url(db), create=False)
+    the_home = Home.resolve(home, db=db)
+    store = CatalogStore(the_home.catalog_url, create=False)
     try:
-        index = VectorIndex.load(index_file(the_home, db, store.catalog_uid()))
+        index = VectorIndex.load(index_file(the_home, store.catalog_uid()))
         assert index is not None, "no index file"
         report = check_index(index, store)
         assert report["catalog_rows"] == report["index_vectors"], report
@@ -101,7 +101,7 @@ def stored_vectors(home: Path, db: str | None = None) -> dict[str, np.ndarray]:
     from db.store import CatalogStore
     from engine.base.home import Home
 
-    store = CatalogStore(Home.resolve(home).db_url(db), create=False)
+    store = CatalogStore(Home.resolve(home, db=db).catalog_url, create=False)
     try:
         ids = store.ids().tolist()
         views, vectors = store.views(ids), store.vectors(ids)
