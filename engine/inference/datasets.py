@@ -88,21 +88,3 @@ class LabelledImageDataset(Dataset):
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
         image = load_rgb(self.paths[i], draft_size=self.draft_size)
         return self.transform(image), int(self.labels[i])
-
-
-class TripletIndexDataset(Dataset):
-    """The reference design's random triplets: item t -> (anchor, positive, negative) image tensors.
-
-    Triplets are drawn once per epoch by `random_triplets`; `base` turns an index into a tensor.
-    """
-
-    def __init__(self, base: LabelledImageDataset, triplets: np.ndarray) -> None:
-        self.base = base
-        self.triplets = triplets
-
-    def __len__(self) -> int:
-        return len(self.triplets)
-
-    def __getitem__(self, t: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        a, p, n = (int(v) for v in self.triplets[t])
-        return self.base[a][0], self.base[p][0], self.base[n][0]
