@@ -23,17 +23,26 @@ class BodyLimit:
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             return await error_response(413, self._message())(scope, receive, send)
-        seen = 0
+        seen, over, answered = 0, False, False
 
-        async def counted():
-            nonlocal seen
+        async def counted():  # a body without Content-Length (chunked) is cut off at the limit
+            nonlocal seen, over
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
-                raise ApiError(413, self._message())
+                over = True
+                return {"type": "http.disconnect"}
             return message
 
-        await self.app(scope, counted, send)
+        async def answer(message) -> None:  # once cut off, whatever the app answers becomes the 413
+            nonlocal answered
+            if not over:
+                return await send(message)
+            if message["type"] == "http.response.start" and not answered:
+                answered = True
+                await error_response(413, self._message())(scope, receive, send)
+
+        await self.app(scope, counted, answer)
 
     def _message(self) -> str:
         return f"the upload is over the server's limit of {self.max_upload_mb:g} MB per image; send a smaller image or restart with --max-upload-mb"

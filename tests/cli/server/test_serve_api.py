@@ -117,6 +117,19 @@ def test_upload_limits(indexed, state, tmp_path):
         huge = b"\xff" * (3 << 20)  # over the whole-body limit: refused from Content-Length, before parsing
         assert "max-upload-mb" in _error(c.post("/api/query", files={"image": ("huge.jpg", huge, "image/jpeg")}), 413)
         assert "max-upload-mb" in _error(c.post("/api/verify", files={**_upload(small, "a"), **_upload(medium, "b")}), 413)
+        chunked = c.post("/api/query", content=_multipart_stream(b"\xff" * (3 << 20)),
+                         headers={"content-type": "multipart/form-data; boundary=XyZ"})
+        assert chunked.request.headers.get("transfer-encoding") == "chunked"  # no Content-Length: cut off while streaming
+        assert "max-upload-mb" in _error(chunked, 413)
+        assert c.post("/api/query", content=_multipart_stream(small.read_bytes()), params={"k": 1},
+                      headers={"content-type": "multipart/form-data; boundary=XyZ"}).status_code == 200
+
+
+def _multipart_stream(payload: bytes):
+    yield b'--XyZ\r\nContent-Disposition: form-data; name="image"; filename="x.png"\r\nContent-Type: image/png\r\n\r\n'
+    for start in range(0, len(payload), 65536):
+        yield payload[start : start + 65536]
+    yield b"\r\n--XyZ--\r\n"
 
 
 def test_verify_is_the_cli_json(client, indexed):

@@ -123,6 +123,20 @@ def test_keyboard_only_and_narrow_screen(browser, indexed, state, live_server):
         page.wait_for_selector("#detail:not([hidden])")
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scrolling
 
+        before = _searches(page)  # a painting dropped on the drop zone
+        page.evaluate(DROP_JS, list(indexed.paths["Bob Green"][1].read_bytes()))
+        _wait_for_search(page, before)
+        assert page.inner_text("#query-name") == "dropped.jpg"
+        assert page.inner_text("#artist-bars li:first-child .name") == "Bob Green"
+
+
+DROP_JS = """(bytes) => {
+  const file = new File([new Uint8Array(bytes)], 'dropped.jpg', {type: 'image/jpeg'});
+  const transfer = new DataTransfer();
+  transfer.items.add(file);
+  document.querySelector('#drop-zone').dispatchEvent(new DragEvent('drop', {dataTransfer: transfer, bubbles: true, cancelable: true}));
+}"""
+
 
 def test_token_is_asked_once(browser, indexed, state, live_server):
     app = create_app(ServeConfig(home=indexed.home, model=indexed.model, host="0.0.0.0", token="tok-123"), state)
