@@ -1,0 +1,148 @@
+"""Accuracy on painters the model never saw: artist-disjoint K-fold cross-validation (issue 13).
+
+    .venv/bin/python benchmarks/accuracy.py --data /tmp/prep_art [/tmp/prep_wiki] --recipe trunk default
+
+The first --data set gives the test folds (its artists are cut into --folds groups); further sets
+add painters to the training side of every fold (--pool all: folds over every painter instead).
+Trunk features of each view are computed once into --cache and reused by every fold, seed and
+recipe. Each run is stored under its own key in --out (other runs are kept), so the BENCHMARKS
+"Accuracy" table can be rebuilt from the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+# One BLAS thread: on a shared 2-core machine OpenBLAS's spinning threads made eigh/QR 6-10x slower.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+import numpy as np  # noqa: E402
+
+from benchmarks.accuracy_recipes import RECIPES, needed_views  # noqa: E402
+from engine.evaluate.crossval import METRICS, CrossValConfig, cross_validate, summarise  # noqa: E402
+from engine.evaluate.cv_features import FeatureSet, HFLIP, prepared_features  # noqa: E402
+from engine.model.augment import AugmentConfig  # noqa: E402
+from engine.model.network import NetworkConfig  # noqa: E402
+
+OPEN_SET = ("known_correct", "unknown_correct", "open_set_auroc")
+
+
+def parse(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", nargs="+", required=True, help="prepared sets; the first gives the test folds")
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--recipe", nargs="+", default=["trunk", "default"], choices=sorted(RECIPES))
+    p.add_argument("--pool", choices=("first", "all"), default="first", help="artists the test folds are drawn from")
+    p.add_argument("--tta", action="store_true", help="average the embeddings of the image and its mirror image")
+    p.add_argument("--backbone", default="efficientnet_lite0")
+    p.add_argument("--cache", default="/tmp/accuracy-cache")
+    p.add_argument("--tag", default="", help="suffix of the run key in --out")
+    p.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "accuracy.json"))
+    return p.parse_args(argv)
+
+
+def load(args, network: NetworkConfig) -> FeatureSet:
+    """Views: 0 clean, 1 training augmentation, 2 mirror image (TTA), each cached."""
+    train_views = prepared_features(args.data, network, cache_dir=args.cache, views=2, augment=AugmentConfig())
+    if not args.tta:
+        return train_views
+    mirror = prepared_features(args.data, network, cache_dir=args.cache, views=2, augment=HFLIP)
+    return FeatureSet(np.concatenate([train_views.features, mirror.features[1:]]), *_meta(train_views))
+
+
+def _meta(fs: FeatureSet):
+    return fs.artists, fs.groups, fs.collection, fs.paths
+
+
+def open_set_extra():
+    """The open-set columns when engine/evaluate/openset.py provides them (None otherwise)."""
+    try:
+        from engine.evaluate.openset import fit_attribution_calibration, open_set_metrics
+    except ImportError:
+        return None
+
+    def extra(val_emb, val, test_emb, test, seed):
+        cal = fit_attribution_calibration(val_emb, val.artists, seed=seed)
+        out = open_set_metrics(test_emb, test.artists, calibration=cal, seed=seed)
+        return {k: float(out[k]) for k in OPEN_SET if k in out}
+
+    return extra
+
+
+def run(args) -> dict:
+    started = time.perf_counter()
+    network = NetworkConfig(backbone=args.backbone)
+    data = load(args, network)
+    feature_seconds = time.perf_counter() - started
+    pool = np.ones(len(data.artists), bool) if args.pool == "all" else data.collection == 0
+    recipes = [RECIPES[name](network) for name in args.recipe]
+    for name in args.recipe:
+        needed_views(name, data.features.shape[0])
+    config = CrossValConfig(folds=args.folds)
+    fold_seconds: dict[str, float] = {}
+    rows = cross_validate(
+        data, recipes, test_pool=pool, config=config, seeds=args.seeds,
+        eval_views=(0, 2) if args.tta else (0,), extra=open_set_extra(),
+        on_row=lambda name, row: logging.info("%s seed %d fold %d: AUC %.4f p@1 %.4f MAP@R %.4f", name, row["seed"], row["fold"], row["roc_auc"], row["precision_at_1"], row["map_at_r"]),
+    )
+    return {
+        "data": [str(Path(d)) for d in args.data], "pool": args.pool, "folds": args.folds, "seeds": args.seeds,
+        "tta": args.tta, "backbone": args.backbone,
+        "artists": int(len(set(data.artists.tolist()))), "paintings": int(len(data.artists)),
+        "test_artists": int(len(set(data.artists[pool].tolist()))),
+        "feature_seconds": feature_seconds, "seconds": time.perf_counter() - started,
+        "recipes": {name: {"summary": summarise(r), "rows": r} for name, r in rows.items()},
+        "command": "python benchmarks/accuracy.py " + " ".join(sys.argv[1:]),
+    }
+
+
+def run_key(args, name: str) -> str:
+    extra = "+extra" if len(args.data) > 1 else ""
+    parts = [name, f"pool={args.pool}{extra}", f"k={args.folds}", f"seeds={len(args.seeds)}"]
+    parts += ["tta"] if args.tta else []
+    parts += [args.backbone] if args.backbone != "efficientnet_lite0" else []
+    return " ".join(parts + ([args.tag] if args.tag else []))
+
+
+def save(args, result: dict) -> None:
+    out = Path(args.out)
+    stored = json.loads(out.read_text()) if out.is_file() else {"runs": {}}
+    for name, block in result["recipes"].items():
+        meta = {k: v for k, v in result.items() if k != "recipes"}
+        stored["runs"][run_key(args, name)] = {"recipe": name, **meta, **block}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(stored, indent=1))
+    tmp.replace(out)
+
+
+def print_table(result: dict) -> None:
+    columns = list(METRICS) + [c for c in OPEN_SET if any(c in b["summary"] for b in result["recipes"].values())]
+    print("recipe".ljust(22) + "".join(c[:14].rjust(16) for c in columns))
+    for name, block in result["recipes"].items():
+        s = block["summary"]
+        cells = [f"{s[c]['mean']:.3f}±{s[c]['sd']:.3f}" if c in s else "-" for c in columns]
+        print(name.ljust(22) + "".join(cell.rjust(16) for cell in cells))
+
+
+def main(argv=None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    args = parse(argv)
+    result = run(args)
+    save(args, result)
+    print_table(result)
+    print(f"{result['seconds']:.0f} s ({result['feature_seconds']:.0f} s loading/computing features)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

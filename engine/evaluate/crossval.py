@@ -1,0 +1,171 @@
+"""Artist-disjoint K-fold cross-validation of an embedding recipe on cached trunk features.
+
+Folds: the artists of the *test pool* (e.g. one collection's) are shuffled by seed and cut into K
+groups. Fold k tests on group k; its inner val artists (threshold, calibration, model selection)
+are `inner_val_fraction` of the other test-pool artists; every other artist, extra collections
+included, trains. No artist is in two roles of one fold, so every number is on unseen painters.
+
+A recipe maps (train, val) FeatureSets to an embedder `(N, F) features -> (N, D) embeddings`.
+Scores per fold are those of `engine evaluate` (engine.evaluate.metrics); `summarise` gives the
+mean and sample sd over folds x seeds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Protocol, Sequence
+
+import numpy as np
+
+from engine.base.errors import EngineError
+from engine.evaluate.calibration import expected_calibration_error, probability
+from engine.evaluate.cv_features import FeatureSet
+from engine.evaluate.metrics.attribution import attribution_metrics
+from engine.evaluate.metrics.retrieval import retrieval_metrics
+from engine.evaluate.metrics.triplets import triplet_accuracy
+from engine.evaluate.metrics.verification import cosine_scores, verification_metrics
+from engine.evaluate.scores import calibrate, draw_pairs
+
+Embedder = Callable[[np.ndarray], np.ndarray]
+METRICS = (
+    "roc_auc", "accuracy", "eer", "triplet_accuracy", "top1", "centroid_top1", "precision_at_1", "map_at_r", "ece",
+)
+
+
+class Recipe(Protocol):
+    name: str
+
+    def fit(self, train: FeatureSet, val: FeatureSet, *, seed: int) -> Embedder: ...
+
+
+@dataclass(frozen=True)
+class CrossValConfig:
+    folds: int = 5
+    inner_val_fraction: float = 0.15  # of the non-test artists of the test pool
+    pairs: int = 2000
+    per_artist_cap: int = 0  # 0: twice an artist's fair share (as `engine evaluate`)
+    triplets: int = 5000
+    knn: int = 10
+    enrol_fraction: float = 0.5
+    bins: int = 10
+
+    def validate(self) -> "CrossValConfig":
+        if self.folds < 2:
+            raise EngineError(f"--folds must be >= 2, got {self.folds}")
+        if not 0 < self.inner_val_fraction < 1:
+            raise EngineError(f"inner val fraction must be in (0, 1), got {self.inner_val_fraction}")
+        return self
+
+
+@dataclass(frozen=True)
+class Fold:
+    """Painting indices of one fold's three artist-disjoint roles."""
+
+    index: int
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+
+
+def artist_folds(artists: Sequence[str], *, folds: int, seed: int) -> list[list[str]]:
+    """Distinct artists shuffled by `seed`, cut into `folds` groups whose sizes differ by at most 1."""
+    names = np.array(sorted(set(str(a) for a in artists)), dtype=object)
+    if len(names) < folds:
+        raise EngineError(f"{len(names)} artists cannot make {folds} artist-disjoint folds; use fewer --folds")
+    shuffled = np.random.default_rng(seed).permutation(names)
+    return [sorted(part.tolist()) for part in np.array_split(shuffled, folds)]
+
+
+def make_folds(
+    artists: np.ndarray, test_pool: np.ndarray, *, config: CrossValConfig, seed: int
+) -> list[Fold]:
+    """Folds over the artists where `test_pool` (N,) is True; the other paintings always train."""
+    artists = np.asarray(artists, dtype=object)
+    pool_names = sorted(set(artists[np.asarray(test_pool, dtype=bool)].tolist()))
+    groups = artist_folds(pool_names, folds=config.folds, seed=seed)
+    rng = np.random.default_rng([seed, 1])
+    out = []
+    for k, test_names in enumerate(groups):
+        rest = [a for a in pool_names if a not in set(test_names)]
+        n_val = max(2, round(config.inner_val_fraction * len(rest)))
+        if len(rest) - n_val < 2:
+            raise EngineError("too few artists outside the test fold for inner val and training; use fewer --folds")
+        val_names = set(rng.permutation(np.array(rest, dtype=object))[:n_val].tolist())
+        test = np.isin(artists, test_names)
+        val = np.isin(artists, list(val_names))
+        out.append(Fold(k, np.flatnonzero(~test & ~val), np.flatnonzero(val), np.flatnonzero(test)))
+    return out
+
+
+def embed(embedder: Embedder, data: FeatureSet, *, views: Sequence[int] = (0,)) -> np.ndarray:
+    """Mean of the unit embeddings of the given views (test-time augmentation when several)."""
+    total = None
+    for v in views:
+        e = np.asarray(embedder(data.features[v]), dtype=np.float64)
+        e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+        total = e if total is None else total + e
+    return total / len(views)
+
+
+def score_fold(val_emb: np.ndarray, val: FeatureSet, test_emb: np.ndarray, test: FeatureSet, *, config: CrossValConfig, seed: int) -> dict:
+    """All CV metrics of one fold: threshold and calibration from the val artists, scored on the test artists."""
+    cal = calibrate(val_emb, _pairs(val, config, seed), source="inner val")
+    pairs = _pairs(test, config, seed)
+    scores = cosine_scores(test_emb, pairs.i, pairs.j)
+    verification = verification_metrics(scores, pairs.same, threshold=cal.threshold)
+    attribution = attribution_metrics(
+        test_emb, test.artists, k=config.knn, fraction=config.enrol_fraction, seed=seed, groups=test.groups
+    )
+    retrieval = retrieval_metrics(test_emb, test.artists, groups=test.groups)
+    return {
+        "roc_auc": verification["roc_auc"], "accuracy": verification["accuracy"], "eer": verification["eer"],
+        "triplet_accuracy": triplet_accuracy(test_emb, test.artists, n_triplets=config.triplets, seed=seed, groups=test.groups),
+        "top1": attribution["top1"], "centroid_top1": attribution["centroid_top1"],
+        "precision_at_1": retrieval["precision_at_1"], "map_at_r": retrieval["map_at_r"],
+        "ece": expected_calibration_error(probability(scores, cal.calibration), pairs.same, bins=config.bins),
+    }
+
+
+def _pairs(data: FeatureSet, config: CrossValConfig, seed: int):
+    return draw_pairs(data.artists, data.groups, n_pairs=config.pairs, per_artist_cap=config.per_artist_cap, seed=seed)
+
+
+def summarise(rows: Sequence[dict]) -> dict:
+    """{metric: {"mean", "sd", "n"}} over fold rows (sd: sample sd, 0 for a single row)."""
+    out = {}
+    keys = [k for k in rows[0] if isinstance(rows[0][k], (int, float)) and k not in ("fold", "seed")] if rows else []
+    for key in keys:
+        values = np.array([r[key] for r in rows if r.get(key) is not None], dtype=np.float64)
+        sd = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+        out[key] = {"mean": float(values.mean()), "sd": sd, "n": int(len(values))}
+    return out
+
+
+def cross_validate(
+    data: FeatureSet,
+    recipes: Sequence[Recipe],
+    *,
+    test_pool: np.ndarray,
+    config: CrossValConfig = CrossValConfig(),
+    seeds: Sequence[int] = (0,),
+    eval_views: Sequence[int] = (0,),
+    extra: Callable[[np.ndarray, FeatureSet, np.ndarray, FeatureSet, int], dict] | None = None,
+    on_row: Callable[[str, dict], None] | None = None,
+) -> dict[str, list[dict]]:
+    """{recipe name: one row of metrics per (seed, fold)}; `extra(val_emb, val, test_emb, test, seed)`
+    adds columns (e.g. open-set attribution), `on_row(name, row)` reports progress."""
+    config.validate()
+    rows: dict[str, list[dict]] = {r.name: [] for r in recipes}
+    for seed in seeds:
+        for fold in make_folds(data.artists, test_pool, config=config, seed=seed):
+            train, val, test = data.take(fold.train), data.take(fold.val), data.take(fold.test)
+            for recipe in recipes:
+                embedder = recipe.fit(train, val, seed=seed)
+                val_emb, test_emb = embed(embedder, val, views=eval_views), embed(embedder, test, views=eval_views)
+                row = {"seed": seed, "fold": fold.index, **score_fold(val_emb, val, test_emb, test, config=config, seed=seed)}
+                if extra is not None:
+                    row.update(extra(val_emb, val, test_emb, test, seed))
+                rows[recipe.name].append(row)
+                if on_row is not None:
+                    on_row(recipe.name, row)
+    return rows

@@ -1,0 +1,117 @@
+"""Recipes the cross-validation compares: each fits on a fold's (train, val) features -> an embedder.
+
+- TrunkRecipe: the untrained trunk (its global pool = the `baseline` of `engine evaluate`, or every
+  pooled feature, optionally standardised on the training artists).
+- ProjectionRecipe: a closed-form whitening/LDA fitted on the training artists (engine.model.projection).
+- HeadRecipe: a head trained as `engine train --mode frozen` trains it (engine.train.head_fit).
+- MixRecipe: the unit embeddings of two recipes side by side, cos = w cos_a + (1 - w) cos_b, with w
+  chosen on the val artists by val ROC-AUC + MAP@R.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from engine.evaluate.crossval import Embedder
+from engine.evaluate.cv_features import FeatureSet
+from engine.evaluate.metrics.retrieval import retrieval_metrics
+from engine.evaluate.metrics.verification import cosine_scores, verification_metrics
+from engine.evaluate.scores import draw_pairs
+from engine.model.projection import ProjectionConfig, fit_projection
+from engine.train.config import TrainConfig
+from engine.train.data import Split
+from engine.train.head_fit import fit_head
+
+
+def as_split(data: FeatureSet) -> Split:
+    """The training code's view of a FeatureSet: integer labels per artist."""
+    names, labels = np.unique(data.artists.astype(str), return_inverse=True)
+    return Split(list(data.paths), [str(a) for a in data.artists], labels.astype(np.int64), [str(g) for g in data.groups])
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+@dataclass(frozen=True)
+class TrunkRecipe:
+    name: str
+    width: int | None = None  # first `width` features only (the global pool); None: all
+    standardize: bool = False
+
+    def fit(self, train: FeatureSet, val: FeatureSet, *, seed: int) -> Embedder:
+        cut = slice(0, self.width)
+        if not self.standardize:
+            return lambda x: x[:, cut]
+        base = train.features[0][:, cut]
+        mean, sd = base.mean(axis=0), base.std(axis=0) + 1e-6
+        return lambda x: (x[:, cut] - mean) / sd
+
+
+@dataclass(frozen=True)
+class ProjectionRecipe:
+    name: str
+    config: ProjectionConfig = ProjectionConfig()
+    train_views: tuple[int, ...] = (0,)
+
+    def fit(self, train: FeatureSet, val: FeatureSet, *, seed: int) -> Embedder:
+        x = np.concatenate([train.features[v] for v in self.train_views])
+        labels = np.tile(as_split(train).labels, len(self.train_views))
+        mean, a = fit_projection(x, labels, self.config)
+        return lambda feats: (feats - mean) @ a
+
+
+@dataclass(frozen=True)
+class HeadRecipe:
+    name: str
+    config: TrainConfig = field(default_factory=TrainConfig)
+    build: Callable[[int, TrainConfig, FeatureSet], torch.nn.Module] | None = None  # None: today's EmbeddingHead
+    selection: str = "roc_auc"
+    train_views: tuple[int, ...] = (0, 1)
+
+    def fit(self, train: FeatureSet, val: FeatureSet, *, seed: int) -> Embedder:
+        from engine.model.network import EmbeddingHead
+
+        config = replace(self.config, seed=seed)
+        torch.manual_seed(seed)
+        width = train.features.shape[2]
+        head = self.build(width, config, train) if self.build else EmbeddingHead(width, config.network)
+        feats = torch.from_numpy(np.ascontiguousarray(train.features[list(self.train_views)]))
+        fitted = fit_head(
+            head, config, feats, as_split(train), torch.from_numpy(np.ascontiguousarray(val.features[0])), as_split(val),
+            selection=self.selection,
+        ).head
+
+        @torch.no_grad()
+        def embedder(x: np.ndarray) -> np.ndarray:
+            return fitted(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))).numpy()
+
+        return embedder
+
+
+@dataclass(frozen=True)
+class MixRecipe:
+    name: str
+    parts: tuple  # (recipe_a, recipe_b)
+    weights: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0)  # candidate w (of part a)
+
+    def fit(self, train: FeatureSet, val: FeatureSet, *, seed: int) -> Embedder:
+        fa, fb = (part.fit(train, val, seed=seed) for part in self.parts)
+        va, vb = _unit(fa(val.features[0])), _unit(fb(val.features[0]))
+        pairs = draw_pairs(val.artists, val.groups, n_pairs=2000, per_artist_cap=0, seed=seed)
+        w = max(self.weights, key=lambda w: _val_criterion(mix(va, vb, w), val, pairs))
+        return lambda x: mix(_unit(fa(x)), _unit(fb(x)), w)
+
+
+def mix(a: np.ndarray, b: np.ndarray, w: float) -> np.ndarray:
+    """[sqrt(w) a, sqrt(1 - w) b] for unit rows a, b: a unit row whose cosines are w cos_a + (1 - w) cos_b."""
+    return np.concatenate([np.sqrt(w) * a, np.sqrt(1 - w) * b], axis=1)
+
+
+def _val_criterion(emb: np.ndarray, val: FeatureSet, pairs) -> float:
+    auc = verification_metrics(cosine_scores(emb, pairs.i, pairs.j), pairs.same)["roc_auc"]
+    return auc + retrieval_metrics(emb, val.artists, groups=val.groups)["map_at_r"]

@@ -1,0 +1,97 @@
+"""Fit an embedding head on trunk features held in memory (frozen mode without the trainer's files).
+
+Used by cross-validation: the same epoch (P x K batches, a random cached view per item), loss,
+optimizer and val metrics as `engine train --mode frozen`, and the best epoch kept by a selection
+criterion on the val artists.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from engine.base.runtime import torch_threads
+from engine.evaluate.metrics.retrieval import retrieval_metrics
+from engine.train.config import TrainConfig
+from engine.train.data import Split
+from engine.train.steps import build_loss, build_optimizer, epoch_batches
+from engine.train.validation import Validator
+
+SELECTIONS = ("roc_auc", "roc_auc+map_at_r")
+
+
+def head_epoch(head: nn.Module, optimizer, loss_fn, feats: torch.Tensor, labels: np.ndarray, config: TrainConfig, epoch: int) -> float:
+    """One pass of the epoch's batch plan over (V, N, F) features; each item uses a random view. -> mean loss."""
+    torch.manual_seed(config.seed * 1_000 + epoch)
+    rng = np.random.default_rng([config.seed, epoch, 7])
+    label_tensor = torch.from_numpy(labels)
+    head.train()
+    losses = []
+    for batch in epoch_batches(config, labels, epoch=epoch):
+        idx = torch.as_tensor(batch)
+        view = torch.as_tensor(rng.integers(feats.shape[0], size=len(batch)))
+        loss = loss_fn(head(feats[view, idx]), label_tensor[idx])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss.detach()))
+    return float(np.mean(losses)) if losses else float("nan")
+
+
+def selection_score(metrics: dict, selection: str) -> float:
+    """The number the best epoch maximises: val ROC-AUC, or ROC-AUC + MAP@R (ranking and neighbours)."""
+    if selection == "roc_auc":
+        return float(metrics["roc_auc"])
+    return float(metrics["roc_auc"] + metrics["map_at_r"])
+
+
+@dataclass
+class HeadFit:
+    head: nn.Module
+    best_epoch: int
+    history: list[dict] = field(default_factory=list)
+
+
+def fit_head(
+    head: nn.Module,
+    config: TrainConfig,
+    train_feats: torch.Tensor,
+    train: Split,
+    val_feats: torch.Tensor,
+    val: Split,
+    *,
+    selection: str = "roc_auc",
+    after_epoch: Callable[[nn.Module], None] | None = None,
+) -> HeadFit:
+    """Train `head` for config.epochs on (V, N, F) features; returns it at its best epoch (0 = as built)."""
+    optimizer = build_optimizer(config, [{"params": [p for p in head.parameters() if p.requires_grad]}])
+    loss_fn = build_loss(config)
+    validator = Validator(
+        val, loss_fn=loss_fn, loss_batches=epoch_batches(config, val.labels, epoch=0, seed=config.seed + 1),
+        n_pairs=config.val_pairs, per_artist_cap=config.per_artist_cap, n_triplets=config.val_triplets, seed=config.seed,
+    )
+    best, history = (-np.inf, 0, copy.deepcopy(head.state_dict())), []
+    with torch_threads(1):
+        for epoch in range(config.epochs + 1):
+            loss = head_epoch(head, optimizer, loss_fn, train_feats, train.labels, config, epoch) if epoch else float("nan")
+            metrics = _val_metrics(head, val_feats, val, validator)
+            score = selection_score(metrics, selection)
+            history.append({"epoch": epoch, "train_loss": loss, **metrics, "score": score})
+            if score > best[0]:
+                best = (score, epoch, copy.deepcopy(head.state_dict()))
+    head.load_state_dict(best[2])
+    return HeadFit(head.eval(), best[1], history)
+
+
+@torch.no_grad()
+def _val_metrics(head: nn.Module, val_feats: torch.Tensor, val: Split, validator: Validator) -> dict:
+    head.eval()
+    emb = head(val_feats).float().numpy()
+    out = validator.metrics(emb, with_loss=False)
+    out["map_at_r"] = retrieval_metrics(emb, val.artists, groups=val.groups)["map_at_r"]
+    return out

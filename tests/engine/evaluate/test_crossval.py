@@ -1,0 +1,142 @@
+"""Artist-disjoint cross-validation: fold roles, metrics on generated clusters, the feature cache path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from engine.base.errors import EngineError
+from engine.evaluate.crossval import CrossValConfig, artist_folds, cross_validate, embed, make_folds, summarise
+from engine.evaluate.cv_features import FeatureSet, prepared_features
+from engine.evaluate.cv_recipes import MixRecipe, TrunkRecipe, mix
+
+
+def clusters(artists: int, per_artist: int, *, dim: int = 16, spread: float = 0.3, seed: int = 0, collection: int = 0) -> FeatureSet:
+    """One Gaussian cluster per artist; view 1 is view 0 plus noise (an 'augmentation')."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(artists, dim))
+    labels = np.repeat(np.arange(artists), per_artist)
+    clean = centres[labels] + spread * rng.normal(size=(len(labels), dim))
+    feats = np.stack([clean, clean + 0.05 * rng.normal(size=clean.shape)]).astype(np.float32)
+    names = np.array([f"c{collection} artist {a}" for a in labels], dtype=object)
+    groups = np.array([f"{collection}:{i}" for i in range(len(labels))], dtype=object)
+    return FeatureSet(feats, names, groups, np.full(len(labels), collection), [f"p{i}" for i in range(len(labels))])
+
+
+def join(a: FeatureSet, b: FeatureSet) -> FeatureSet:
+    return FeatureSet(
+        np.concatenate([a.features, b.features], axis=1), np.concatenate([a.artists, b.artists]),
+        np.concatenate([a.groups, b.groups]), np.concatenate([a.collection, b.collection]), a.paths + b.paths,
+    )
+
+
+def test_artist_folds_partition_the_artists_evenly_and_repeat_by_seed():
+    names = [f"a{i}" for i in range(17)]
+    folds = artist_folds(names * 3, folds=5, seed=3)
+    assert sorted(sum(folds, [])) == sorted(names)
+    assert {len(f) for f in folds} <= {3, 4}
+    assert folds == artist_folds(names, folds=5, seed=3)
+    assert folds != artist_folds(names, folds=5, seed=4)
+    with pytest.raises(EngineError, match="fewer --folds"):
+        artist_folds(names[:3], folds=5, seed=0)
+
+
+def test_fold_roles_are_artist_disjoint_and_extra_painters_only_train():
+    data = join(clusters(12, 4), clusters(9, 4, seed=1, collection=1))
+    folds = make_folds(data.artists, data.collection == 0, config=CrossValConfig(folds=4), seed=0)
+    tested = []
+    for fold in folds:
+        roles = [set(data.artists[idx]) for idx in (fold.train, fold.val, fold.test)]
+        assert not (roles[0] & roles[1]) and not (roles[0] & roles[2]) and not (roles[1] & roles[2])
+        assert len(fold.train) + len(fold.val) + len(fold.test) == len(data.artists)
+        assert set(data.collection[fold.val]) == {0} and set(data.collection[fold.test]) == {0}
+        assert set(data.artists[data.collection == 1]) <= roles[0]
+        assert len(roles[1]) == 2  # 15% of the 9 non-test artists, at least 2
+        tested += sorted(roles[2])
+    assert sorted(tested) == sorted(set(data.artists[data.collection == 0]))  # each test artist once
+
+
+class Spy(TrunkRecipe):
+    """The trunk, remembering which artists each fit saw."""
+
+    seen: list
+
+    def fit(self, train, val, *, seed):
+        self.seen.append((set(train.artists), set(val.artists)))
+        return super().fit(train, val, seed=seed)
+
+
+def test_cross_validate_never_fits_on_test_artists_and_scores_clusters_high():
+    data = join(clusters(10, 6, spread=0.2), clusters(6, 6, seed=2, collection=1))
+    spy = Spy("spy")
+    object.__setattr__(spy, "seen", [])
+    noise = FeatureSet(np.random.default_rng(5).normal(size=data.features.shape).astype(np.float32), *_meta(data))
+    config = CrossValConfig(folds=3, pairs=400, triplets=500)
+    rows = cross_validate(data, [spy], test_pool=data.collection == 0, config=config, seeds=(0, 1))["spy"]
+    assert len(rows) == 6 and len(spy.seen) == 6
+    for row, (train_seen, val_seen) in zip(rows, spy.seen):
+        fold = make_folds(data.artists, data.collection == 0, config=config, seed=row["seed"])[row["fold"]]
+        test_names = set(data.artists[fold.test])
+        assert not (test_names & train_seen) and not (test_names & val_seen)
+    summary = summarise(rows)
+    assert summary["roc_auc"]["mean"] > 0.95 and summary["precision_at_1"]["mean"] > 0.9
+    random_rows = cross_validate(noise, [TrunkRecipe("t")], test_pool=data.collection == 0, config=config)["t"]
+    assert 0.35 < summarise(random_rows)["roc_auc"]["mean"] < 0.65
+    assert 0 <= summary["ece"]["mean"] <= 1 and summary["eer"]["mean"] < 0.1
+
+
+def _meta(fs):
+    return fs.artists, fs.groups, fs.collection, fs.paths
+
+
+def test_summarise_gives_mean_and_sample_sd():
+    rows = [{"seed": 0, "fold": k, "roc_auc": v} for k, v in enumerate([0.6, 0.7, 0.9])]
+    out = summarise(rows)["roc_auc"]
+    values = [0.6, 0.7, 0.9]
+    mean = sum(values) / 3
+    assert out["mean"] == pytest.approx(mean)
+    assert out["sd"] == pytest.approx((sum((v - mean) ** 2 for v in values) / 2) ** 0.5)
+    assert out["n"] == 3
+
+
+def test_embed_averages_unit_views_and_mix_weights_cosines():
+    x = np.random.default_rng(0).normal(size=(3, 2, 5)).astype(np.float32)
+    data = FeatureSet(x, np.array(["a", "b"], dtype=object), np.array(["0", "1"], dtype=object), np.zeros(2), ["p", "q"])
+    e = embed(lambda f: 2 * f, data, views=(0, 2))
+    unit = x / np.linalg.norm(x, axis=2, keepdims=True)
+    np.testing.assert_allclose(e, (unit[0] + unit[2]) / 2, rtol=1e-6)
+    a, b = unit[0], unit[1]
+    m = mix(a, b, 0.3)
+    np.testing.assert_allclose(m @ m.T, 0.3 * a @ a.T + 0.7 * b @ b.T, rtol=1e-6, atol=1e-7)
+
+
+def test_mix_recipe_picks_the_informative_part():
+    good = clusters(12, 5, spread=0.2)
+    noise = np.random.default_rng(1).normal(size=good.features.shape).astype(np.float32)
+    data = FeatureSet(np.concatenate([good.features, noise], axis=2), *_meta(good))
+    recipe = MixRecipe("m", (TrunkRecipe("good", width=16), TrunkRecipe("all")), weights=(0.0, 1.0))
+    fold = make_folds(data.artists, np.ones(len(data.artists), bool), config=CrossValConfig(folds=3), seed=0)[0]
+    embedder = recipe.fit(data.take(fold.train), data.take(fold.val), seed=0)
+    out = embedder(data.features[0, :4])
+    assert out.shape == (4, 16 + 32)
+    np.testing.assert_allclose(out[:, 16:], 0, atol=1e-7)  # w = 1: all weight on the clean part
+
+
+def test_prepared_features_reads_every_split_once_and_reuses_the_cache(tmp_path):
+    from train_kit import TINY, register_tiny, write_dataset
+
+    from engine.model.network import NetworkConfig
+
+    register_tiny()
+    data_dir = write_dataset(tmp_path / "data", artists=4, per_artist=3, val_artists=1)
+    network = NetworkConfig(backbone=TINY, weights="none")
+    torch.manual_seed(0)  # random init: the same trunk both times
+    first = prepared_features([data_dir], network, cache_dir=tmp_path / "cache", views=2)
+    assert first.features.shape[:2] == (2, 12) and len(set(first.artists)) == 4
+    cached = sorted(p.name for p in (tmp_path / "cache").iterdir())
+    assert len(cached) == 2  # one file per view
+    torch.manual_seed(0)
+    again = prepared_features([data_dir], network, cache_dir=tmp_path / "cache", views=2)
+    np.testing.assert_array_equal(first.features, again.features)
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == cached
