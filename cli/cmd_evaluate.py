@@ -63,6 +63,10 @@ ROWS = [
     ("attribution top-1 (centroid)", ("attribution", "centroid_top1")),
     ("retrieval precision@1", ("retrieval", "precision_at_1")),
     ("retrieval MAP@R", ("retrieval", "map_at_r")),
+    ("open set: indexed named right", ("open_set", "known_correct")),
+    ("open set: others 'unknown'", ("open_set", "unknown_correct")),
+    ("open set: AUROC", ("open_set", "auroc")),
+    ("open set: ECE", ("open_set", "ece")),
 ]
 
 

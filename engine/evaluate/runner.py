@@ -7,6 +7,8 @@ Where the decision threshold and Platt calibration come from (`verification.thre
 3. models without one (the baseline, an uncalibrated model) are fit on the val split of the
    model's training dataset, else of the evaluated dataset when its test split is reported;
 4. only when no val split exists: on the reported pairs (said to be optimistic).
+The open-set attribution rule (engine.evaluate.openset) comes from the same place and fit, with the
+val paintings' artists; `open_set` is null for a model whose stored calibration predates it.
 Metric definitions: engine/evaluate/metrics/*. All models are scored on the same pairs and paintings.
 """
 
@@ -21,6 +23,7 @@ from engine.base.errors import EngineError
 from engine.evaluate import data as data_io
 from engine.evaluate.config import EvaluateConfig
 from engine.evaluate.data import Embedded, SplitRows, check_rows, embed_all, rows_of
+from engine.evaluate.openset import AttributionCalibration
 from engine.evaluate.scores import Calibrated, Pairs, calibrate, draw_pairs, score_model
 from engine.base.home import Home
 from engine.data.manifest import read_manifest
@@ -77,7 +80,7 @@ def evaluate_model(
             embedded.vectors[key], embedded.rows.labels, embedded.rows.groups, sampled, cals[key], config=config
         )
     result = _result(run, models, embedded, blocks)
-    result["calibration_stored"] = _store(run, cals["trained"], blocks["trained"], embedded)
+    result["calibration_stored"] = _store(run, cals["trained"], blocks["trained"])
     if report is not None:
         from engine.evaluate.report import write_report
 
@@ -137,11 +140,12 @@ def _calibrations(run: _Run, models: dict, embedded: Embedded, pairs: Pairs) -> 
     """Val-fit threshold + Platt scaling per model, in the order of the module docstring."""
     if run.split == "val":
         source = "val (the reported pairs themselves: optimistic)"
-        return {k: calibrate(embedded.vectors[k], pairs, source=source) for k in models}
+        return {k: _calibrate(run, embedded, k, pairs, source) for k in models}
     out: dict[str, Calibrated] = {}
     lm = run.lm
     if getattr(lm, "threshold", None) is not None and getattr(lm, "calibration", None):
-        out["trained"] = Calibrated(float(lm.threshold), dict(lm.calibration), "val (stored in the model)")
+        out["trained"] = Calibrated(float(lm.threshold), dict(lm.calibration), "val (stored in the model)",
+                                    AttributionCalibration.from_dict(getattr(lm, "attribution", None)))
     missing = {k: m for k, m in models.items() if k not in out}
     if missing:
         out.update(_fit_on_val(run, missing) or _fit_in_sample(run, missing, embedded, pairs))
@@ -171,28 +175,29 @@ def _fit_on_val(run: _Run, models: dict) -> dict[str, Calibrated] | None:
     logger.info("calibrating %s on the val split of %s", ", ".join(models), data_dir)
     embedded = embed_all(rows, models, batch_size=run.config.batch_size, progress=run.progress)
     pairs = draw_pairs(embedded.rows.labels, embedded.rows.groups, n_pairs=run.n_pairs, per_artist_cap=run.config.per_artist_cap, seed=run.config.seed)
-    return {k: calibrate(embedded.vectors[k], pairs, source="val") for k in models}
+    return {k: _calibrate(run, embedded, k, pairs, "val") for k in models}
 
 
 def _fit_in_sample(run: _Run, models: dict, embedded: Embedded, pairs: Pairs) -> dict[str, Calibrated]:
     logger.warning("no val split to calibrate on: threshold fit on the reported pairs (optimistic)")
     source = f"{run.split} (no val split available: the reported pairs themselves, optimistic)"
-    return {k: calibrate(embedded.vectors[k], pairs, source=source) for k in models}
+    return {k: _calibrate(run, embedded, k, pairs, source) for k in models}
 
 
-def _store(run: _Run, cal: Calibrated, block: dict, embedded: Embedded) -> bool:
+def _calibrate(run: _Run, embedded: Embedded, key: str, pairs: Pairs, source: str) -> Calibrated:
+    """Threshold, Platt and open-set attribution rule of model `key`, fit on these embedded rows."""
+    rows = embedded.rows
+    return calibrate(embedded.vectors[key], pairs, source=source, labels=rows.labels, groups=rows.groups, seed=run.config.seed)
+
+
+def _store(run: _Run, cal: Calibrated, block: dict) -> bool:
     """After `--split val` on the model's own dataset, write threshold + calibration (verification and
     open-set attribution, both fit on the val artists) into model.pt."""
     if run.split != "val" or not run.config.store_calibration or not run.same_dataset:
         return False
-    from engine.evaluate.openset import fit_attribution_calibration
-
     summary = {"val_" + k: block["verification"][k] for k in ("roc_auc", "accuracy", "eer", "average_precision")}
-    attribution = fit_attribution_calibration(
-        embedded.vectors["trained"], embedded.rows.labels, seed=run.config.seed, groups=embedded.rows.groups
-    )
     data_io.store_calibration(run.model_path, threshold=cal.threshold, calibration=cal.calibration, metrics=summary,
-                              attribution=attribution.to_dict())
+                              attribution=cal.attribution.to_dict() if cal.attribution else None)
     logger.info("stored threshold %.4f and Platt calibration in %s", cal.threshold, run.model_path)
     return True
 

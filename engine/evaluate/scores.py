@@ -13,6 +13,7 @@ from engine.evaluate.metrics.bootstrap import bootstrap_ci
 from engine.evaluate.metrics.retrieval import retrieval_metrics
 from engine.evaluate.metrics.triplets import triplet_accuracy
 from engine.evaluate.metrics.verification import cosine_scores, sample_pairs, verification_metrics
+from engine.evaluate.openset import AttributionCalibration, fit_attribution_calibration, open_set_metrics
 
 
 @dataclass(frozen=True)
@@ -26,11 +27,13 @@ class Pairs:
 
 @dataclass(frozen=True)
 class Calibrated:
-    """A decision threshold and Platt calibration, and where they came from."""
+    """A decision threshold and Platt calibration, and where they came from; also the open-set
+    attribution rule (engine.evaluate.openset) when it was fit or stored, else None."""
 
     threshold: float
     calibration: dict
     source: str
+    attribution: AttributionCalibration | None = None
 
 
 def draw_pairs(labels, groups, *, n_pairs: int, per_artist_cap: int, seed: int) -> Pairs:
@@ -44,11 +47,13 @@ def draw_pairs(labels, groups, *, n_pairs: int, per_artist_cap: int, seed: int) 
     return Pairs(i, j, same)
 
 
-def calibrate(emb: np.ndarray, pairs: Pairs, *, source: str) -> Calibrated:
-    """Fit the accuracy-maximising threshold and Platt scaling anchored at it (p = 0.5 there) on these pairs."""
+def calibrate(emb: np.ndarray, pairs: Pairs, *, source: str, labels=None, groups=None, seed: int = 0) -> Calibrated:
+    """Fit the accuracy-maximising threshold and Platt scaling anchored at it (p = 0.5 there) on these pairs;
+    with the paintings' `labels` (and duplicate `groups`) also the open-set attribution rule."""
     scores = cosine_scores(emb, pairs.i, pairs.j)
     threshold = best_threshold(scores, pairs.same)
-    return Calibrated(threshold, fit_calibration(scores, pairs.same, anchor=threshold), source)
+    attribution = None if labels is None else fit_attribution_calibration(emb, labels, seed=seed, groups=groups)
+    return Calibrated(threshold, fit_calibration(scores, pairs.same, anchor=threshold), source, attribution)
 
 
 def score_model(emb: np.ndarray, labels, groups, pairs: Pairs, cal: Calibrated, *, config) -> tuple[dict, dict]:
@@ -66,6 +71,8 @@ def score_model(emb: np.ndarray, labels, groups, pairs: Pairs, cal: Calibrated, 
             emb, labels, k=config.knn, top=5, fraction=config.enrol_fraction, seed=config.seed, groups=groups
         ),
         "retrieval": retrieval_metrics(emb, labels, groups=groups),
+        "open_set": None if cal.attribution is None else open_set_metrics(
+            emb, labels, calibration=cal.attribution, seed=config.seed, groups=groups),
     }
     return block, {"scores": scores, "same": pairs.same, "probability": prob, "threshold": cal.threshold}
 

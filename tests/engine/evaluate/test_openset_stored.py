@@ -30,5 +30,6 @@ def test_train_writes_it_old_models_load_and_evaluate_val_stores_it(tmp_path):
     result = evaluate_model(model=path, split="val", pairs=60, home=tmp_path / "home",
                             config=EvaluateConfig(baseline=False, bootstrap=10, triplets=100))
     assert result["calibration_stored"]
+    assert {"known_correct", "unknown_correct", "auroc", "ece"} <= set(result["open_set"])  # reported beside the rest
     stored = AttributionCalibration.from_dict(read_checkpoint(path)["attribution"])
     assert stored is not None and stored.k == 10 and load_model(path).fingerprint == old["fingerprint"]
