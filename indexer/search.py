@@ -23,6 +23,7 @@ from db.records import PaintingView
 from db.store import CatalogStore, NothingIndexed
 from engine.model.checkpoint import LoadedModel
 from engine.inference.embedding import embed_paths
+from engine.inference.plan import small_job_plan
 from engine.base.errors import EngineError
 from engine.base.home import Home
 from engine.evaluate.openset import AttributionCalibration, resolve_calibration
@@ -130,7 +131,7 @@ def _checked_k(k: int | None, total: int, allowed: np.ndarray | None) -> int:
 
 def embed_queries(lm: LoadedModel, images: Sequence[str | os.PathLike[str]]) -> np.ndarray:
     """(Q, D) L2-normalised query vectors; EngineError naming the first unreadable image."""
-    result = embed_paths(lm, [str(p) for p in images], batch_size=min(len(images), 64), num_workers=0)
+    result = embed_paths(lm, [str(p) for p in images], num_workers=0, plan=small_job_plan(len(images), lm.device))
     if result.errors:
         index, reason = result.errors[0]
         path = Path(images[index])

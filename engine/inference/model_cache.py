@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from engine.base.runtime import torch_threads
 from engine.model.checkpoint import LoadedModel, load_model, model_file, resolve_device
 
 MAX_MODELS = 2  # a query model and, at most, one other being compared with it
@@ -30,7 +31,8 @@ def cached_model(path: str | Path, *, device: str | torch.device | None = None) 
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    lm = load_model(path, device=device)
+    with torch_threads(1):  # loading runs one tiny probe forward: see engine.inference.plan.small_job_plan
+        lm = load_model(path, device=device)
     with _lock:
         _cache[key] = lm
         while len(_cache) > MAX_MODELS:

@@ -54,7 +54,9 @@ class PairsConfig:
 
 
 @dataclass
-class _Embedded:
+class PairEmbeddings:
+    """The distinct images of a pairs file, embedded (step 2)."""
+
     names: object  # pyarrow string array of the distinct image names, sorted
     vectors: np.ndarray  # (N, D) float32, L2-normalised; zero rows for unreadable images
     readable: np.ndarray  # (N,) bool
@@ -84,7 +86,7 @@ def score_pairs(
     _refuse_unreadable(embedded, folder, strict)
     prior = _prior(embedded, lm.calibration, config.prior_pairs)
     scoring = time.perf_counter()
-    counts = _write_scores(pairs, out, embedded, lm.calibration, prior, config, progress, n_rows)
+    counts = write_pair_scores(pairs, out, embedded, lm.calibration, prior, config=config, progress=progress, n_rows=n_rows)
     seconds = time.perf_counter() - scoring
     return {
         "out": str(out), "pairs": counts["pairs"], "scored": counts["scored"], "prior_pairs": counts["prior"],
@@ -116,7 +118,7 @@ def _refuse_bad_rows(bad: BadRows, pairs: Path, strict: bool) -> None:
             raise EngineError(f"{pairs} has {bad.count} bad row(s), e.g. {bad.examples[0]}; fix them or run without --strict")
 
 
-def _embed(lm: LoadedModel, names, folder: Path, config: PairsConfig, progress: Progress | None) -> _Embedded:
+def _embed(lm: LoadedModel, names, folder: Path, config: PairsConfig, progress: Progress | None) -> PairEmbeddings:
     paths = [folder / name for name in names.to_pylist()]
     plan = None
     if config.batch_size is None:
@@ -132,10 +134,10 @@ def _embed(lm: LoadedModel, names, folder: Path, config: PairsConfig, progress: 
     if result.ok and not readable[result.ok].any():
         raise EngineError(f"the model gave NaN/inf embeddings: {lm.path} is probably damaged; re-train or restore it")
     unreadable = [{"image": names[i].as_py(), "reason": reason} for i, reason in result.errors]
-    return _Embedded(names=names, vectors=vectors, readable=readable, unreadable=unreadable)
+    return PairEmbeddings(names=names, vectors=vectors, readable=readable, unreadable=unreadable)
 
 
-def _refuse_unreadable(embedded: _Embedded, folder: Path, strict: bool) -> None:
+def _refuse_unreadable(embedded: PairEmbeddings, folder: Path, strict: bool) -> None:
     if not embedded.unreadable:
         return
     if not embedded.readable.any():
@@ -148,7 +150,7 @@ def _refuse_unreadable(embedded: _Embedded, folder: Path, strict: bool) -> None:
     logger.warning("%s; their pairs get the prior probability", message)
 
 
-def _prior(embedded: _Embedded, calibration: dict, n_pairs: int) -> float:
+def _prior(embedded: PairEmbeddings, calibration: dict, n_pairs: int) -> float:
     """Mean calibrated probability of `n_pairs` random pairs of distinct readable images (seed 0);
     0.5 (no information) with fewer than two readable images."""
     ok = np.flatnonzero(embedded.readable)
@@ -166,9 +168,10 @@ def _cosines(vectors: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.clip(np.einsum("ij,ij->i", vectors[a], vectors[b], dtype=np.float32), -1.0, 1.0).astype(np.float64)
 
 
-def _write_scores(pairs: Path, out: Path, embedded: _Embedded, calibration: dict, prior: float,
-                  config: PairsConfig, progress: Progress | None, n_rows: int) -> dict:
-    """Stream PAIRS again, writing index,sameArtist atomically; returns {"pairs", "scored", "prior"}."""
+def write_pair_scores(pairs: Path, out: Path, embedded: PairEmbeddings, calibration: dict, prior: float, *,
+                      config: PairsConfig = PairsConfig(), progress: Progress | None = None, n_rows: int | None = None) -> dict:
+    """Step 3: stream PAIRS again, writing index,sameArtist atomically; returns {"pairs", "scored", "prior"}.
+    (Public so that benchmarks/bench_pairs.py times it alone, on given embeddings.)"""
     pa, pcsv, pc = pyarrow_modules()
     counts = {"pairs": 0, "scored": 0, "prior": 0}
     ignored = BadRows()  # already reported by the first pass

@@ -49,6 +49,23 @@ class InferencePlan:
         return f"batch {self.batch_size} x {self.streams} streams x {self.threads} threads"
 
 
+SMALL_JOB_IMAGES = 16  # at most one batch: a query, a verify
+
+
+def small_job_plan(n_images: int, device: torch.device) -> InferencePlan:
+    """A job of at most SMALL_JOB_IMAGES images on the CPU: one batch with ONE intra-op thread.
+
+    A short-lived process pays each op's first call, and every op of a single small forward waits
+    for all its threads: with the other core busy (a shared machine, a server answering two
+    requests) efficientnet_lite0 on one image took 0.8-3 s with 2 threads against 0.08 s with one
+    (fresh process, load average 19 on 2 cores); on an idle machine a second thread saves at most
+    a few tens of ms. Larger jobs keep `default_plan`'s batch and torch's thread count.
+    """
+    if device.type == "cuda" or n_images > SMALL_JOB_IMAGES:
+        return InferencePlan(batch_size=max(1, min(n_images, default_plan(device).batch_size * 4)))
+    return InferencePlan(batch_size=max(1, n_images), threads=1)
+
+
 def default_plan(device: torch.device) -> InferencePlan:
     """Without measuring: one big batch on a GPU, a moderate one on the CPU."""
     return InferencePlan(batch_size=64) if device.type == "cuda" else InferencePlan(batch_size=16)

@@ -19,6 +19,8 @@ from engine.evaluate.calibration import probability
 from engine.model.checkpoint import LoadedModel
 from engine.inference.model_cache import cached_model
 from engine.inference.embedding import embed_image
+from engine.inference.plan import small_job_plan
+from engine.base.runtime import torch_threads
 from engine.base.errors import EngineError, ImageLoadError
 from engine.base.home import Home
 from engine.base.vectors import l2_normalize
@@ -34,7 +36,9 @@ def verify_pair(
     """{"similarity", "probability", "same_artist", "threshold"} for images `a` and `b`."""
     lm = cached_model(Home.resolve(home).model_path(model))
     require_calibrated(lm)
-    return verdict(lm, _embed(lm, a), _embed(lm, b))
+    with torch_threads(small_job_plan(2, lm.device).threads):  # two single-image forwards: one thread each
+        u, v = _embed(lm, a), _embed(lm, b)
+    return verdict(lm, u, v)
 
 
 def verdict(lm: LoadedModel, u: np.ndarray, v: np.ndarray) -> dict:
