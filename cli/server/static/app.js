@@ -83,6 +83,7 @@ function filters() {
 
 async function searchFile(file) {
   if (!file) return;
+  $("#detail").hidden = true;
   const form = new FormData();
   form.append("image", file, file.name);
   setQueryImage(file);
@@ -164,6 +165,7 @@ function card(match) {
   }).catch(() => { img.alt = "thumbnail unavailable"; });
   button.addEventListener("click", async () => {
     await showDetail(match.id);
+    $("#detail").focus();  // the grid is about to be redrawn: keyboard focus goes to the row just shown
     await searchPainting(match);
   });
   return { node: el("li", {}, button), loaded };
