@@ -1,4 +1,8 @@
-"""One indexer per home: an exclusive, non-blocking lock on `HOME/index.lock` (engine.base.lock explains the lock)."""
+"""One indexer per home: an exclusive, non-blocking lock on `HOME/index.lock` (engine.base.lock explains the lock).
+
+It guards the home's own files (its FAISS index). The catalog, which several homes may share, has its
+own lock in the database (db.lock), which `index_folder` takes next through `CatalogStore(exclusive=True)`.
+"""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ import pytest
 
 from benchmarks.report import render, update_markdown
 
-FAST = ["decode", "search"]
+FAST = ["decode", "search", "catalog_writes"]
 # These start subprocesses, build models or train: ~10-40 s each on 2 busy cores.
 HEAVY = ["indexing", "latency", "training", "memory"]
 
