@@ -19,6 +19,7 @@ from cli.server.thumbnails import cached_thumbnail
 from db.records import PaintingView
 from engine.base.errors import ImageLoadError
 from engine.base.vectors import l2_normalize
+from engine.data.imageio import probe_size
 from engine.inference.embedding import embed_image_bytes
 from engine.inference.verify import require_calibrated, verdict
 from indexer.search import search_embedded
@@ -114,8 +115,6 @@ def _embed_upload(lm, data: bytes, field: str, max_pixels: int) -> np.ndarray:
 
 
 def _file_size(path: str) -> dict:
-    from engine.data.imageio import probe_size
-
     try:
         with open(path, "rb") as f:
             width, height = probe_size(f.read(1 << 20))  # the header: a megabyte holds any JPEG/PNG preamble
