@@ -342,3 +342,37 @@ def test_index_run_while_serving(indexed, make_indexed, tmp_path_factory):
             assert {a["artist"] for a in c.get("/api/artists").json()["artists"]} == {"Ann Red", "Bob Green", "Cid Blue"}
     finally:
         state.close()
+
+
+
+@pytest.mark.slow
+def test_engine_serve_process(indexed):
+    """`engine serve` as users start it: a real process that answers over HTTP, then stops cleanly on SIGINT."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    repo = Path(__file__).resolve().parents[3]
+    argv = [sys.executable, "-m", "cli", "serve", "--home", str(indexed.home), "--model", str(indexed.model), "--port", str(port)]
+    proc = subprocess.Popen(argv, cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)}, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline, health = time.monotonic() + 120, None
+        while health is None and proc.poll() is None and time.monotonic() < deadline:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=5).json()
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert health is not None and health["paintings"] == 12, proc.stderr.read() if proc.poll() is not None else "no answer"
+        answer = httpx.post(f"http://127.0.0.1:{port}/api/query", files=_upload(indexed.paths["Bob Green"][1]), params={"k": 2}, timeout=60)
+        assert answer.json()["results"][0]["artists"][0]["artist"] == "Bob Green"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(60)
+    assert code == 0

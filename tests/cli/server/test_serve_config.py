@@ -51,3 +51,15 @@ def test_cli_on_an_empty_home(tmp_path, capsys):
     assert main(["serve", "--home", str(tmp_path / "empty")]) == 1
     err = capsys.readouterr().err
     assert "nothing indexed" in err and err.count("\n") == 1
+
+
+def test_a_port_in_use_is_one_line_before_loading(tmp_path, capsys):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--home", str(tmp_path / "empty"), "--port", str(port)]) == 1
+    err = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1:{port}" in err and err.count("\n") == 1
