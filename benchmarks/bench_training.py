@@ -127,7 +127,7 @@ def finetune_step(data_dir: Path, size: dict) -> dict:
     items = [trainer.train_set[i] for i in batch]
     images, labels = torch.stack([x for x, _ in items]), torch.tensor([y for _, y in items])
     trainer.model.train()
-    step = _median_seconds(lambda: trainer._step(images, labels), size["steps"], size["warmup"])
+    step = _median_seconds(lambda: trainer.train_step(images, labels), size["steps"], size["warmup"])
     trainer.model.eval()
     with torch.inference_mode():
         forward = _median_seconds(lambda: trainer.model(images.contiguous(memory_format=torch.channels_last)),
