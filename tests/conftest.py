@@ -54,6 +54,13 @@ def catalog_url(request, tmp_path) -> str:
         yield url
 
 
+def pytest_terminal_summary(terminalreporter) -> None:
+    """CI shows the PostgreSQL half passing, with its count (issue 15)."""
+    from catalog_kit import postgres_summary
+
+    terminalreporter.write_line(postgres_summary(terminalreporter.stats))
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path, monkeypatch):
     """No test touches the real user data folder or downloads weights."""

@@ -119,3 +119,15 @@ def highest_id(url: str) -> int:
             return int(row[0]) if row else 0
     except Exception:  # not created yet (or busy): nothing committed that we can see
         return 0
+
+
+def postgres_summary(stats: dict) -> str:
+    """One line counting the tests marked `postgres` by outcome (a failure in any phase counts as failed)."""
+    outcome_of: dict[str, str] = {}
+    for outcome in ("failed", "error", "skipped", "passed"):
+        for report in stats.get(outcome, []):
+            if "postgres" in getattr(report, "keywords", {}):
+                outcome_of.setdefault(report.nodeid, "failed" if outcome == "error" else outcome)
+    counts = {o: sum(1 for v in outcome_of.values() if v == o) for o in ("passed", "failed", "skipped")}
+    where = os.environ.get(PG_ENV) or "no server"
+    return f"PostgreSQL tests ({where}): {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped"
