@@ -68,7 +68,7 @@ def test_a_server_gone_mid_index_is_one_line_exit_1_and_a_rerun_completes(tmp_pa
         ids = real_add(self, *args, **kwargs)
         with admin.connect() as conn:
             conn.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false'))
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d"), {"d": name})
+            conn.execute(text("SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE datname = :d"), {"d": name})
         return ids
 
     art, home = tmp_path / "art", str(tmp_path / "home")

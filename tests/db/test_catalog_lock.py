@@ -79,7 +79,7 @@ def test_a_writer_whose_lock_connection_was_cut_stops_before_writing():
     try:
         store.bind_model(MODEL, versions={})
         with create_engine(url, isolation_level="AUTOCOMMIT").connect() as admin:
-            cut = admin.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            cut = admin.execute(text("SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity "
                                      "WHERE application_name LIKE 'engine index pid%' AND datname = current_database()"))
             assert cut.scalars().all() == [True]
         with pytest.raises(EngineError, match="lost the indexer lock on the catalog .*re-run"):

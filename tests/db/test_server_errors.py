@@ -74,7 +74,7 @@ def test_a_server_gone_mid_run_fails_in_one_line_and_keeps_what_was_committed(se
         store.add_paintings([NewPainting(f"/p/{i}.jpg", "0" * 64, 1, 1, None, None, Labels(), vector) for i in range(20)])
         with admin.connect() as conn:  # the server goes away for this database: connections cut, none accepted
             conn.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false'))
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d"), {"d": name})
+            conn.execute(text("SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE datname = :d"), {"d": name})
         with pytest.raises(EngineError) as err:
             store.add_paintings([NewPainting("/p/late.jpg", "1" * 64, 1, 1, None, None, Labels(), vector)])
         message = str(err.value)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-TRIALS = {"sqlite": 20, "postgresql": 12}  # PostgreSQL: the 8 kill points (crash_index.KILL_POINTS) + 4 random moments
+TRIALS = {"sqlite": 20, "postgresql": 10}  # PostgreSQL: the 8 kill points (crash_index.KILL_POINTS) + 2 random moments
 
 
 def unexpected_tracebacks(stderr: str) -> list[str]:
