@@ -12,7 +12,6 @@ import contextlib
 import json
 import logging
 import uuid
-from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
@@ -23,8 +22,8 @@ from sqlalchemy.orm import Session
 from db.bulk import artist_ids, chunks, insert_paintings, update_paintings
 from db.lock import CatalogLock
 from db.models import Artist, Base, IndexMeta, Painting
-from db.records import FileState, Labels, ModelInfo, NewPainting, PaintingView, bytes_to_vector, vector_to_bytes
 from db.readonly import immutable_engine, readable_as_immutable
+from db.records import FileState, Labels, ModelInfo, NewPainting, PaintingView, bytes_to_vector, vector_to_bytes
 from db.server_errors import display_url
 from db.session import check_reachable, make_engine, make_sessionmaker, sqlite_file
 from engine.base.errors import EngineError

@@ -4,6 +4,7 @@ rebuilt from the catalog's stored vectors when missing and brought up to date wh
 from __future__ import annotations
 
 import pytest
+from indexer_kit import catalog_state, painting
 
 from db.store import CatalogStore
 from engine.base.errors import EngineError
@@ -12,7 +13,6 @@ from indexer.artefacts import index_file
 from indexer.pipeline import index_folder
 from indexer.search import query_images
 from indexer.vector_index import VectorIndex
-from indexer_kit import catalog_state, painting
 
 
 def _index_path(home, db):

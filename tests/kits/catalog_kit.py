@@ -82,13 +82,19 @@ def is_postgres(url: str) -> bool:
     return url.startswith("postgresql")
 
 
+def _dsn(url: str) -> str:
+    """The libpq form of a SQLAlchemy URL (for the bare psycopg driver)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def read_rows(url: str) -> list[tuple[int, str, bytes]]:
     """(id, path, vector bytes) of every painting, read with the bare driver (sqlite3 / psycopg), not the store."""
     if is_postgres(url):
         import psycopg
-        from sqlalchemy.engine import make_url
 
-        with psycopg.connect(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)) as conn:
+        with psycopg.connect(_dsn(url)) as conn:
             exists = conn.execute("SELECT to_regclass('paintings')").fetchone()[0]
             return [(i, p, bytes(v)) for i, p, v in conn.execute("SELECT id, path, vector FROM paintings")] if exists else []
     import sqlite3
@@ -106,10 +112,8 @@ def highest_id(url: str) -> int:
     try:
         if is_postgres(url):
             import psycopg
-            from sqlalchemy.engine import make_url
 
-            dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-            with psycopg.connect(dsn, connect_timeout=2) as conn:  # committed rows only (a sequence is not transactional)
+            with psycopg.connect(_dsn(url), connect_timeout=2) as conn:  # committed rows only (a sequence is not transactional)
                 return int(conn.execute("SELECT coalesce(max(id), 0) FROM paintings").fetchone()[0])
         import sqlite3
 
