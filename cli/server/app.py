@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 import engine
 from cli.server.auth import bearer_guard
 from cli.server.config import ServeConfig
+from cli.server.docs import install_docs
 from cli.server.errors import install_error_handlers
 from cli.server.limits import FORM_OVERHEAD, BodyLimit
 from cli.server.routes import api_router
@@ -31,13 +32,14 @@ def build_app(config: ServeConfig, state: ServerState | None = None) -> FastAPI:
     owned = state is None  # a state given by the caller is the caller's to close
     state = state or ServerState(home=config.home, db=config.db, model=config.model)
     pool = inference_pool(config.workers)
-    app = FastAPI(title="artwork engine", version=engine.__version__, lifespan=_lifespan(state if owned else None, pool),
+    app = FastAPI(title="artwork engine", version=engine.__version__, docs_url=None, redoc_url=None, lifespan=_lifespan(state if owned else None, pool),
                   description="Who painted this, and are these two by the same hand? Errors: 4xx with {\"error\": ...}.")
     app.state.config, app.state.engine, app.state.pool = config, state, pool
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=2 * config.max_upload_bytes + FORM_OVERHEAD, max_upload_mb=config.max_upload_mb)
     app.include_router(api_router(), prefix="/api", dependencies=[Depends(bearer_guard(config.token))])
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    install_docs(app)  # offline Swagger UI at /docs
     app.add_api_route("/", _page, include_in_schema=False, methods=["GET"])
     return app
 

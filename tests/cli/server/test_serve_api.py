@@ -223,7 +223,10 @@ def test_artists_with_counts(client):
 
 
 def test_docs_page_and_unknown_routes(client):
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "swagger-ui" in docs.text
+    assert "cdn" not in docs.text.lower() and "https://" not in docs.text  # Swagger UI served offline, by the package
+    assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
     paths = set(client.get("/openapi.json").json()["paths"])
     assert {"/api/health", "/api/query", "/api/verify", "/api/artists", "/api/paintings/{painting_id}",
             "/api/paintings/{painting_id}/thumbnail"} <= paths
