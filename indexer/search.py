@@ -85,9 +85,10 @@ def search_embedded(store: CatalogStore, index: VectorIndex, queries: np.ndarray
     return {"results": [_result(str(q), s, i, views, with_ids=with_ids, attribution=attribution) for q, s, i in zip(names, sims, ids)]}
 
 
-def open_search(store: CatalogStore, home: Home, model, config: IndexConfig = IndexConfig()) -> tuple[LoadedModel, VectorIndex]:
-    """(model, index reconciled with the catalog; kept as the home's file when that was missing or stale, see
-    indexer.home_copy); EngineError when nothing is indexed or the model differs."""
+def open_search(store: CatalogStore, home: Home, model, config: IndexConfig = IndexConfig(), *,
+                keep_copy: bool = True) -> tuple[LoadedModel, VectorIndex]:
+    """(model, index reconciled with the catalog; with `keep_copy`, kept as the home's file when that was missing
+    or stale, see indexer.home_copy); EngineError when nothing is indexed or the model differs."""
     stored, uid = store.model_info(), store.catalog_uid()
     if stored is None or uid is None or store.count() == 0:
         raise NothingIndexed(store.url)
@@ -96,7 +97,8 @@ def open_search(store: CatalogStore, home: Home, model, config: IndexConfig = In
     # home is free (a second home of a shared catalog rebuilds its own file from the stored vectors).
     path = index_file(home, uid)
     index, repair = open_index(store, path, dim=stored.embedding_dim, nprobe=config.nprobe, verify_sample=config.verify_sample)
-    keep_home_copy(store, index, repair, path, home=home, model=stored, config=config)
+    if keep_copy:
+        keep_home_copy(store, index, repair, path, home=home, model=stored, config=config)
     return lm, index
 
 

@@ -81,7 +81,9 @@ class ServerState:
     def _load(self) -> Snapshot:
         uid = self.store.catalog_uid() or ""
         generation = self._generation(uid)  # taken before loading: a change during the load reloads again
-        lm, index = open_search(self.store, self.home, self.model)
+        # A reload happens inside a request, and a request writes nothing to the home but thumbnails: the
+        # reconciled index stays in memory (`engine index` or `engine query` keep the file up to date).
+        lm, index = open_search(self.store, self.home, self.model, keep_copy=False)
         logger.info("serving %d paintings (%s index, model %s)", index.ntotal, index.kind, lm.fingerprint[:12])
         return Snapshot(lm=lm, index=index, generation=generation, catalog_uid=uid,
                         attribution=resolve_calibration(lm.attribution, lm.calibration))
