@@ -13,6 +13,7 @@ import time
 
 from db.records import Labels
 from db.store import CatalogStore
+from engine.inference.onnx_runtime import with_runtime
 from engine.model.checkpoint import LoadedModel, load_model
 from engine.base.home import Home
 from engine.inference.plan import InferencePlan
@@ -61,7 +62,7 @@ def index_folder(
                 return check_catalog(store, folder, home=the_home, config=config)
             scan = scan_folder(folder)  # bad input fails before anything is loaded or written
             label_map = resolve_labels(scan.root, scan.files, labels)
-            lm = load_model(the_home.model_path(model))
+            lm = with_runtime(load_model(the_home.model_path(model)))  # $ENGINE_RUNTIME: torch, or onnx
             return _index(lm, store, scan, label_map, the_home, relabel=labels is not None, prune=prune,
                           config=config, progress=progress)
         finally:

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from engine.base.runtime import torch_threads
+from engine.inference.onnx_runtime import resolve_runtime, with_runtime
 from engine.model.checkpoint import LoadedModel, load_model, model_file, resolve_device
 
 MAX_MODELS = 2  # a query model and, at most, one other being compared with it
@@ -25,14 +26,16 @@ _lock = threading.Lock()
 
 
 def cached_model(path: str | Path, *, device: str | torch.device | None = None) -> LoadedModel:
-    """`load_model(path, device=device)`, reusing the last load while the file is unchanged."""
-    key = _key(path, device)
+    """`load_model(path, device=device)` on the runtime $ENGINE_RUNTIME names (engine.inference.onnx_runtime),
+    reusing the last load while the file is unchanged."""
+    runtime = resolve_runtime()
+    key = (*_key(path, device), runtime)
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
     with torch_threads(1):  # loading runs one tiny probe forward: see engine.inference.plan.small_job_plan
-        lm = load_model(path, device=device)
+        lm = with_runtime(load_model(path, device=device), runtime)
     with _lock:
         _cache[key] = lm
         while len(_cache) > MAX_MODELS:
