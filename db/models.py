@@ -3,8 +3,8 @@
 - `paintings`: one row per indexed image file. Its primary key is also the FAISS vector id, and the
   row carries its own embedding (`vector`, float32 bytes), inserted in the same transaction, so a row
   never exists without its vector: the FAISS index is a derived cache that can always be reconciled
-  with (or rebuilt from) the catalog. Ids are never reused (SQLite AUTOINCREMENT), so a stale vector
-  in an old index file can never be mistaken for a new painting's.
+  with (or rebuilt from) the catalog. Ids are never reused (SQLite AUTOINCREMENT, a PostgreSQL
+  sequence), so a stale vector in an old index file can never be mistaken for a new painting's.
 - `artists`: distinct artist names.
 - `index_meta`: one row describing the model that made every vector (fingerprint, backbone, dim, path).
 """
