@@ -4,6 +4,8 @@ as the single-process path; Ray is shut down and leaves no process behind."""
 from __future__ import annotations
 
 import os
+import sys
+import threading
 import time
 
 import numpy as np
@@ -12,33 +14,72 @@ import pytest
 from engine.base.errors import EngineError
 from indexer.config import IndexConfig
 from indexer.pipeline import index_folder
-from indexer.ray_embed import actor_pool, assembled_chunks
+from indexer.ray_embed import actor_pool, assembled_chunks, import_ray
 from indexer.search import query_images
 from indexer_kit import catalog_state, stored_vectors
 
 pytestmark = pytest.mark.timeout(240)
-RAY_NAMES = ("raylet", "gcs_server", "ray::", "default_worker.py", "log_monitor.py", "dashboard", "runtime_env")
+RAY_NAMES = ("raylet", "gcs_server", "ray::", "default_worker.py", "log_monitor.py", "dashboard", "runtime_env", "monitor.py")
 
 
-def ray_processes() -> set[int]:
-    """Pids of Ray's daemons and workers on this machine (their command lines name them)."""
-    found = set()
-    for pid in filter(str.isdigit, os.listdir("/proc")):
+def _cmdline(pid: int) -> str:
+    with open(f"/proc/{pid}/cmdline", "rb") as fh:
+        return fh.read().replace(b"\0", b" ").decode(errors="replace")
+
+
+def _parent(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as fh:
+        return int(fh.read().rsplit(")", 1)[1].split()[1])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def our_ray_processes() -> set[int]:
+    """Ray daemons and workers descended from this process (other users' Ray on the machine is not ours)."""
+    me, found = os.getpid(), set()
+    for pid in map(int, filter(str.isdigit, os.listdir("/proc"))):
         try:
-            with open(f"/proc/{pid}/cmdline", "rb") as fh:
-                cmdline = fh.read().replace(b"\0", b" ").decode(errors="replace")
+            if not any(name in _cmdline(pid) for name in RAY_NAMES):
+                continue
+            ancestor = pid
+            while ancestor > 1 and ancestor != me:
+                ancestor = _parent(ancestor)
         except OSError:
             continue
-        if any(name in cmdline for name in RAY_NAMES):
-            found.add(int(pid))
+        if ancestor == me:
+            found.add(pid)
     return found
 
 
-def _left_behind(before: set[int], wait_s: float = 20.0) -> set[int]:
-    deadline = time.monotonic() + wait_s
-    while (left := ray_processes() - before) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    return left
+class RayWatch:
+    """Collects, every 0.5 s while the block runs, the Ray processes this test process started."""
+
+    def __enter__(self) -> "RayWatch":
+        self.seen: set[int] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+        return self
+
+    def _poll(self) -> None:
+        while not self._stop.wait(0.5):
+            self.seen |= our_ray_processes()
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def left_behind(self, wait_s: float = 20.0) -> set[int]:
+        deadline = time.monotonic() + wait_s
+        while (left := {p for p in self.seen if _alive(p)}) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        return left
 
 
 def _rows(home) -> dict:
@@ -48,10 +89,11 @@ def _rows(home) -> dict:
 def test_ray_gives_the_single_process_catalog_and_vectors(art, tmp_path, tiny_model):
     (art / "Ann Red" / "broken.jpg").write_bytes(b"not an image")
     plain = index_folder(art, home=tmp_path / "plain", model=tiny_model, config=IndexConfig(commit_every=5))
-    before = ray_processes()
-    on_ray = index_folder(art, home=tmp_path / "ray", model=tiny_model,
-                          config=IndexConfig(cluster="ray", cluster_cpus=2, commit_every=5, batch_size=4))
-    assert _left_behind(before) == set()
+    with RayWatch() as ray:
+        on_ray = index_folder(art, home=tmp_path / "ray", model=tiny_model,
+                              config=IndexConfig(cluster="ray", cluster_cpus=2, commit_every=5, batch_size=4))
+    assert len(ray.seen) >= 3  # gcs_server, raylet, workers: the watch does see them
+    assert ray.left_behind() == set()
 
     assert on_ray["inference"]["actors"] == 2 and on_ray["inference"]["cluster"] == "ray"
     for key in ("added", "total", "embedded", "skipped"):
@@ -93,3 +135,9 @@ def test_actor_pool_is_one_actor_per_gpu_else_per_threads_cores():
         "actors": 2, "cpus_per_actor": 8, "gpus_per_actor": 1, "decode_workers": 7}
     assert actor_pool({"CPU": 8.0}, threads=2) == {"actors": 4, "cpus_per_actor": 2, "gpus_per_actor": 0, "decode_workers": 0}
     assert actor_pool({"CPU": 1.0}, threads=4)["actors"] == 1
+
+
+def test_missing_ray_is_one_line_naming_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
+    with pytest.raises(EngineError, match=r"artwork-engine\[distributed\]"):
+        import_ray()
