@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.pool import NullPool
 
-from engine.errors import EngineError
+from engine.base.errors import EngineError
 
 
 def on_read_only_fs(path: Path) -> bool:
