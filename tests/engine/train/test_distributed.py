@@ -6,15 +6,19 @@ from __future__ import annotations
 import csv
 import json
 
+from dataclasses import replace
+
+import numpy as np
 import pytest
 import torch
 
 from ddp_kit import GLOBAL_BATCH, fast_config, global_batch, register_plain, take_steps, torchrun
 from engine.model.checkpoint import fingerprint
 from engine.train.data import load_train_data
-from engine.train.distributed import batch_share
+from engine.train.distributed import Ranks, batch_share, rank_batches
 from engine.base.errors import EngineError
 from engine.train.finetune import FinetuneTrainer
+from engine.train.steps import epoch_batches
 from engine.train.trainer import train_model
 from train_kit import write_dataset
 
@@ -43,6 +47,24 @@ def test_batch_share_splits_every_block_evenly():
     # [anchors; positives; negatives] of 4 triplets: each rank keeps whole triplets
     assert batch_share(batch, 1, 2, parts=3) == [2, 3, 6, 7, 10, 11]
     assert sorted(sum((batch_share(list(range(13)), r, 3) for r in range(3)), [])) == list(range(12))
+
+
+def test_ranks_draw_different_slices_of_the_global_pk_plan(monkeypatch):
+    import engine.train.distributed as distributed
+
+    labels = np.repeat(np.arange(10), 5)
+    config = fast_config(batch_size=8, per_artist=2)
+    plans = {}
+    for rank in range(2):
+        monkeypatch.setattr(distributed, "current", lambda rank=rank: Ranks(rank, 2))
+        plans[rank] = [rank_batches(config, labels, epoch=e) for e in (1, 2)]
+    single = [epoch_batches(replace(config, batch_size=16), labels, epoch=e) for e in (1, 2)]
+    for e in range(2):
+        assert len(plans[0][e]) == len(plans[1][e]) == len(single[e])  # every rank takes the same number of steps
+        for b0, b1, whole in zip(plans[0][e], plans[1][e], single[e]):
+            assert len(b0) == len(b1) == 8 and b0 + b1 == whole
+            assert not set(labels[b0]) & set(labels[b1])  # 4 artists x 2 each, different artists per rank
+    assert plans[0][0] != plans[0][1]  # seeded per epoch
 
 
 def test_two_ranks_equal_one_process_on_the_global_batch(data, tmp_path):
