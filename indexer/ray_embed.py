@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -50,8 +51,12 @@ def import_ray() -> Any:
 @contextlib.contextmanager
 def ray_session(cluster: str, *, cpus: int | None = None) -> Iterator[Any]:
     """"ray": start a local Ray with `cpus` CPUs (default: this machine's cores); "auto" or
-    "ray://HOST:PORT": join a running cluster. Always shut down (disconnect) at the end."""
+    "ray://HOST:PORT": join a running cluster. Always shut down (disconnect) at the end; a session
+    the caller had already started is used as it is and left running."""
     ray = import_ray()
+    if ray.is_initialized():  # the caller's own session: use it, leave it running
+        yield ray
+        return
     if cluster == "ray":
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         options = dict(address="local", num_cpus=cpus or cpu_cores(), object_store_memory=LOCAL_OBJECT_STORE,
@@ -141,7 +146,19 @@ def _embedded_batches(ray, lm: LoadedModel, paths: list[str], pool: dict, *, bat
                                "workers": pool["decode_workers"]},
         num_cpus=pool["cpus_per_actor"], num_gpus=pool["gpus_per_actor"],
     )
-    yield from embedded.iter_batches(batch_size=None, batch_format="numpy")
+    try:
+        yield from embedded.iter_batches(batch_size=None, batch_format="numpy")
+    except Exception as exc:  # an actor failed for good (Ray already retried): one line, committed chunks stay
+        raise EngineError(f"embedding on Ray failed: {_reason(exc)}; committed rows are kept, run `engine index` again") from None
+
+
+def _reason(exc: Exception) -> str:
+    """The actor's own EngineError line when Ray's report carries one, else Ray's first line (colours removed)."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
+    ours = re.search(r"EngineError: (.+)", text)
+    if ours:
+        return ours.group(1).strip()
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
 
 
 def assembled_chunks(batches: Iterator[dict], total: int, size: int) -> Iterator[tuple[int, int, EmbeddingResult]]:

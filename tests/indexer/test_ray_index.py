@@ -14,7 +14,7 @@ import pytest
 from engine.base.errors import EngineError
 from indexer.config import IndexConfig
 from indexer.pipeline import index_folder
-from indexer.ray_embed import actor_pool, assembled_chunks, import_ray
+from indexer.ray_embed import _reason, actor_pool, assembled_chunks, import_ray
 from indexer.search import query_images
 from indexer_kit import catalog_state, stored_vectors
 
@@ -141,3 +141,10 @@ def test_missing_ray_is_one_line_naming_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
     with pytest.raises(EngineError, match=r"artwork-engine\[distributed\]"):
         import_ray()
+
+
+def test_an_actor_failure_reports_the_actors_own_line():
+    report = ("The actor died because of an error raised in its creation task, \x1b[36mray::MapWorker\x1b[39m\n"
+              "  File \"...\", line 3\nengine.base.errors.EngineError: model not found: /m.pt; pass --model PATH\n")
+    assert _reason(RuntimeError(report)) == "model not found: /m.pt; pass --model PATH"
+    assert _reason(RuntimeError("\x1b[31mObjectLostError\x1b[0m: x\ntraceback")) == "ObjectLostError: x"
