@@ -33,7 +33,7 @@ from engine.evaluate.cv_features import FeatureSet, HFLIP, prepared_features  # 
 from engine.model.augment import AugmentConfig  # noqa: E402
 from engine.model.network import NetworkConfig  # noqa: E402
 
-OPEN_SET = ("known_correct", "unknown_correct", "open_set_auroc")
+OPEN_SET = ("known_correct", "unknown_correct", "open_set_auroc", "open_set_ece")
 
 
 def parse(argv=None) -> argparse.Namespace:
@@ -45,6 +45,7 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--pool", choices=("first", "all"), default="first", help="artists the test folds are drawn from")
     p.add_argument("--tta", action="store_true", help="average the embeddings of the image and its mirror image")
     p.add_argument("--backbone", default="efficientnet_lite0")
+    p.add_argument("--pooling", default="multiscale", help="trunk pooling: avg | multiscale | gram")
     p.add_argument("--cache", default="/tmp/accuracy-cache")
     p.add_argument("--tag", default="", help="suffix of the run key in --out")
     p.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "accuracy.json"))
@@ -72,16 +73,18 @@ def open_set_extra():
         return None
 
     def extra(val_emb, val, test_emb, test, seed):
-        cal = fit_attribution_calibration(val_emb, val.artists, seed=seed)
-        out = open_set_metrics(test_emb, test.artists, calibration=cal, seed=seed)
-        return {k: float(out[k]) for k in OPEN_SET if k in out}
+        cal = fit_attribution_calibration(val_emb, val.artists, seed=seed, groups=val.groups)
+        out = open_set_metrics(test_emb, test.artists, calibration=cal, seed=seed, groups=test.groups)
+        # openset names them auroc and ece; the table says which AUROC and ECE
+        return {"known_correct": out["known_correct"], "unknown_correct": out["unknown_correct"],
+                "open_set_auroc": out["auroc"], "open_set_ece": out["ece"]}
 
     return extra
 
 
 def run(args) -> dict:
     started = time.perf_counter()
-    network = NetworkConfig(backbone=args.backbone)
+    network = NetworkConfig(backbone=args.backbone, pooling=args.pooling)
     data = load(args, network)
     feature_seconds = time.perf_counter() - started
     pool = np.ones(len(data.artists), bool) if args.pool == "all" else data.collection == 0
@@ -97,7 +100,7 @@ def run(args) -> dict:
     )
     return {
         "data": [str(Path(d)) for d in args.data], "pool": args.pool, "folds": args.folds, "seeds": args.seeds,
-        "tta": args.tta, "backbone": args.backbone,
+        "tta": args.tta, "backbone": args.backbone, "pooling": args.pooling,
         "artists": int(len(set(data.artists.tolist()))), "paintings": int(len(data.artists)),
         "test_artists": int(len(set(data.artists[pool].tolist()))),
         "feature_seconds": feature_seconds, "seconds": time.perf_counter() - started,
@@ -111,6 +114,7 @@ def run_key(args, name: str) -> str:
     parts = [name, f"pool={args.pool}{extra}", f"k={args.folds}", f"seeds={len(args.seeds)}"]
     parts += ["tta"] if args.tta else []
     parts += [args.backbone] if args.backbone != "efficientnet_lite0" else []
+    parts += [args.pooling] if args.pooling != "multiscale" else []
     return " ".join(parts + ([args.tag] if args.tag else []))
 
 

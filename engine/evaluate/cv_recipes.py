@@ -42,14 +42,26 @@ class TrunkRecipe:
     name: str
     width: int | None = None  # first `width` features only (the global pool); None: all
     standardize: bool = False
+    power: float = 1.0  # signed power sign(x) |x|^p first (p = 0.5: the signed square root)
+    blocks: tuple[int, ...] = ()  # widths of the pooled parts: each standardised part scaled to unit norm
 
     def fit(self, train: FeatureSet, val: FeatureSet, *, seed: int) -> Embedder:
         cut = slice(0, self.width)
+
+        def prepared(x: np.ndarray) -> np.ndarray:
+            x = x[:, cut]
+            return x if self.power == 1.0 else np.sign(x) * np.abs(x) ** self.power
+
         if not self.standardize:
-            return lambda x: x[:, cut]
-        base = train.features[0][:, cut]
+            return prepared
+        base = prepared(train.features[0])
         mean, sd = base.mean(axis=0), base.std(axis=0) + 1e-6
-        return lambda x: (x[:, cut] - mean) / sd
+        if not self.blocks:
+            return lambda x: (prepared(x) - mean) / sd
+        edges = np.cumsum((0,) + tuple(self.blocks))
+        return lambda x: np.concatenate(
+            [_unit(z) for z in np.split((prepared(x) - mean) / sd, edges[1:-1], axis=1)], axis=1
+        )
 
 
 @dataclass(frozen=True)
@@ -72,6 +84,7 @@ class HeadRecipe:
     build: Callable[[int, TrainConfig, FeatureSet], torch.nn.Module] | None = None  # None: today's EmbeddingHead
     selection: str = "roc_auc"
     train_views: tuple[int, ...] = (0, 1)
+    loss: str = "triplet"  # or one of engine.train.metric_losses.METRIC_LOSSES
 
     def fit(self, train: FeatureSet, val: FeatureSet, *, seed: int) -> Embedder:
         from engine.model.network import EmbeddingHead
@@ -81,9 +94,16 @@ class HeadRecipe:
         width = train.features.shape[2]
         head = self.build(width, config, train) if self.build else EmbeddingHead(width, config.network)
         feats = torch.from_numpy(np.ascontiguousarray(train.features[list(self.train_views)]))
+        split = as_split(train)
+        loss_fn, scale = None, 1.0
+        if self.loss != "triplet":
+            from engine.train.metric_losses import PROXY_LR_SCALE, metric_loss
+
+            loss_fn = metric_loss(self.loss, classes=int(split.labels.max()) + 1, dim=config.network.embedding_dim)
+            scale = PROXY_LR_SCALE
         fitted = fit_head(
-            head, config, feats, as_split(train), torch.from_numpy(np.ascontiguousarray(val.features[0])), as_split(val),
-            selection=self.selection,
+            head, config, feats, split, torch.from_numpy(np.ascontiguousarray(val.features[0])), as_split(val),
+            selection=self.selection, loss_fn=loss_fn, loss_lr_scale=scale,
         ).head
 
         @torch.no_grad()

@@ -15,7 +15,7 @@ import threading
 import torch
 from torch import nn
 
-POOLINGS = ("avg", "multiscale")
+POOLINGS = ("avg", "multiscale", "gram")
 
 # Stage modules (dotted names) whose outputs are pooled, per backbone: (mean stages, std stages).
 STAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -23,6 +23,22 @@ STAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "efficientnet_lite2": (("blocks.2", "blocks.3", "blocks.4", "blocks.5", "blocks.6"), ("blocks.2", "blocks.3", "blocks.4")),
     "resnet34": (("layer2", "layer3"), ("layer1", "layer2", "layer3")),
 }
+# "gram" pooling adds second-order statistics of these stages: style lives in feature correlations.
+COV_STAGES: dict[str, tuple[str, ...]] = {
+    "efficientnet_lite0": ("blocks.2", "blocks.3", "blocks.4"),
+    "efficientnet_lite2": ("blocks.2", "blocks.3", "blocks.4"),
+    "resnet34": ("layer1", "layer2"),
+}
+
+
+def covariance_features(flat: torch.Tensor) -> torch.Tensor:
+    """(B, C, HW) stage output -> (B, C(C+1)/2): upper triangle of the channel covariance over positions,
+    signed square root (sign(c) sqrt|c|: tames the bursty large entries, as in bilinear pooling)."""
+    centred = flat - flat.mean(dim=2, keepdim=True)
+    cov = centred @ centred.transpose(1, 2) / max(flat.shape[2] - 1, 1)
+    rows, cols = torch.triu_indices(cov.shape[1], cov.shape[2], device=cov.device)
+    upper = cov[:, rows, cols]
+    return torch.sign(upper) * upper.abs().sqrt()
 
 
 class MultiScaleTrunk(nn.Module):
@@ -32,13 +48,15 @@ class MultiScaleTrunk(nn.Module):
     kept beyond its own block. The wrapped trunk keeps its parameter names under `trunk.`.
     """
 
-    def __init__(self, trunk: nn.Module, mean_stages: tuple[str, ...], std_stages: tuple[str, ...]) -> None:
+    def __init__(
+        self, trunk: nn.Module, mean_stages: tuple[str, ...], std_stages: tuple[str, ...], cov_stages: tuple[str, ...] = ()
+    ) -> None:
         super().__init__()
         self.trunk = trunk
-        self.mean_stages, self.std_stages = tuple(mean_stages), tuple(std_stages)
+        self.mean_stages, self.std_stages, self.cov_stages = tuple(mean_stages), tuple(std_stages), tuple(cov_stages)
         self._pooled: dict[tuple[int, str], torch.Tensor] = {}  # (thread, stage) -> (B, C)
         modules = dict(trunk.named_modules())
-        for name in sorted(set(self.mean_stages) | set(self.std_stages)):
+        for name in sorted(set(self.mean_stages) | set(self.std_stages) | set(self.cov_stages)):
             modules[name].register_forward_hook(self._hook(name))
 
     def _hook(self, name: str):
@@ -49,6 +67,8 @@ class MultiScaleTrunk(nn.Module):
                 self._pooled[(me, f"mean:{name}")] = flat.mean(dim=2)
             if name in self.std_stages:
                 self._pooled[(me, f"std:{name}")] = flat.std(dim=2)
+            if name in self.cov_stages:
+                self._pooled[(me, f"cov:{name}")] = covariance_features(flat)
 
         return pool
 
@@ -56,14 +76,24 @@ class MultiScaleTrunk(nn.Module):
         me = threading.get_ident()
         final = self.trunk(images).float()
         keys = [f"mean:{n}" for n in self.mean_stages] + [f"std:{n}" for n in self.std_stages]
-        return torch.cat([final] + [self._pooled.pop((me, key)) for key in keys], dim=1)
+        keys += [f"cov:{n}" for n in self.cov_stages]
+        parts = [final] + [self._pooled.pop((me, key)) for key in keys]
+        self.blocks = tuple(zip(["final"] + keys, (int(p.shape[1]) for p in parts)))  # (name, width) in output order
+        return torch.cat(parts, dim=1)
 
 
 def apply_pooling(backbone: str, trunk: nn.Module, pooling: str) -> nn.Module:
     if pooling == "avg":
         return trunk
     mean_stages, std_stages = STAGES.get(backbone, ((), ()))
-    return MultiScaleTrunk(trunk, mean_stages, std_stages)
+    cov_stages = COV_STAGES.get(backbone, ()) if pooling == "gram" else ()
+    return MultiScaleTrunk(trunk, mean_stages, std_stages, cov_stages)
+
+
+def feature_blocks(trunk: nn.Module, input_size: int) -> tuple[tuple[str, int], ...]:
+    """(name, width) of each pooled part in the trunk's output order (one small forward)."""
+    width = output_dim(trunk, input_size)
+    return tuple(getattr(trunk, "blocks", None) or (("final", width),))
 
 
 def output_dim(trunk: nn.Module, input_size: int) -> int:

@@ -20,6 +20,7 @@ class ProjectionConfig:
     pca_dims: int = 512  # after standardising; 0 = keep all
     shrinkage: float = 0.3  # of the within-artist covariance towards its mean variance
     lda_dims: int = 0  # 0 = keep every whitened dimension (WCCN only)
+    whiten: bool = True  # False: plain PCA rotation (keeps the standardised features' cosines, minus the tail)
     eps: float = 1e-6
 
 
@@ -34,18 +35,28 @@ def _class_balanced_cov(y: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, 
     return within / len(classes), means
 
 
-def top_eigenpairs(cov: np.ndarray, k: int, *, iterations: int = 4, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def top_eigenpairs(
+    cov: np.ndarray | None, k: int, *, data: np.ndarray | None = None, iterations: int = 4, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """The k largest eigenpairs of a symmetric PSD (F, F) matrix, descending -> ((k,), (F, k)).
 
-    k = F: exact (eigh). Otherwise randomized subspace iteration (Halko et al. 2011) on k + 16
-    vectors: a full eigh of F = 2256 takes ~25 s on a busy 2-core CPU, this ~1 s."""
-    if k >= cov.shape[0]:
-        lam, vec = np.linalg.eigh(cov)
+    Either `cov`, or `data` (N, F) centred, meaning cov = data' data / (N - 1) without forming it
+    (F = 12644 for second-order pooling). k = F: exact (eigh). Otherwise randomized subspace
+    iteration (Halko et al. 2011) on k + 16 vectors: a full eigh of F = 2256 takes ~25 s on a busy
+    2-core CPU, this ~1 s."""
+    if data is not None:
+        n = max(len(data) - 1, 1)
+        apply = lambda q: data.T @ (data @ q) / n  # noqa: E731
+        width = data.shape[1]
+    else:
+        apply, width = (lambda q: cov @ q), cov.shape[0]  # noqa: E731
+    if k >= width:
+        lam, vec = np.linalg.eigh(cov if cov is not None else apply(np.eye(width, dtype=data.dtype)))
         return lam[::-1], vec[:, ::-1]
-    q = np.random.default_rng(seed).standard_normal((cov.shape[0], min(k + 16, cov.shape[0])))
+    q = np.random.default_rng(seed).standard_normal((width, min(k + 16, width))).astype(np.float32)
     for _ in range(iterations):
-        q, _ = np.linalg.qr(cov @ q)
-    lam, small = np.linalg.eigh(q.T @ cov @ q)
+        q, _ = np.linalg.qr(apply(q))
+    lam, small = np.linalg.eigh(q.T @ apply(q))
     return lam[::-1][:k], (q @ small)[:, ::-1][:, :k]
 
 
@@ -55,8 +66,11 @@ def fit_projection(x: np.ndarray, labels: np.ndarray, config: ProjectionConfig =
     mean, sd = x.mean(axis=0), x.std(axis=0) + 1e-6
     z = (x - mean) / sd
     dims = min(config.pca_dims or z.shape[1], z.shape[1], len(z))
-    lam, vec = top_eigenpairs(z.T @ z / max(len(z) - 1, 1), dims)
-    a = (vec / sd[:, None]) / np.sqrt(np.maximum(lam, 0) + config.eps)  # standardise + PCA-whiten, as one matrix
+    lam, vec = top_eigenpairs(None, dims, data=z)
+    a = vec / sd[:, None]  # standardise + rotate, as one matrix
+    if not config.whiten:
+        return mean.astype(np.float32), a.astype(np.float32)
+    a = a / np.sqrt(np.maximum(lam, 0) + config.eps)  # PCA whitening
     y = (x - mean) @ a
     within, means = _class_balanced_cov(y, labels)
     within = (1 - config.shrinkage) * within + config.shrinkage * np.mean(np.diag(within)) * np.eye(dims)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import torch
@@ -66,13 +65,19 @@ def fit_head(
     val: Split,
     *,
     selection: str = "roc_auc",
-    after_epoch: Callable[[nn.Module], None] | None = None,
+    loss_fn: nn.Module | None = None,
+    loss_lr_scale: float = 1.0,
 ) -> HeadFit:
-    """Train `head` for config.epochs on (V, N, F) features; returns it at its best epoch (0 = as built)."""
-    optimizer = build_optimizer(config, [{"params": [p for p in head.parameters() if p.requires_grad]}])
-    loss_fn = build_loss(config)
+    """Train `head` for config.epochs on (V, N, F) features; returns it at its best epoch (0 = as built).
+
+    `loss_fn` (default: the config's triplet loss) may hold parameters (proxies); they learn at lr * `loss_lr_scale`."""
+    loss_fn = loss_fn if loss_fn is not None else build_loss(config)
+    groups = [{"params": [p for p in head.parameters() if p.requires_grad]}]
+    if list(loss_fn.parameters()):
+        groups.append({"params": loss_fn.parameters(), "lr_scale": loss_lr_scale})
+    optimizer = build_optimizer(config, groups)
     validator = Validator(
-        val, loss_fn=loss_fn, loss_batches=epoch_batches(config, val.labels, epoch=0, seed=config.seed + 1),
+        val, loss_fn=build_loss(config), loss_batches=epoch_batches(config, val.labels, epoch=0, seed=config.seed + 1),
         n_pairs=config.val_pairs, per_artist_cap=config.per_artist_cap, n_triplets=config.val_triplets, seed=config.seed,
     )
     best, history = (-np.inf, 0, copy.deepcopy(head.state_dict())), []

@@ -1,0 +1,72 @@
+"""Closed-form projections and the trunk-preserving head: brute-force references on generated data."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from engine.model.heads import ProjectedHead
+from engine.model.projection import ProjectionConfig, fit_projection, top_eigenpairs
+
+
+def _data(seed: int = 0, n_per: int = 40, classes: int = 6, dim: int = 12):
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(classes), n_per)
+    scales = np.linspace(0.5, 3.0, dim)
+    x = rng.normal(size=(len(labels), dim)) * scales + 0.8 * rng.normal(size=(classes, dim))[labels]
+    return x.astype(np.float32), labels
+
+
+def test_top_eigenpairs_match_eigh():
+    rng = np.random.default_rng(1)
+    basis, _ = np.linalg.qr(rng.normal(size=(60, 60)))
+    cov = (basis * np.geomspace(100, 0.01, 60)) @ basis.T  # a decaying spectrum
+    lam, vec = top_eigenpairs(cov, 8)
+    data = np.random.default_rng(2).normal(size=(200, 30)) * np.geomspace(10, 0.1, 30)
+    data = data - data.mean(axis=0)
+    d_lam, _ = top_eigenpairs(None, 5, data=data)
+    np.testing.assert_allclose(d_lam, np.linalg.eigh(data.T @ data / 199)[0][::-1][:5], rtol=1e-4)
+    ref = np.linalg.eigh(cov)[0][::-1][:8]
+    np.testing.assert_allclose(lam, ref, rtol=1e-6)
+    np.testing.assert_allclose(np.abs(np.sum(vec * (cov @ vec), axis=0)), ref, rtol=1e-6)  # v' C v = lambda
+    full_lam, _ = top_eigenpairs(cov, 60)
+    np.testing.assert_allclose(full_lam, np.linalg.eigh(cov)[0][::-1])
+
+
+def test_wccn_without_shrinkage_whitens_the_class_balanced_within_covariance():
+    x, labels = _data()
+    mean, a = fit_projection(x, labels, ProjectionConfig(pca_dims=0, shrinkage=0.0))
+    y = (x.astype(np.float64) - mean) @ a
+    within = sum(np.cov(y[labels == c].T, bias=True) for c in np.unique(labels)) / len(np.unique(labels))
+    np.testing.assert_allclose(within, np.eye(y.shape[1]), atol=1e-3)
+
+
+def test_lda_keeps_the_requested_between_artist_directions():
+    x, labels = _data(seed=2)
+    mean, a = fit_projection(x, labels, ProjectionConfig(pca_dims=0, shrinkage=0.1, lda_dims=3))
+    assert a.shape == (x.shape[1], 3)
+    y = (x - mean) @ a
+    centroids = np.stack([y[labels == c].mean(axis=0) for c in range(6)])
+    spread = np.var(centroids, axis=0).sum() / np.mean([np.var(y[labels == c], axis=0).sum() for c in range(6)])
+    raw = np.stack([x[labels == c].mean(axis=0) for c in range(6)])
+    raw_spread = np.var(raw, axis=0).sum() / np.mean([np.var(x[labels == c], axis=0).sum() for c in range(6)])
+    assert spread > raw_spread  # artists further apart relative to their own scatter
+
+
+def test_projected_head_starts_as_the_standardised_pca_of_its_features():
+    x, _ = _data(seed=3)
+    head = ProjectedHead(x.shape[1], 4).fit_init(x)
+    z = (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-6)
+    vec = np.linalg.eigh(np.cov(z.T))[1][:, ::-1][:, :4]
+    ref = z @ vec
+    ref /= np.linalg.norm(ref, axis=1, keepdims=True)
+    with torch.no_grad():
+        out = head(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(out @ out.T, ref @ ref.T, atol=1e-3)  # the same cosines (PCA axes' signs are arbitrary)
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-6)
+    state = head.state_dict()
+    assert {"mean", "inv_sd", "linear.weight", "linear.bias"} <= set(state)
+    again = ProjectedHead(x.shape[1], 4)
+    again.load_state_dict(state)
+    with torch.no_grad():
+        np.testing.assert_allclose(again(torch.from_numpy(x)).numpy(), out, atol=1e-6)
