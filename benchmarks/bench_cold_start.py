@@ -54,7 +54,7 @@ def commands(home: Path, model: Path, queries: list[Path]) -> dict[str, list[str
         "import torch (reference)": [sys.executable, "-c", "import torch"],
         "--help": engine + ["--help"],
         "--version": engine + ["--version"],
-        "query": engine + ["--home", str(home), "query", str(queries[0]), "-k", "5", "--json"],
+        "query": engine + ["--home", str(home), "query", str(queries[0]), "-k", "4", "--json"],
         "verify": engine + ["verify", str(queries[0]), str(queries[1]), "--model", str(model), "--json"],
     }
 

@@ -22,10 +22,12 @@ if __package__ in (None, ""):
 from benchmarks.bench_indexing import toy_images
 from benchmarks.common import artdata_images, cli_args, interleaved, log, save_result, table
 from benchmarks.models import make_model
+from engine.base.runtime import torch_threads
 
 NAME = "cpu_runtime"
-SIZES = {"toy": {"repeats": 1, "images": 4, "batches": (2,)}, "quick": {"repeats": 3, "images": 32, "batches": (16, 1)},
-         "full": {"repeats": 7, "images": 32, "batches": (16, 1)}}
+SIZES = {"toy": {"repeats": 1, "images": 4, "batches": (2,), "skip": ("torch.compile (inductor)",)},
+         "quick": {"repeats": 3, "images": 32, "batches": (16, 1), "skip": ()},
+         "full": {"repeats": 7, "images": 32, "batches": (16, 1), "skip": ()}}
 THREADS = 2
 SPEEDUP, COSINE = 1.3, 0.999
 
@@ -39,7 +41,7 @@ def eager(model):
     return forward
 
 
-def onnx_session(model, work: Path, size: int, *, int8: bool):
+def onnx_session(model, work: Path, size: int, *, int8: bool, threads: int = THREADS):
     """An ONNX Runtime session of `model` (legacy TorchScript exporter; dynamic batch), optionally int8-quantised."""
     import onnxruntime as ort
     import torch
@@ -54,7 +56,7 @@ def onnx_session(model, work: Path, size: int, *, int8: bool):
         quantize_dynamic(path, work / "model.int8.onnx", weight_type=QuantType.QUInt8)
         path = work / "model.int8.onnx"
     options = ort.SessionOptions()
-    options.intra_op_num_threads, options.inter_op_num_threads = THREADS, 1
+    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     return lambda x: session.run(None, {"x": x.numpy()})[0]
 
@@ -78,9 +80,11 @@ def compiled(model, size: int):
 
 def variants(fresh, work: Path, size: int) -> dict:
     """{name: builder}; each builder returns forward(x: (B,3,S,S) tensor) -> (B, D) numpy; `fresh()` loads
-    a new copy of the model (variants that change it in place get their own)."""
+    a new copy of the model (variants that change it in place get their own). A name ending in
+    "1 thread" runs, with its eager reference, on one thread (no waiting between threads)."""
     return {
         "onnxruntime fp32": lambda: onnx_session(fresh(), work, size, int8=False),
+        "onnxruntime fp32, 1 thread": lambda: onnx_session(fresh(), work, size, int8=False, threads=1),
         "onnxruntime int8 (dynamic)": lambda: onnx_session(fresh(), work, size, int8=True),
         "torch int8 (dynamic, Linear)": lambda: torch_int8(fresh()),
         "torch.compile (inductor)": lambda: compiled(fresh(), size),
@@ -118,7 +122,8 @@ def run(*, scale: str = "full", results_dir: Path | None = None) -> dict:
         reference = eager(lm.model)
         expected = reference(images)
         fresh = lambda: load_model(path, device="cpu").model  # noqa: E731
-        rows = [_measure(name, build, reference, images, expected, size) for name, build in variants(fresh, work, lm.input_size).items()]
+        rows = [_measure(name, build, reference, images, expected, size)
+                for name, build in variants(fresh, work, lm.input_size).items() if name not in size["skip"]]
     finally:
         shutil.rmtree(work, ignore_errors=True)
     result = {"scale": scale, "threads": THREADS, "rule": f">= {SPEEDUP}x eager fp32 with cosine >= {COSINE}", "rows": rows}
@@ -137,10 +142,13 @@ def _measure(name: str, build, reference, images, expected, size: dict) -> dict:
     except Exception as exc:  # a missing package or an export the runtime cannot run: reported, not fatal
         log(f"{name}: skipped ({type(exc).__name__}: {exc})")
         return {"variant": name, "skipped": f"{type(exc).__name__}: {str(exc)[:120]}"}
-    row = {"variant": name, "setup_s": round(time.perf_counter() - start, 1), "min_cosine": round(min_cosine(forward(images), expected), 6)}
+    threads = 1 if name.endswith("1 thread") else THREADS
+    row = {"variant": name, "threads": threads, "setup_s": round(time.perf_counter() - start, 1),
+           "min_cosine": round(min_cosine(forward(images), expected), 6)}
     for batch in size["batches"]:
         x = torch.randn(batch, *images.shape[1:])
-        timings = interleaved({"eager": lambda: reference(x), name: lambda: forward(x)}, repeats=size["repeats"])
+        with torch_threads(threads):
+            timings = interleaved({"eager": lambda: reference(x), name: lambda: forward(x)}, repeats=size["repeats"])
         row[f"speedup_b{batch}"] = round(timings["eager"].median / timings[name].median, 3)
         row[f"eager_ips_b{batch}"] = round(batch / timings["eager"].median, 1)
     qualifies = [b for b in size["batches"] if row[f"speedup_b{b}"] >= SPEEDUP] if row["min_cosine"] >= COSINE else []
