@@ -33,9 +33,13 @@ FORMAT = "artwork-engine-model"
 FORMAT_VERSION = 1
 
 
-@dataclass
+@dataclass(frozen=True)
 class LoadedModel:
-    """A ready-to-use embedder: `model(transform(img)[None].to(device))` -> (1, D)."""
+    """A ready-to-use embedder: `model(transform(img)[None].to(device))` -> (1, D).
+
+    Frozen: the process-wide model cache hands one instance to every caller (threads of a server
+    included), so no caller may re-point its fields; `dataclasses.replace` makes a variant.
+    """
 
     model: nn.Module
     transform: Callable[[Any], torch.Tensor]

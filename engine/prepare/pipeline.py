@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
+from engine.base.config import require
 from engine.base.errors import EngineError
 from engine.data.imageio import DEFAULT_MAX_PIXELS
 from engine.prepare.cache import CACHE_NAME, FactsCache
@@ -143,9 +144,7 @@ def validate_config(config: PrepareConfig) -> None:
             config.max_per_artist >= config.min_per_artist,
             f"--max-per-artist ({config.max_per_artist}) must be >= --min-per-artist ({config.min_per_artist})",
         ))
-    for ok, message in checks:
-        if not ok:
-            raise EngineError(message)
+    require(checks)
 
 
 def manifest_rows(items: Sequence[SourceItem], facts: Sequence[FileFacts], sel: Selection, out: Path) -> list[dict]:
