@@ -3,10 +3,15 @@ as the single-process path; Ray is shut down and leaves no process behind."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import sqlite3
+import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,9 +21,10 @@ from indexer.config import IndexConfig
 from indexer.pipeline import index_folder
 from indexer.ray_embed import _reason, actor_pool, assembled_chunks, import_ray
 from indexer.search import query_images
-from indexer_kit import catalog_state, stored_vectors
+from indexer_kit import catalog_state, gallery, stored_vectors
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = pytest.mark.timeout(300)
+REPO = Path(__file__).resolve().parents[2]
 RAY_NAMES = ("raylet", "gcs_server", "ray::", "default_worker.py", "log_monitor.py", "dashboard", "runtime_env", "monitor.py")
 
 
@@ -75,11 +81,16 @@ class RayWatch:
         self._stop.set()
         self._thread.join()
 
-    def left_behind(self, wait_s: float = 20.0) -> set[int]:
+    def left_behind(self, wait_s: float = 20.0) -> dict[int, str]:
+        """{pid: command line} of the processes seen that are still alive after `wait_s`."""
         deadline = time.monotonic() + wait_s
         while (left := {p for p in self.seen if _alive(p)}) and time.monotonic() < deadline:
             time.sleep(0.5)
-        return left
+        out = {}
+        for pid in left:
+            with contextlib.suppress(OSError):
+                out[pid] = _cmdline(pid)[:120]
+        return out
 
 
 def _rows(home) -> dict:
@@ -93,7 +104,7 @@ def test_ray_gives_the_single_process_catalog_and_vectors(art, tmp_path, tiny_mo
         on_ray = index_folder(art, home=tmp_path / "ray", model=tiny_model,
                               config=IndexConfig(cluster="ray", cluster_cpus=2, commit_every=5, batch_size=4))
     assert len(ray.seen) >= 3  # gcs_server, raylet, workers: the watch does see them
-    assert ray.left_behind() == set()
+    assert ray.left_behind() == {}
 
     assert on_ray["inference"]["actors"] == 2 and on_ray["inference"]["cluster"] == "ray"
     for key in ("added", "total", "embedded", "skipped"):
@@ -148,3 +159,42 @@ def test_an_actor_failure_reports_the_actors_own_line():
               "  File \"...\", line 3\nengine.base.errors.EngineError: model not found: /m.pt; pass --model PATH\n")
     assert _reason(RuntimeError(report)) == "model not found: /m.pt; pass --model PATH"
     assert _reason(RuntimeError("\x1b[31mObjectLostError\x1b[0m: x\ntraceback")) == "ObjectLostError: x"
+
+
+def _committed(home) -> int:
+    try:
+        with sqlite3.connect(f"file:{home / 'catalog.sqlite'}?mode=ro", uri=True, timeout=1) as conn:
+            return int(conn.execute("SELECT count(*) FROM paintings").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+@pytest.mark.slow
+def test_sigkill_of_the_ray_driver_keeps_committed_rows_and_leaves_no_process(tmp_path, tiny_model):
+    gallery(tmp_path / "art", per_artist=10)  # 30 paintings: the run is still embedding at the kill
+    home = tmp_path / "home"
+    command = [sys.executable, "-m", "cli", "index", str(tmp_path / "art"), "--home", str(home), "--model",
+               str(tiny_model), "--cluster", "ray", "--commit-every", "2", "--batch-size", "2", "--json"]
+    with RayWatch() as ray:
+        child = subprocess.Popen(command, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 180
+        while child.poll() is None and _committed(home) < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert child.poll() is None, "the run ended before it could be killed"
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+        time.sleep(1.0)  # the watch sees what the kill left
+    # Ray's daemons and workers share the driver's fate; its two agents exit once they give up on the
+    # dead raylet and GCS (about a minute), so they get longer
+    waited = time.monotonic()
+    assert len(ray.seen) >= 3 and ray.left_behind(wait_s=150) == {}
+    print(f"\nRay processes gone {time.monotonic() - waited:.0f} s after the driver's SIGKILL")
+    before = stored_vectors(home)
+    assert 4 <= len(before) < 30
+
+    rerun = index_folder(tmp_path / "art", home=home, model=tiny_model, config=IndexConfig())
+    assert (rerun["embedded"], rerun["total"]) == (30 - len(before), 30)  # committed rows are not embedded again
+    after = stored_vectors(home)
+    assert all(np.array_equal(after[p], v) for p, v in before.items())
+    assert len(catalog_state(home)) == 30  # one row per file, catalog and index file agree
