@@ -1,6 +1,6 @@
 """The embedding forward on ONNX Runtime: an option (`ENGINE_RUNTIME=onnx`), adopted from benchmark 7.
 
-On this project's 2-core CPU, ONNX Runtime ran the efficientnet_lite0 embedder 2.3x (batch 16) and 3x
+On this project's 2-core CPU, ONNX Runtime ran the efficientnet_lite0 embedder 2.3-2.6x (batch 16) and 2.6-3x
 (one image) faster than eager torch on one thread, with cosine 1.000000 to torch's embeddings
 (BENCHMARKS.md, "CPU inference runtime"). It is optional (`pip install onnxruntime onnx`), so torch
 stays the default. The model is exported once per fingerprint and input size to the user cache folder
