@@ -10,15 +10,23 @@ from engine.model.heads import ProjectedHead
 from engine.model.network import NetworkConfig
 from engine.model.projection import ProjectionConfig
 from engine.train.config import TrainConfig
+from engine.train.losses import LossConfig
 
 
-def _projected(width: int, config: TrainConfig, train) -> ProjectedHead:
-    return ProjectedHead(width, config.network.embedding_dim).fit_init(train.features[0])
+def _projected(sqrt: bool):
+    def build(width: int, config: TrainConfig, train) -> ProjectedHead:
+        return ProjectedHead(width, config.network.embedding_dim, signed_sqrt=sqrt).fit_init(train.features[0])
+
+    return build
 
 
-def _pca_init(name: str, network: NetworkConfig, *, loss: str = "triplet", **overrides) -> HeadRecipe:
-    config = TrainConfig(network=network, **overrides)
-    return HeadRecipe(name, config, build=_projected, selection="roc_auc+map_at_r", loss=loss)
+def _loss(kind: str) -> LossConfig:
+    return LossConfig(kind=kind)
+
+
+def _pca_init(name: str, network: NetworkConfig, *, loss: str = "triplet", sqrt: bool = False, **overrides) -> HeadRecipe:
+    config = TrainConfig(network=network, loss=_loss(loss), selection="roc_auc+map_at_r", **overrides)
+    return HeadRecipe(name, config, build=_projected(sqrt))
 
 
 def _blocks(network: NetworkConfig) -> tuple[int, ...]:
@@ -29,8 +37,18 @@ def _blocks(network: NetworkConfig) -> tuple[int, ...]:
     return tuple(w for _, w in feature_blocks(trunk, get_spec(network.backbone).input_size))
 
 
-def _default(network: NetworkConfig, **overrides) -> HeadRecipe:
-    return HeadRecipe("default", TrainConfig(network=network, **overrides))
+def _old_default(network: NetworkConfig, name: str = "default", **overrides) -> HeadRecipe:
+    """The default before issue 13: BatchNorm + linear head from random init, semi-hard triplet, best epoch by val AUC."""
+    overrides = {"loss": _loss("triplet"), "selection": "roc_auc", **overrides}
+    return HeadRecipe(name, TrainConfig(network=replace(network, head="linear"), **overrides))
+
+
+def _linear(name: str, network: NetworkConfig, loss: str) -> HeadRecipe:
+    """A linear head from random init with another loss (lr 1e-3), best epoch by val AUC + MAP@R."""
+    proxy = loss in ("proxy_anchor", "normalized_softmax")
+    config = TrainConfig(network=replace(network, head="linear"), lr=1e-3, selection="roc_auc+map_at_r",
+                         loss=_loss("triplet" if proxy else loss))
+    return HeadRecipe(name, config, proxy_loss=loss if proxy else None)
 
 
 RECIPES = {
@@ -41,22 +59,29 @@ RECIPES = {
     "trunk_blocks": lambda n: TrunkRecipe("trunk_blocks", standardize=True, power=0.5, blocks=_blocks(n)),
     "pcaw": lambda n: ProjectionRecipe("pcaw", ProjectionConfig(shrinkage=1.0), train_views=(0, 1)),
     "wccn_s07": lambda n: ProjectionRecipe("wccn_s07", ProjectionConfig(shrinkage=0.7), train_views=(0, 1)),
-    "default": lambda n: _default(n),
-    "default_sel": lambda n: replace(_default(n), name="default_sel", selection="roc_auc+map_at_r"),
-    "ms": lambda n: HeadRecipe("ms", TrainConfig(network=n, lr=1e-3), loss="multi_similarity", selection="roc_auc+map_at_r"),
-    "proxy_anchor": lambda n: HeadRecipe("proxy_anchor", TrainConfig(network=n, lr=1e-3), loss="proxy_anchor", selection="roc_auc+map_at_r"),
-    "supcon": lambda n: HeadRecipe("supcon", TrainConfig(network=n, lr=1e-3), loss="supcon", selection="roc_auc+map_at_r"),
-    "normsoftmax": lambda n: HeadRecipe("normsoftmax", TrainConfig(network=n, lr=1e-3), loss="normalized_softmax", selection="roc_auc+map_at_r"),
+    "default": lambda n: _old_default(n),
+    "default_sel": lambda n: _old_default(n, "default_sel", selection="roc_auc+map_at_r"),
+    # the library's default recipe as `engine train` runs it (engine/train/config.py, engine/model/network.py)
+    "new_default": lambda n: HeadRecipe("new_default", TrainConfig(network=replace(NetworkConfig(), backbone=n.backbone, pooling=n.pooling))),
+    "ms": lambda n: _linear("ms", n, "multi_similarity"),
+    "proxy_anchor": lambda n: _linear("proxy_anchor", n, "proxy_anchor"),
+    "supcon": lambda n: _linear("supcon", n, "supcon"),
+    "normsoftmax": lambda n: _linear("normsoftmax", n, "normalized_softmax"),
     "pca256": lambda n: ProjectionRecipe("pca256", ProjectionConfig(pca_dims=256, whiten=False)),
     "pca512": lambda n: ProjectionRecipe("pca512", ProjectionConfig(pca_dims=512, whiten=False)),
     "pca_init": lambda n: _pca_init("pca_init", n),
     "pca_init_lr3e-5": lambda n: _pca_init("pca_init_lr3e-5", n, lr=3e-5),
     "pca_init_ms": lambda n: _pca_init("pca_init_ms", n, loss="multi_similarity"),
+    "pca_init_ms_d512": lambda n: _pca_init("pca_init_ms_d512", replace(n, embedding_dim=512), loss="multi_similarity"),
+    "pca_init_supcon": lambda n: _pca_init("pca_init_supcon", n, loss="supcon"),
+    "pca_init_supcon_sqrt": lambda n: _pca_init("pca_init_supcon_sqrt", n, loss="supcon", sqrt=True),
+    "pca_init_ms_sqrt": lambda n: _pca_init("pca_init_ms_sqrt", n, loss="multi_similarity", sqrt=True),
+    "pca_init_ms_sqrt_lr3e-4": lambda n: _pca_init("pca_init_ms_sqrt_lr3e-4", n, loss="multi_similarity", sqrt=True, lr=3e-4),
     "wccn": lambda n: ProjectionRecipe("wccn", ProjectionConfig(), train_views=(0, 1)),
     "wccn256": lambda n: ProjectionRecipe("wccn256", ProjectionConfig(pca_dims=256), train_views=(0, 1)),
     "lda": lambda n: ProjectionRecipe("lda", ProjectionConfig(lda_dims=128), train_views=(0, 1)),
-    "mix_trunk_default": lambda n: MixRecipe("mix_trunk_default", (TrunkRecipe("t", standardize=True), _default(n))),
-    "mix_wccn_default": lambda n: MixRecipe("mix_wccn_default", (ProjectionRecipe("w", train_views=(0, 1)), _default(n))),
+    "mix_trunk_default": lambda n: MixRecipe("mix_trunk_default", (TrunkRecipe("t", standardize=True), _old_default(n))),
+    "mix_wccn_default": lambda n: MixRecipe("mix_wccn_default", (ProjectionRecipe("w", train_views=(0, 1)), _old_default(n))),
 }
 
 

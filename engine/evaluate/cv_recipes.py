@@ -81,10 +81,9 @@ class ProjectionRecipe:
 class HeadRecipe:
     name: str
     config: TrainConfig = field(default_factory=TrainConfig)
-    build: Callable[[int, TrainConfig, FeatureSet], torch.nn.Module] | None = None  # None: today's EmbeddingHead
-    selection: str = "roc_auc"
+    build: Callable[[int, TrainConfig, FeatureSet], torch.nn.Module] | None = None  # None: the config's EmbeddingHead
     train_views: tuple[int, ...] = (0, 1)
-    loss: str = "triplet"  # or one of engine.train.metric_losses.METRIC_LOSSES
+    proxy_loss: str | None = None  # proxy_anchor | normalized_softmax (need the artist count); else config.loss
 
     def fit(self, train: FeatureSet, val: FeatureSet, *, seed: int) -> Embedder:
         from engine.model.network import EmbeddingHead
@@ -92,18 +91,22 @@ class HeadRecipe:
         config = replace(self.config, seed=seed)
         torch.manual_seed(seed)
         width = train.features.shape[2]
-        head = self.build(width, config, train) if self.build else EmbeddingHead(width, config.network)
+        if self.build:
+            head = self.build(width, config, train)
+        else:  # as `engine train` builds it (frozen mode)
+            head = EmbeddingHead(width, config.network)
+            head.fit_init(train.features[0])
         feats = torch.from_numpy(np.ascontiguousarray(train.features[list(self.train_views)]))
         split = as_split(train)
         loss_fn, scale = None, 1.0
-        if self.loss != "triplet":
+        if self.proxy_loss:
             from engine.train.metric_losses import PROXY_LR_SCALE, metric_loss
 
-            loss_fn = metric_loss(self.loss, classes=int(split.labels.max()) + 1, dim=config.network.embedding_dim)
+            loss_fn = metric_loss(self.proxy_loss, classes=int(split.labels.max()) + 1, dim=config.network.embedding_dim)
             scale = PROXY_LR_SCALE
         fitted = fit_head(
             head, config, feats, split, torch.from_numpy(np.ascontiguousarray(val.features[0])), as_split(val),
-            selection=self.selection, loss_fn=loss_fn, loss_lr_scale=scale,
+            selection=config.selection, loss_fn=loss_fn, loss_lr_scale=scale,
         ).head
 
         @torch.no_grad()

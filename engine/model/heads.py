@@ -36,7 +36,9 @@ class ProjectedHead(nn.Module):
         _, a = fit_projection(x, np.zeros(len(x)), ProjectionConfig(pca_dims=self.linear.out_features, whiten=False))
         self.mean.copy_(torch.from_numpy(mean))
         self.inv_sd.copy_(torch.from_numpy(1 / sd))
-        self.linear.weight.copy_(torch.from_numpy((a * sd[:, None]).T))  # a = V / sd; W acts on z = (x - mean) / sd
+        w = (a * sd[:, None]).T  # a = V / sd; W acts on z = (x - mean) / sd
+        self.linear.weight.zero_()  # rows beyond the features' rank (D > F or N) start at 0
+        self.linear.weight[: len(w)].copy_(torch.from_numpy(w))
         self.linear.bias.zero_()
         return self
 

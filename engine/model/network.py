@@ -14,9 +14,10 @@ from torch import nn
 
 from engine.model.backbones import BackboneSpec, build_trunk, get_spec
 from engine.base.errors import EngineError
+from engine.model.heads import ProjectedHead
 from engine.model.pooling import POOLINGS, apply_pooling, output_dim
 
-HEADS = ("linear", "mlp")
+HEADS = ("linear", "mlp", "projected")
 
 
 @dataclass(frozen=True)
@@ -24,12 +25,15 @@ class NetworkConfig:
     backbone: str = "efficientnet_lite0"
     weights: str = "imagenet"  # "imagenet", "none" or a .pth path (only used when building for training)
     embedding_dim: int = 256
-    head: str = "linear"  # "linear": one layer; "mlp": Linear-BN-ReLU-Dropout-Linear
+    # "projected" (engine.model.heads): standardised trunk features, linear map started at their PCA (CV: issue 13);
+    # "linear": BatchNorm + one layer; "mlp": Linear-BN-ReLU-Dropout-Linear
+    head: str = "projected"
     hidden_dim: int = 512
     dropout: float = 0.1
     normalize: bool = True
     pooling: str = "multiscale"  # "avg": the trunk's global pool; "multiscale": + middle-stage statistics
     input_norm: bool = True  # BatchNorm1d over the trunk features first (their parts differ in scale)
+    signed_sqrt: bool = False  # "projected" head: sign(x) sqrt|x| of the trunk features before standardising
 
     def validate(self) -> "NetworkConfig":
         get_spec(self.backbone)
@@ -48,8 +52,10 @@ class EmbeddingHead(nn.Module):
     def __init__(self, in_dim: int, config: NetworkConfig) -> None:
         super().__init__()
         self.normalize = config.normalize
-        first: list[nn.Module] = [nn.BatchNorm1d(in_dim)] if config.input_norm else []
-        if config.head == "linear":
+        first: list[nn.Module] = [nn.BatchNorm1d(in_dim)] if config.input_norm and config.head != "projected" else []
+        if config.head == "projected":  # fixed standardisation + a linear map started at the features' PCA
+            self.layers = ProjectedHead(in_dim, config.embedding_dim, signed_sqrt=config.signed_sqrt)
+        elif config.head == "linear":
             self.layers = nn.Sequential(*first, nn.Linear(in_dim, config.embedding_dim))
         else:
             self.layers = nn.Sequential(
@@ -60,6 +66,11 @@ class EmbeddingHead(nn.Module):
                 nn.Dropout(config.dropout),
                 nn.Linear(config.hidden_dim, config.embedding_dim),
             )
+
+    def fit_init(self, features) -> None:
+        """Data-dependent start (the projected head's standardisation and PCA); a no-op for the others."""
+        if hasattr(self.layers, "fit_init"):
+            self.layers.fit_init(features)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         out = self.layers(features)

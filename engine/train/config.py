@@ -28,7 +28,7 @@ class TrainConfig:
     batch_size: int = 64  # images per batch (P x K); triplets per batch with random_triplets
     per_artist: int = 4  # K in P x K batches
     sampling: str = "pk"  # pk: in-batch mining | random_triplets: the reference design
-    loss: LossConfig = field(default_factory=LossConfig)
+    loss: LossConfig = field(default_factory=lambda: LossConfig(kind="multi_similarity"))  # CV-chosen (BENCHMARKS.md)
     optimizer: str = "adamw"  # adamw | adam
     lr: float = 1e-4
     weight_decay: float = 1e-4
@@ -45,6 +45,7 @@ class TrainConfig:
     per_artist_cap: int = 500  # at most this many val pairs anchored on one artist (5 val artists x 500 >= 2000)
     val_triplets: int = 5000
     feature_cache: str | None = None  # frozen mode cache folder; None: HOME/cache/features
+    selection: str = "roc_auc+map_at_r"  # the best epoch maximises val ROC-AUC + MAP@R (or "roc_auc" alone)
 
     def validate(self) -> "TrainConfig":
         self.network.validate()
@@ -60,6 +61,7 @@ class TrainConfig:
              f"--per-artist must be in 2..batch_size/2, got {self.per_artist}"),
             (self.lr > 0, f"--lr must be > 0, got {self.lr}"),
             (self.views >= 1, f"--views must be >= 1, got {self.views}"),
+            (self.selection in ("roc_auc", "roc_auc+map_at_r"), f"unknown selection {self.selection!r}; use roc_auc or roc_auc+map_at_r"),
             (self.max_steps_per_epoch is None or self.max_steps_per_epoch >= 1, "--max-steps-per-epoch must be >= 1"),
         ]
         require(checks)
@@ -76,7 +78,7 @@ def reference_config() -> TrainConfig:
             pooling="avg", input_norm=False,
         ),
         mode="finetune", epochs=14, batch_size=64, sampling="random_triplets",
-        loss=LossConfig(margin=5.0, miner="all"), optimizer="adam", lr=6e-6, weight_decay=0.0,
+        loss=LossConfig(kind="triplet", margin=5.0, miner="all"), optimizer="adam", lr=6e-6, weight_decay=0.0,
         trunk_lr_scale=1.0, augment=AugmentConfig.reference(),
     )
 

@@ -40,6 +40,7 @@ class FrozenTrainer:
         self.val_feats = val_feats[0, val_ok].to(self.device)  # (N_val, F)
         torch.manual_seed(config.seed)  # the head's init must not depend on what the cache held
         self.head = EmbeddingHead(int(self.train_feats.shape[2]), config.network).to(self.device)
+        self.head.fit_init(self.train_feats[0].float().cpu().numpy())  # the projected head starts at the clean view's PCA
         self.model = SiameseNet(trunk.cpu(), self.head, spec)
         self.optimizer = build_optimizer(config, [{"params": self.head.parameters()}])
         self.loss_fn = build_loss(config)

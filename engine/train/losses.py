@@ -19,12 +19,18 @@ from engine.base.errors import EngineError
 MINERS = ("semihard", "hard", "batch_hard", "all")
 
 
+KINDS = ("triplet", "multi_similarity", "supcon")  # the others of engine.train.metric_losses need the artist count
+
+
 @dataclass(frozen=True)
 class LossConfig:
+    kind: str = "triplet"  # triplet (margin, miner below) | multi_similarity | supcon (engine.train.metric_losses)
     margin: float = 0.2
     miner: str = "semihard"  # semihard | hard (every violating triplet) | batch_hard | all (no mining)
 
     def validate(self) -> "LossConfig":
+        if self.kind not in KINDS:
+            raise EngineError(f"unknown loss {self.kind!r}; use one of {', '.join(KINDS)}")
         if self.miner not in MINERS:
             raise EngineError(f"unknown miner {self.miner!r}; use one of {', '.join(MINERS)}")
         if not self.margin > 0:

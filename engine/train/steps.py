@@ -15,6 +15,10 @@ def build_loss(config: TrainConfig) -> nn.Module:
     """(embeddings, labels) -> scalar; batches come from `epoch_batches` with the same config."""
     if config.sampling == "random_triplets":
         return TripletsAsBatch(config.loss.margin)
+    if config.loss.kind != "triplet":
+        from engine.train.metric_losses import metric_loss
+
+        return metric_loss(config.loss.kind, classes=0, dim=config.network.embedding_dim)
     return BatchTripletLoss(config.loss)
 
 

@@ -1,4 +1,4 @@
-"""`engine train`: fit the Siamese embedder on a prepared dataset, keep the best model by val ROC-AUC.
+"""`engine train`: fit the Siamese embedder on a prepared dataset, keep the best model by val ROC-AUC + MAP@R.
 
 Per epoch: train loss, then val loss and verification metrics on the val artists (never trained
 on), appended to metrics.csv and drawn in loss.png; epoch 0 is the untrained model, and the raw
@@ -32,6 +32,8 @@ from engine.train.distributed import (
 from engine.train.validation import Validator
 from engine.train.log import LAST_NAME, load_last, save_last, write_metrics
 from engine.train.steps import build_loss, epoch_batches, set_seed
+from engine.train.head_fit import selection_score
+from engine.evaluate.metrics.retrieval import retrieval_metrics
 from engine.base.versions import library_versions
 from engine.base.runtime import restores_torch_threads
 
@@ -189,10 +191,13 @@ class _Run:
             return
         embeddings = self.trainer.val_embeddings()
         metrics = self.validator.metrics(embeddings)
+        val = self.validator.val
+        metrics["map_at_r"] = retrieval_metrics(embeddings, val.artists, groups=val.groups)["map_at_r"]
         row = {"epoch": epoch, "train_loss": train_loss, **{f"val_{k}": v for k, v in metrics.items()}}
         row["lr"] = self.trainer.optimizer.param_groups[-1]["lr"]
         row["seconds"] = time.perf_counter() - started if started else 0.0
-        row["best"] = int(row["val_roc_auc"] > self.best["val_roc_auc"])
+        row["score"] = selection_score(metrics, self.config.selection)  # the best epoch maximises it
+        row["best"] = int(row["score"] > self.best.get("score", -math.inf))
         if row["best"]:
             self._save_best(epoch, row, embeddings)
         self.history.append(to_plain(row))
@@ -213,7 +218,7 @@ class _Run:
             config={**self.record["config"], "data_dir": self.record["data_dir"]},
             metrics=metrics, threshold=threshold, calibration=calibration, attribution=attribution.to_dict(),
         )
-        self.best = {"epoch": epoch, "val_roc_auc": float(row["val_roc_auc"]), "threshold": threshold,
+        self.best = {"epoch": epoch, "val_roc_auc": float(row["val_roc_auc"]), "score": float(row["score"]), "threshold": threshold,
                      "calibration": calibration, "fingerprint": fingerprint, "val_triplet_accuracy": row["val_triplet_accuracy"]}
 
     def _write(self, epoch: int) -> None:

@@ -22,7 +22,7 @@ from train_kit import TINY, register_tiny, write_dataset
 
 register_tiny()
 FAST = dict(backbone=TINY, weights="none", batch_size=8, per_artist=2, views=2, val_pairs=60, val_triplets=300,
-            threads=1, workers=0, miner="all", lr=3e-3)
+            threads=1, workers=0, kind="triplet", miner="all", lr=3e-3)
 
 
 @pytest.fixture(scope="module")
