@@ -144,6 +144,8 @@ def global_batch_loss(loss_fn: nn.Module) -> tuple[nn.Module, float]:
     inner = getattr(loss_fn, "loss", None)
     if not ranks.distributed or not hasattr(loss_fn, "miner") or inner is None:
         return loss_fn, 1.0
+    if any(True for _ in loss_fn.parameters()):  # proxies live outside DDP: their gradients would not be averaged
+        raise EngineError("proxy-based losses (proxy_anchor, normalized_softmax) are not supported under torchrun; train on one process")
     from pytorch_metric_learning.utils.distributed import DistributedLossWrapper, DistributedMinerWrapper
 
     loss_fn.loss = DistributedLossWrapper(inner)

@@ -67,6 +67,19 @@ def test_ranks_draw_different_slices_of_the_global_pk_plan(monkeypatch):
     assert plans[0][0] != plans[0][1]  # seeded per epoch
 
 
+def test_mining_losses_see_the_global_batch_and_proxy_losses_are_refused(monkeypatch):
+    import engine.train.distributed as distributed
+    from engine.train.metric_losses import metric_loss
+    from pytorch_metric_learning.utils.distributed import DistributedLossWrapper, DistributedMinerWrapper
+
+    monkeypatch.setattr(distributed, "current", lambda: Ranks(1, 4))
+    wrapped, scale = distributed.global_batch_loss(metric_loss("multi_similarity", classes=0, dim=8))
+    assert isinstance(wrapped.loss, DistributedLossWrapper) and isinstance(wrapped.miner, DistributedMinerWrapper)
+    assert scale == 0.25  # the wrapper returns W x the loss (for DDP's gradient mean)
+    with pytest.raises(EngineError, match="proxy-based"):
+        distributed.global_batch_loss(metric_loss("proxy_anchor", classes=3, dim=8))
+
+
 def test_two_ranks_equal_one_process_on_the_global_batch(data, tmp_path):
     run = torchrun("steps", str(tmp_path), str(data))
     assert run.returncode == 0, run.stderr[-3000:]
