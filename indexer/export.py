@@ -146,7 +146,7 @@ def _metadata_writer(fmt: str):
         import pyarrow  # noqa: F401
         import pyarrow.parquet  # noqa: F401
     except ImportError:
-        raise EngineError("--format parquet needs pyarrow: pip install 'artwork-engine[export]', or use --format npy") from None
+        raise EngineError("--format parquet needs pyarrow (a dependency of artwork-engine): pip install 'pyarrow>=14', or use --format npy") from None
     return _write_parquet
 
 

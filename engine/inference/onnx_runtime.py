@@ -88,7 +88,7 @@ def _onnxruntime():
         import onnx  # noqa: F401  (the exporter needs it)
         import onnxruntime
     except ImportError:
-        raise EngineError("ENGINE_RUNTIME=onnx needs ONNX Runtime: pip install onnxruntime onnx (or unset ENGINE_RUNTIME)") from None
+        raise EngineError("ENGINE_RUNTIME=onnx needs ONNX Runtime: pip install 'artwork-engine[onnx]' (or unset ENGINE_RUNTIME)") from None
     return onnxruntime
 
 

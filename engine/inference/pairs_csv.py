@@ -52,7 +52,7 @@ def pyarrow_modules():
         import pyarrow.compute
         import pyarrow.csv
     except ImportError:
-        raise EngineError("reading a pairs file needs pyarrow: pip install 'artwork-engine[export]'") from None
+        raise EngineError("reading a pairs file needs pyarrow (a dependency of artwork-engine): pip install 'pyarrow>=14'") from None
     return pyarrow, pyarrow.csv, pyarrow.compute
 
 
