@@ -31,9 +31,10 @@ class NetworkConfig:
     hidden_dim: int = 512
     dropout: float = 0.1
     normalize: bool = True
-    pooling: str = "multiscale"  # "avg": the trunk's global pool; "multiscale": + middle-stage statistics
+    # "avg": the trunk's global pool; "multiscale": + middle-stage mean/std; "gram": + their channel covariances
+    pooling: str = "gram"
     input_norm: bool = True  # BatchNorm1d over the trunk features first (their parts differ in scale)
-    signed_sqrt: bool = False  # "projected" head: sign(x) sqrt|x| of the trunk features before standardising
+    signed_sqrt: bool = True  # "projected" head: sign(x) sqrt|x| of the trunk features before standardising
 
     def validate(self) -> "NetworkConfig":
         get_spec(self.backbone)

@@ -28,7 +28,7 @@ class TrainConfig:
     batch_size: int = 64  # images per batch (P x K); triplets per batch with random_triplets
     per_artist: int = 4  # K in P x K batches
     sampling: str = "pk"  # pk: in-batch mining | random_triplets: the reference design
-    loss: LossConfig = field(default_factory=lambda: LossConfig(kind="multi_similarity"))  # CV-chosen (BENCHMARKS.md)
+    loss: LossConfig = field(default_factory=lambda: LossConfig(kind="supcon"))  # chosen by the CV (BENCHMARKS.md, Accuracy)
     optimizer: str = "adamw"  # adamw | adam
     lr: float = 1e-4
     weight_decay: float = 1e-4

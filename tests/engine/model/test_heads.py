@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from engine.model.heads import ProjectedHead
@@ -70,3 +71,72 @@ def test_projected_head_starts_as_the_standardised_pca_of_its_features():
     again.load_state_dict(state)
     with torch.no_grad():
         np.testing.assert_allclose(again(torch.from_numpy(x)).numpy(), out, atol=1e-6)
+
+
+def test_covariance_features_match_a_brute_force_covariance():
+    from engine.model.pooling import covariance_features
+
+    flat = torch.randn(2, 5, 30, dtype=torch.float64)
+    out = covariance_features(flat)
+    assert out.shape == (2, 15)
+    for b in range(2):
+        cov = np.cov(flat[b].numpy())  # rows = channels, unbiased over positions
+        upper = cov[np.triu_indices(5)]
+        np.testing.assert_allclose(out[b].numpy(), np.sign(upper) * np.sqrt(np.abs(upper)), rtol=1e-10)
+
+
+def test_gram_pooling_appends_the_covariance_of_each_stage():
+    from train_kit import TINY, register_tiny
+
+    from engine.model.network import NetworkConfig, build_pooled_trunk
+    from engine.model.pooling import COV_STAGES, feature_blocks
+
+    register_tiny()
+    COV_STAGES[TINY] = ("features.3",)  # 12 channels -> 78 covariance entries
+    try:
+        torch.manual_seed(0)
+        trunk = build_pooled_trunk(NetworkConfig(backbone=TINY, weights="none", pooling="gram"), pretrained=False).eval()
+        blocks = feature_blocks(trunk, 32)
+        assert [w for _, w in blocks] == [24, 12, 12, 78]
+        x = torch.randn(2, 3, 32, 32)
+        with torch.no_grad():
+            out = trunk(x)
+            multi = build_pooled_trunk(NetworkConfig(backbone=TINY, weights="none", pooling="multiscale"), pretrained=False)
+            multi.load_state_dict(trunk.state_dict())
+            np.testing.assert_allclose(out[:, :48].numpy(), multi.eval()(x).numpy(), rtol=1e-5, atol=1e-6)
+    finally:
+        COV_STAGES.pop(TINY, None)
+
+
+def test_metric_losses_give_finite_losses_and_gradients():
+    from engine.train.metric_losses import METRIC_LOSSES, metric_loss
+
+    labels = torch.tensor([0, 0, 1, 1, 2, 2, 3, 3])
+    for name in METRIC_LOSSES:
+        emb = torch.nn.functional.normalize(torch.randn(8, 6), dim=1).requires_grad_()
+        loss = metric_loss(name, classes=4, dim=6)(emb, labels)
+        loss.backward()
+        assert torch.isfinite(loss) and torch.isfinite(emb.grad).all() and emb.grad.abs().sum() > 0, name
+
+
+def test_fit_head_keeps_the_best_epoch_by_its_criterion():
+    from engine.train.config import TrainConfig
+    from engine.train.data import Split
+    from engine.train.head_fit import fit_head, selection_score
+    from engine.train.losses import LossConfig
+
+    assert selection_score({"roc_auc": 0.7, "map_at_r": 0.2}, "roc_auc+map_at_r") == pytest.approx(0.9)
+    assert selection_score({"roc_auc": 0.7, "map_at_r": 0.2}, "roc_auc") == pytest.approx(0.7)
+    x, labels = _data(seed=4, n_per=12, classes=8)
+
+    def split(idx):
+        return Split([f"p{i}" for i in idx], [f"a{labels[i]}" for i in idx], labels[idx] - labels[idx].min(), [str(i) for i in idx])
+
+    train_idx, val_idx = np.flatnonzero(labels < 5), np.flatnonzero(labels >= 5)
+    config = TrainConfig(epochs=3, batch_size=8, per_artist=2, val_pairs=100, val_triplets=200, loss=LossConfig(kind="supcon"))
+    head = ProjectedHead(x.shape[1], 6).fit_init(x[train_idx])
+    feats = torch.from_numpy(np.stack([x[train_idx], x[train_idx]]))
+    fit = fit_head(head, config, feats, split(train_idx), torch.from_numpy(x[val_idx]), split(val_idx), selection="roc_auc+map_at_r")
+    assert [row["epoch"] for row in fit.history] == [0, 1, 2, 3]
+    best = max(fit.history, key=lambda row: row["score"])
+    assert fit.best_epoch == best["epoch"]
