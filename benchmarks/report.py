@@ -9,10 +9,14 @@ import json
 from pathlib import Path
 
 from benchmarks.common import REPO, RESULTS_DIR, table
+from benchmarks.report_sections import SECTIONS as SECTIONS_7_TO_14
+from benchmarks.report_sections import goal_rows
+from benchmarks.report_sections import verdict as _verdict
 
 START = "<!-- generated: benchmarks/run.py rewrites everything between these markers -->"
 END = "<!-- end of generated part -->"
-ORDER = ("indexing", "decode", "search", "latency", "training", "memory")
+ORDER = ("indexing", "decode", "search", "latency", "training", "memory",
+         "serve", "cold_start", "pairs", "cpu_runtime", "catalog_writes", "ray", "ivfpq", "openset")
 
 
 def load_results(results_dir: Path = RESULTS_DIR) -> dict[str, dict]:
@@ -29,6 +33,9 @@ def machine_section(results: dict[str, dict]) -> str:
              "|---|---|---|---|---|---|---|"]
     versions = {}
     for name, res in results.items():
+        if "machine" not in res:  # saved before the script went through benchmarks.common.save_result
+            lines.append(f"| {name} | {res.get('scale', '-')} | (not recorded) | - | - | - | - |")
+            continue
         m = res["machine"]
         versions = m["versions"]
         lines.append(f"| {name} | {res.get('scale')} | {m['date']} | {m['cpu']} | {m['usable_cores']} | "
@@ -107,11 +114,8 @@ SECTIONS = {
     "latency": ("4. Query latency", latency_section),
     "training": ("5. Training speed", training_section),
     "memory": ("6. Peak memory", memory_section),
+    **SECTIONS_7_TO_14,
 }
-
-
-def _verdict(ok: bool) -> str:
-    return "met" if ok else "**NOT met**"
 
 
 def goals_section(results: dict[str, dict]) -> str:
@@ -143,6 +147,7 @@ def goals_section(results: dict[str, dict]) -> str:
         if r.get("over_floor_vs_reference") is not None:
             rows.append({"result": f"6. {r['what']}: memory over floor / reference (one forward's activations; raw vectors)",
                          "ratio": r["over_floor_vs_reference"], "goal": "-", "verdict": "-"})
+    rows += goal_rows(results)
     return table(rows, ["result", "ratio", "goal", "verdict"]) if rows else "(no results yet)\n"
 
 

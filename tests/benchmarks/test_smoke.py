@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 
 import pytest
 
-from benchmarks.report import render, update_markdown
+from benchmarks.report import (
+    ORDER,
+    SECTIONS,
+    goals_section,
+    load_results,
+    render,
+    update_markdown,
+)
+from benchmarks.run import MODULES, OPT_IN, run_all
 
 FAST = ["decode", "search", "catalog_writes"]
 # These start subprocesses, build models or train: ~10-40 s each on 2 busy cores.
@@ -15,7 +24,7 @@ HEAVY = ["indexing", "latency", "training", "memory"]
 
 
 def _run(name: str, tmp_path) -> dict:
-    module = importlib.import_module(f"benchmarks.bench_{name}")
+    module = importlib.import_module(MODULES[name])
     result = module.run(scale="toy", results_dir=tmp_path)
     saved = json.loads((tmp_path / f"{name}.json").read_text())
     assert saved["benchmark"] == name and saved["scale"] == "toy"
@@ -55,3 +64,32 @@ def test_report_renders_and_keeps_hand_written_text(tmp_path):
     text = markdown.read_text()
     assert text.count("## Results") == 1 and "hand-written intro" in text
     assert "2. Decoding large scans" in text and "(not run yet" in render({})
+
+
+def test_every_benchmark_is_registered_with_a_run_entry_and_a_section():
+    assert set(MODULES) == set(ORDER) == set(SECTIONS) and set(OPT_IN) <= set(MODULES)
+    for name, module in MODULES.items():
+        params = inspect.signature(importlib.import_module(module).run).parameters
+        assert {"scale", "results_dir"} <= set(params), name
+
+
+def test_opt_in_benchmarks_are_skipped_unless_named(tmp_path):
+    status = run_all(sorted(OPT_IN), scale="toy", results_dir=tmp_path)
+    assert all(s.startswith("skipped: needs") for s in status.values()) and not list(tmp_path.iterdir())
+
+
+def test_saved_results_render_every_section():
+    results = load_results()  # the committed benchmarks/results/*.json, whatever their scale
+    text = render(results)
+    for name in results:
+        assert f"### {SECTIONS[name][0]}" in text and f"(not run yet: `python benchmarks/run.py --only {name}`)" not in text
+
+
+def test_goal_verdicts_follow_the_saved_ratios():
+    results = load_results()
+    if "cold_start" not in results:
+        pytest.skip("no saved cold_start result")
+    query = next(r for r in results["cold_start"]["rows"] if r["command"] == "query")
+    query.update(ratio_to_import_torch=1.6, met=False)
+    line = next(l for l in goals_section(results).splitlines() if "cold `engine query`" in l)
+    assert "| 1.60 | <= 1.5x | **NOT met** |" in line
