@@ -10,6 +10,7 @@ features(x) = [final (F) | mean_hw(stage_i) for i in mean_stages | std_hw(stage_
 
 from __future__ import annotations
 
+import functools
 import threading
 
 import torch
@@ -36,9 +37,16 @@ def covariance_features(flat: torch.Tensor) -> torch.Tensor:
     signed square root (sign(c) sqrt|c|: tames the bursty large entries, as in bilinear pooling)."""
     centred = flat - flat.mean(dim=2, keepdim=True)
     cov = centred @ centred.transpose(1, 2) / max(flat.shape[2] - 1, 1)
-    rows, cols = torch.triu_indices(cov.shape[1], cov.shape[2], device=cov.device)
-    upper = cov[:, rows, cols]
+    upper = cov.flatten(1).index_select(1, _upper_triangle(cov.shape[1]).to(cov.device))
     return torch.sign(upper) * upper.abs().sqrt()
+
+
+@functools.lru_cache(maxsize=None)
+def _upper_triangle(c: int) -> torch.Tensor:
+    """Flat positions r*c + k (k >= r) of the upper triangle of a (c, c) matrix, in torch.triu_indices order.
+
+    A constant index rather than torch.triu_indices, which ONNX export (ENGINE_RUNTIME=onnx) cannot express."""
+    return torch.tensor([r * c + k for r in range(c) for k in range(r, c)], dtype=torch.long)
 
 
 class MultiScaleTrunk(nn.Module):
