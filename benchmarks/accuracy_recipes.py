@@ -29,6 +29,11 @@ def _pca_init(name: str, network: NetworkConfig, *, loss: str = "triplet", sqrt:
     return HeadRecipe(name, config, build=_projected(sqrt))
 
 
+def _pca_init_proxy(name: str, network: NetworkConfig, loss: str) -> HeadRecipe:
+    config = TrainConfig(network=network, loss=_loss("triplet"), selection="roc_auc+map_at_r")
+    return HeadRecipe(name, config, build=_projected(False), proxy_loss=loss)
+
+
 def _blocks(network: NetworkConfig) -> tuple[int, ...]:
     from engine.model.network import build_pooled_trunk
     from engine.model.pooling import feature_blocks
@@ -63,6 +68,10 @@ RECIPES = {
     "default_sel": lambda n: _old_default(n, "default_sel", selection="roc_auc+map_at_r"),
     # the library's default recipe as `engine train` runs it (engine/train/config.py, engine/model/network.py)
     "new_default": lambda n: HeadRecipe("new_default", TrainConfig(network=replace(NetworkConfig(), backbone=n.backbone, pooling=n.pooling))),
+    "new_default_e40": lambda n: HeadRecipe("new_default_e40", TrainConfig(network=replace(NetworkConfig(), backbone=n.backbone, pooling=n.pooling), epochs=40)),
+    "mix_trunk_new_default": lambda n: MixRecipe("mix_trunk_new_default", (
+        TrunkRecipe("t", standardize=True, power=0.5),
+        HeadRecipe("d", TrainConfig(network=replace(NetworkConfig(), backbone=n.backbone, pooling=n.pooling))))),
     "ms": lambda n: _linear("ms", n, "multi_similarity"),
     "proxy_anchor": lambda n: _linear("proxy_anchor", n, "proxy_anchor"),
     "supcon": lambda n: _linear("supcon", n, "supcon"),
@@ -73,6 +82,8 @@ RECIPES = {
     "pca_init_lr3e-5": lambda n: _pca_init("pca_init_lr3e-5", n, lr=3e-5),
     "pca_init_ms": lambda n: _pca_init("pca_init_ms", n, loss="multi_similarity"),
     "pca_init_ms_d512": lambda n: _pca_init("pca_init_ms_d512", replace(n, embedding_dim=512), loss="multi_similarity"),
+    "pca_init_proxy_anchor": lambda n: _pca_init_proxy("pca_init_proxy_anchor", n, "proxy_anchor"),
+    "pca_init_normsoftmax": lambda n: _pca_init_proxy("pca_init_normsoftmax", n, "normalized_softmax"),
     "pca_init_supcon": lambda n: _pca_init("pca_init_supcon", n, loss="supcon"),
     "pca_init_supcon_sqrt": lambda n: _pca_init("pca_init_supcon_sqrt", n, loss="supcon", sqrt=True),
     "pca_init_ms_sqrt": lambda n: _pca_init("pca_init_ms_sqrt", n, loss="multi_similarity", sqrt=True),

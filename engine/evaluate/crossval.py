@@ -18,7 +18,7 @@ from typing import Callable, Protocol, Sequence
 import numpy as np
 
 from engine.base.errors import EngineError
-from engine.evaluate.calibration import expected_calibration_error, probability
+from engine.evaluate.calibration import expected_calibration_error, fit_calibration, probability
 from engine.evaluate.cv_features import FeatureSet
 from engine.evaluate.metrics.attribution import attribution_metrics
 from engine.evaluate.metrics.retrieval import retrieval_metrics
@@ -108,8 +108,12 @@ def embed(embedder: Embedder, data: FeatureSet, *, views: Sequence[int] = (0,)) 
 
 
 def score_fold(val_emb: np.ndarray, val: FeatureSet, test_emb: np.ndarray, test: FeatureSet, *, config: CrossValConfig, seed: int) -> dict:
-    """All CV metrics of one fold: threshold and calibration from the val artists, scored on the test artists."""
-    cal = calibrate(val_emb, _pairs(val, config, seed), source="inner val")
+    """All CV metrics of one fold: threshold and calibration from the val artists, scored on the test artists.
+
+    ece: of the anchored Platt rule `engine train` stores; ece_free: of a free Platt fit on the same val pairs."""
+    val_pairs = _pairs(val, config, seed)
+    cal = calibrate(val_emb, val_pairs, source="inner val")
+    free = fit_calibration(cosine_scores(val_emb, val_pairs.i, val_pairs.j), val_pairs.same)
     pairs = _pairs(test, config, seed)
     scores = cosine_scores(test_emb, pairs.i, pairs.j)
     verification = verification_metrics(scores, pairs.same, threshold=cal.threshold)
@@ -123,6 +127,7 @@ def score_fold(val_emb: np.ndarray, val: FeatureSet, test_emb: np.ndarray, test:
         "top1": attribution["top1"], "centroid_top1": attribution["centroid_top1"],
         "precision_at_1": retrieval["precision_at_1"], "map_at_r": retrieval["map_at_r"],
         "ece": expected_calibration_error(probability(scores, cal.calibration), pairs.same, bins=config.bins),
+        "ece_free": expected_calibration_error(probability(scores, free), pairs.same, bins=config.bins),
     }
 
 
