@@ -40,6 +40,7 @@ def parse(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", nargs="+", required=True, help="prepared sets; the first gives the test folds")
     p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--val-fraction", type=float, default=0.15, help="inner val artists: share of the non-test artists")
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--recipe", nargs="+", default=["trunk", "default"], choices=sorted(RECIPES))
     p.add_argument("--pool", choices=("first", "all"), default="first", help="artists the test folds are drawn from")
@@ -91,7 +92,7 @@ def run(args) -> dict:
     recipes = [RECIPES[name](network) for name in args.recipe]
     for name in args.recipe:
         needed_views(name, data.features.shape[0])
-    config = CrossValConfig(folds=args.folds)
+    config = CrossValConfig(folds=args.folds, inner_val_fraction=args.val_fraction)
     fold_seconds: dict[str, float] = {}
     rows = cross_validate(
         data, recipes, test_pool=pool, config=config, seeds=args.seeds,
@@ -115,6 +116,7 @@ def run_key(args, name: str) -> str:
     parts += ["tta"] if args.tta else []
     parts += [args.backbone] if args.backbone != "efficientnet_lite0" else []
     parts += [args.pooling] if args.pooling != "multiscale" else []
+    parts += [f"val={args.val_fraction}"] if args.val_fraction != 0.15 else []
     return " ".join(parts + ([args.tag] if args.tag else []))
 
 
