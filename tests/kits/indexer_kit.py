@@ -23,7 +23,10 @@ def write_model(path: Path, *, seed: int = 0, embedding_dim: int = 32, calibrate
     from engine.model.network import NetworkConfig, build_network
 
     torch.manual_seed(seed)
-    network = NetworkConfig(backbone="efficientnet_lite0", weights="imagenet", embedding_dim=embedding_dim, head="linear")
+    # Pinned, not the library default: the tests were written for what this untrained model sees (colour and
+    # texture through multi-scale pooling); the default recipe changes as the CV finds better ones.
+    network = NetworkConfig(backbone="efficientnet_lite0", weights="imagenet", embedding_dim=embedding_dim, head="linear",
+                            pooling="multiscale")
     model = build_network(network, pretrained=True).eval()
     extra = {"threshold": THRESHOLD, "calibration": CALIBRATION} if calibrated else {}
     save_checkpoint(path, model=model, network=network, config={"test": True, "seed": seed}, **extra)
