@@ -48,14 +48,6 @@ def _old_default(network: NetworkConfig, name: str = "default", **overrides) -> 
     return HeadRecipe(name, TrainConfig(network=replace(network, head="linear"), **overrides))
 
 
-def _linear(name: str, network: NetworkConfig, loss: str) -> HeadRecipe:
-    """A linear head from random init with another loss (lr 1e-3), best epoch by val AUC + MAP@R."""
-    proxy = loss in ("proxy_anchor", "normalized_softmax")
-    config = TrainConfig(network=replace(network, head="linear"), lr=1e-3, selection="roc_auc+map_at_r",
-                         loss=_loss("triplet" if proxy else loss))
-    return HeadRecipe(name, config, proxy_loss=loss if proxy else None)
-
-
 RECIPES = {
     # the untrained baseline of `engine evaluate`: the trunk's global pool
     "trunk": lambda n: TrunkRecipe("trunk", width=get_spec(n.backbone).feature_dim),
@@ -68,18 +60,12 @@ RECIPES = {
     "default_sel": lambda n: _old_default(n, "default_sel", selection="roc_auc+map_at_r"),
     # the library's default recipe as `engine train` runs it (engine/train/config.py, engine/model/network.py)
     "new_default": lambda n: HeadRecipe("new_default", TrainConfig(network=replace(NetworkConfig(), backbone=n.backbone, pooling=n.pooling))),
-    "new_default_e40": lambda n: HeadRecipe("new_default_e40", TrainConfig(network=replace(NetworkConfig(), backbone=n.backbone, pooling=n.pooling), epochs=40)),
     "mix_trunk_new_default": lambda n: MixRecipe("mix_trunk_new_default", (
         TrunkRecipe("t", standardize=True, power=0.5),
         HeadRecipe("d", TrainConfig(network=replace(NetworkConfig(), backbone=n.backbone, pooling=n.pooling))))),
-    "ms": lambda n: _linear("ms", n, "multi_similarity"),
-    "proxy_anchor": lambda n: _linear("proxy_anchor", n, "proxy_anchor"),
-    "supcon": lambda n: _linear("supcon", n, "supcon"),
-    "normsoftmax": lambda n: _linear("normsoftmax", n, "normalized_softmax"),
     "pca256": lambda n: ProjectionRecipe("pca256", ProjectionConfig(pca_dims=256, whiten=False)),
     "pca512": lambda n: ProjectionRecipe("pca512", ProjectionConfig(pca_dims=512, whiten=False)),
     "pca_init": lambda n: _pca_init("pca_init", n),
-    "pca_init_lr3e-5": lambda n: _pca_init("pca_init_lr3e-5", n, lr=3e-5),
     "pca_init_ms": lambda n: _pca_init("pca_init_ms", n, loss="multi_similarity"),
     "pca_init_ms_d512": lambda n: _pca_init("pca_init_ms_d512", replace(n, embedding_dim=512), loss="multi_similarity"),
     "pca_init_proxy_anchor": lambda n: _pca_init_proxy("pca_init_proxy_anchor", n, "proxy_anchor"),
@@ -89,10 +75,8 @@ RECIPES = {
     "pca_init_ms_sqrt": lambda n: _pca_init("pca_init_ms_sqrt", n, loss="multi_similarity", sqrt=True),
     "pca_init_ms_sqrt_lr3e-4": lambda n: _pca_init("pca_init_ms_sqrt_lr3e-4", n, loss="multi_similarity", sqrt=True, lr=3e-4),
     "wccn": lambda n: ProjectionRecipe("wccn", ProjectionConfig(), train_views=(0, 1)),
-    "wccn256": lambda n: ProjectionRecipe("wccn256", ProjectionConfig(pca_dims=256), train_views=(0, 1)),
     "lda": lambda n: ProjectionRecipe("lda", ProjectionConfig(lda_dims=128), train_views=(0, 1)),
     "mix_trunk_default": lambda n: MixRecipe("mix_trunk_default", (TrunkRecipe("t", standardize=True), _old_default(n))),
-    "mix_wccn_default": lambda n: MixRecipe("mix_wccn_default", (ProjectionRecipe("w", train_views=(0, 1)), _old_default(n))),
 }
 
 
