@@ -17,7 +17,7 @@ from PIL import Image
 
 if __package__ in (None, ""):  # run as `python benchmarks/bench_decode.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.common import cli_args, interleaved, log, save_result, table
+from benchmarks.common import interleaved, log, run_script, save_result, table
 
 NAME = "decode"
 TARGET = 256  # the side the embedding pipeline needs before its center crop
@@ -92,8 +92,7 @@ def run(*, scale: str = "full", results_dir: Path | None = None) -> dict:
 
 
 def main(argv=None) -> None:
-    args = cli_args(__doc__.splitlines()[0], argv)
-    run(scale=args.scale, results_dir=args.results)
+    run_script(run, __doc__, argv)
 
 
 if __name__ == "__main__":

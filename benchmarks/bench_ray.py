@@ -22,7 +22,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.bench_indexing import subset_folder, toy_images
-from benchmarks.common import artdata_images, cli_args, log, save_result, table
+from benchmarks.common import artdata_images, log, run_script, save_result, table
 from benchmarks.models import make_model
 
 NAME = "ray"
@@ -77,8 +77,7 @@ def run(*, scale: str = "full", results_dir: Path | None = None) -> dict:
 
 
 def main(argv=None) -> None:
-    args = cli_args(__doc__.splitlines()[0], argv)
-    run(scale=args.scale, results_dir=args.results)
+    run_script(run, __doc__, argv)
 
 
 if __name__ == "__main__":

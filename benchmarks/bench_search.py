@@ -21,7 +21,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks import product_index as pi
 from benchmarks import search_indexes as si
-from benchmarks.common import cli_args, log, save_result, table
+from benchmarks.common import log, run_script, save_result, table
 from benchmarks.vectors import clustered_vectors, recall_at_k
 
 NAME = "search"
@@ -195,8 +195,7 @@ def goal_at_largest(rows: list[dict], n: int) -> dict:
 
 
 def main(argv=None) -> None:
-    args = cli_args(__doc__.splitlines()[0], argv)
-    run(scale=args.scale, results_dir=args.results)
+    run_script(run, __doc__, argv)
 
 
 if __name__ == "__main__":

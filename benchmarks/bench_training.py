@@ -22,7 +22,7 @@ from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.common import ARTDATA, cli_args, log, save_result, table
+from benchmarks.common import ARTDATA, log, run_script, save_result, table
 
 NAME = "training"
 PREPARED = Path(os.environ.get("BENCH_PREPARED", "/tmp/prep_art"))
@@ -193,8 +193,7 @@ def _rows(frozen: dict, finetune: dict, counts: dict) -> list[dict]:
 
 
 def main(argv=None) -> None:
-    args = cli_args(__doc__.splitlines()[0], argv)
-    run(scale=args.scale, results_dir=args.results)
+    run_script(run, __doc__, argv)
 
 
 if __name__ == "__main__":

@@ -188,6 +188,12 @@ def cli_args(description: str, argv: Sequence[str] | None = None) -> argparse.Na
     return args
 
 
+def run_script(run: Callable[..., Any], doc: str, argv: Sequence[str] | None = None) -> Any:
+    """A benchmark script's `main`: parse `cli_args` (described by the docstring's first line) and call its `run`."""
+    args = cli_args(doc.splitlines()[0], argv)
+    return run(scale=args.scale, results_dir=args.results)
+
+
 def artdata_images(limit: int | None = None) -> list[Path]:
     """The first `limit` real paintings (sorted by name, so every run uses the same subset)."""
     folder = ARTDATA / "train"

@@ -21,7 +21,7 @@ import numpy as np
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.common import cli_args, log, save_result, table
+from benchmarks.common import log, run_script, save_result, table
 from benchmarks.vectors import clustered_vectors
 
 NAME = "ivfpq"
@@ -124,8 +124,7 @@ def run(*, scale: str = "full", results_dir: Path | None = None) -> dict:
 
 
 def main(argv=None) -> None:
-    args = cli_args(__doc__.splitlines()[0], argv)
-    run(scale=args.scale, results_dir=args.results)
+    run_script(run, __doc__, argv)
 
 
 if __name__ == "__main__":
