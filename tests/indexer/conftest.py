@@ -24,12 +24,10 @@ def other_model(tmp_path_factory) -> Path:
 @pytest.fixture(autouse=True)
 def _one_torch_thread():
     """Tiny batches gain nothing from 2 threads, and on a busy 2-core machine they lose 4x to contention."""
-    import torch
+    from engine.base.runtime import torch_threads
 
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+    with torch_threads(1):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -25,12 +25,10 @@ class Indexed:
 @pytest.fixture(autouse=True)
 def _one_torch_thread():
     """Single-image forwards gain nothing from 2 threads on a shared 2-core machine."""
-    import torch
+    from engine.base.runtime import torch_threads
 
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+    with torch_threads(1):
+        yield
 
 
 def index_gallery(root: Path, model: Path, **gallery_kw) -> Indexed:
