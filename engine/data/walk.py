@@ -108,7 +108,10 @@ def _visit_dir(entry: os.DirEntry, rules: _Rules, seen: set, stack: list[Path], 
 
 
 def _visit_file(entry: os.DirEntry, rules: _Rules, walk: Walk) -> None:
-    real, reason = _resolve_file(entry.path, rules.real_root)
+    if entry.is_file(follow_symlinks=False):  # the common case, from the listing's d_type: no lstat needed
+        real, reason = entry.path, ""  # the folders walked are real, so a plain file is its own real path
+    else:
+        real, reason = _resolve_file(entry.path, rules.real_root)
     if reason:
         walk.skipped.append((entry.path, reason))
         return
