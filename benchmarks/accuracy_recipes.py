@@ -44,7 +44,7 @@ def _blocks(network: NetworkConfig) -> tuple[int, ...]:
 
 def _old_default(network: NetworkConfig, name: str = "default", **overrides) -> HeadRecipe:
     """The default before issue 13: BatchNorm + linear head from random init, semi-hard triplet, best epoch by val AUC."""
-    overrides = {"loss": _loss("triplet"), "selection": "roc_auc", **overrides}
+    overrides = {"loss": _loss("triplet"), "selection": "roc_auc", "calibration_folds": 0, **overrides}
     return HeadRecipe(name, TrainConfig(network=replace(network, head="linear"), **overrides))
 
 
@@ -60,6 +60,9 @@ RECIPES = {
     "default_sel": lambda n: _old_default(n, "default_sel", selection="roc_auc+map_at_r"),
     # the library's default recipe as `engine train` runs it (engine/train/config.py, engine/model/network.py)
     "new_default": lambda n: HeadRecipe("new_default", TrainConfig(network=replace(NetworkConfig(), backbone=n.backbone, pooling=n.pooling))),
+    # the same, calibrated on the inner val pairs alone (before cross-fitted calibration)
+    "new_default_valcal": lambda n: HeadRecipe("new_default_valcal", TrainConfig(
+        network=replace(NetworkConfig(), backbone=n.backbone, pooling=n.pooling), calibration_folds=0)),
     "mix_trunk_new_default": lambda n: MixRecipe("mix_trunk_new_default", (
         TrunkRecipe("t", standardize=True, power=0.5),
         HeadRecipe("d", TrainConfig(network=replace(NetworkConfig(), backbone=n.backbone, pooling=n.pooling))))),

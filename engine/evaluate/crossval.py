@@ -5,7 +5,8 @@ groups. Fold k tests on group k; its inner val artists (threshold, calibration, 
 are `inner_val_fraction` of the other test-pool artists; every other artist, extra collections
 included, trains. No artist is in two roles of one fold, so every number is on unseen painters.
 
-A recipe maps (train, val) FeatureSets to an embedder `(N, F) features -> (N, D) embeddings`.
+A recipe maps (train, val) FeatureSets to an embedder `(N, F) features -> (N, D) embeddings`; one
+that cross-fits its calibration (as `engine train` does) sets `embedder.held_out` (HeldOutPairs).
 Scores per fold are those of `engine evaluate` (engine.evaluate.metrics); `summarise` gives the
 mean and sample sd over folds x seeds.
 """
@@ -20,6 +21,7 @@ import numpy as np
 from engine.base.errors import EngineError
 from engine.evaluate.calibration import expected_calibration_error, fit_calibration, probability
 from engine.evaluate.cv_features import FeatureSet
+from engine.evaluate.held_out import HeldOutPairs
 from engine.evaluate.metrics.attribution import attribution_metrics
 from engine.evaluate.metrics.retrieval import retrieval_metrics
 from engine.evaluate.metrics.triplets import triplet_accuracy
@@ -107,12 +109,16 @@ def embed(embedder: Embedder, data: FeatureSet, *, views: Sequence[int] = (0,)) 
     return total / len(views)
 
 
-def score_fold(val_emb: np.ndarray, val: FeatureSet, test_emb: np.ndarray, test: FeatureSet, *, config: CrossValConfig, seed: int) -> dict:
-    """All CV metrics of one fold: threshold and calibration from the val artists, scored on the test artists.
+def score_fold(
+    val_emb: np.ndarray, val: FeatureSet, test_emb: np.ndarray, test: FeatureSet, *, config: CrossValConfig, seed: int,
+    held_out: HeldOutPairs | None = None,
+) -> dict:
+    """All CV metrics of one fold: threshold and calibration from the val artists (pooled with the
+    recipe's `held_out` pairs of its training artists when it has them), scored on the test artists.
 
-    ece: of the anchored Platt rule `engine train` stores; ece_free: of a free Platt fit on the same val pairs."""
+    ece: of the anchored Platt rule `engine train` stores; ece_free: of a free Platt fit on the val pairs alone."""
     val_pairs = _pairs(val, config, seed)
-    cal = calibrate(val_emb, val_pairs, source="inner val")
+    cal = calibrate(val_emb, val_pairs, source="inner val", held_out=held_out)
     free = fit_calibration(cosine_scores(val_emb, val_pairs.i, val_pairs.j), val_pairs.same)
     pairs = _pairs(test, config, seed)
     scores = cosine_scores(test_emb, pairs.i, pairs.j)
@@ -167,7 +173,9 @@ def cross_validate(
             for recipe in recipes:
                 embedder = recipe.fit(train, val, seed=seed)
                 val_emb, test_emb = embed(embedder, val, views=eval_views), embed(embedder, test, views=eval_views)
-                row = {"seed": seed, "fold": fold.index, **score_fold(val_emb, val, test_emb, test, config=config, seed=seed)}
+                held_out = getattr(embedder, "held_out", None)  # a HeadRecipe's cross-fitted calibration pairs
+                row = {"seed": seed, "fold": fold.index,
+                       **score_fold(val_emb, val, test_emb, test, config=config, seed=seed, held_out=held_out)}
                 if extra is not None:
                     row.update(extra(val_emb, val, test_emb, test, seed))
                 rows[recipe.name].append(row)

@@ -24,6 +24,8 @@ from engine.evaluate.scores import draw_pairs
 from engine.model.projection import ProjectionConfig, fit_projection
 from engine.train.config import TrainConfig
 from engine.train.data import Split
+from engine.train.crossfit import crossfit_pairs
+from engine.train.frozen import new_head
 from engine.train.head_fit import fit_head
 
 
@@ -86,16 +88,11 @@ class HeadRecipe:
     proxy_loss: str | None = None  # proxy_anchor | normalized_softmax (need the artist count); else config.loss
 
     def fit(self, train: FeatureSet, val: FeatureSet, *, seed: int) -> Embedder:
-        from engine.model.network import EmbeddingHead
-
         config = replace(self.config, seed=seed)
         torch.manual_seed(seed)
         width = train.features.shape[2]
-        if self.build:
-            head = self.build(width, config, train)
-        else:  # as `engine train` builds it (frozen mode)
-            head = EmbeddingHead(width, config.network)
-            head.fit_init(train.features[0])
+        # None: as `engine train` builds it (frozen mode)
+        head = self.build(width, config, train) if self.build else new_head(width, config.network, train.features[0])
         feats = torch.from_numpy(np.ascontiguousarray(train.features[list(self.train_views)]))
         split = as_split(train)
         loss_fn, scale = None, 1.0
@@ -104,15 +101,18 @@ class HeadRecipe:
 
             loss_fn = metric_loss(self.proxy_loss, classes=int(split.labels.max()) + 1, dim=config.network.embedding_dim)
             scale = PROXY_LR_SCALE
+        val_feats = torch.from_numpy(np.ascontiguousarray(val.features[0]))
         fitted = fit_head(
-            head, config, feats, split, torch.from_numpy(np.ascontiguousarray(val.features[0])), as_split(val),
-            selection=config.selection, loss_fn=loss_fn, loss_lr_scale=scale,
+            head, config, feats, split, val_feats, as_split(val), selection=config.selection, loss_fn=loss_fn, loss_lr_scale=scale,
         ).head
 
         @torch.no_grad()
         def embedder(x: np.ndarray) -> np.ndarray:
             return fitted(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))).numpy()
 
+        if config.calibration_folds and not self.build and not self.proxy_loss:  # as `engine train` calibrates (or None)
+            embedder.held_out = crossfit_pairs(lambda f: new_head(width, config.network, f), config, feats, split,
+                                               val_feats, as_split(val), folds=config.calibration_folds)
         return embedder
 
 

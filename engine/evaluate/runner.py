@@ -7,6 +7,8 @@ Where the decision threshold and Platt calibration come from (`verification.thre
 3. models without one (the baseline, an uncalibrated model) are fit on the val split of the
    model's training dataset, else of the evaluated dataset when its test split is reported;
 4. only when no val split exists: on the reported pairs (said to be optimistic).
+A trained model that stores cross-fitted held-out pairs of its training artists (engine.train.crossfit)
+has them pooled with those pairs in every fit (engine.evaluate.held_out), as `engine train` did.
 The open-set attribution rule (engine.evaluate.openset) comes from the same place and fit, with the
 val paintings' artists; `open_set` is null for a model whose stored calibration predates it.
 Metric definitions: engine/evaluate/metrics/*. All models are scored on the same pairs and paintings.
@@ -24,6 +26,7 @@ from engine.evaluate import data as data_io
 from engine.evaluate.config import EvaluateConfig
 from engine.evaluate.data import Embedded, SplitRows, check_rows, embed_all, rows_of
 from engine.evaluate.openset import AttributionCalibration
+from engine.evaluate.held_out import HeldOutPairs
 from engine.evaluate.scores import Calibrated, Pairs, calibrate, draw_pairs, score_model
 from engine.base.home import Home
 from engine.data.manifest import read_manifest
@@ -185,9 +188,12 @@ def _fit_in_sample(run: _Run, models: dict, embedded: Embedded, pairs: Pairs) ->
 
 
 def _calibrate(run: _Run, embedded: Embedded, key: str, pairs: Pairs, source: str) -> Calibrated:
-    """Threshold, Platt and open-set attribution rule of model `key`, fit on these embedded rows."""
+    """Threshold, Platt and open-set attribution rule of model `key`, fit on these embedded rows (the
+    trained model's pairs pooled with the held-out pairs `engine train` cross-fitted, when it stored them)."""
     rows = embedded.rows
-    return calibrate(embedded.vectors[key], pairs, source=source, labels=rows.labels, groups=rows.groups, seed=run.config.seed)
+    held_out = HeldOutPairs.from_dict(getattr(run.lm, "held_out", None)) if key == "trained" else None
+    return calibrate(embedded.vectors[key], pairs, source=source, labels=rows.labels, groups=rows.groups, seed=run.config.seed,
+                     held_out=held_out)
 
 
 def _store(run: _Run, cal: Calibrated, block: dict) -> bool:

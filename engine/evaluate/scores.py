@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.evaluate.calibration import best_threshold, expected_calibration_error, fit_calibration, probability, reliability_table
+from engine.evaluate.calibration import expected_calibration_error, probability, reliability_table
+from engine.evaluate.held_out import HeldOutPairs, pooled_calibration
 from engine.evaluate.metrics.attribution import attribution_metrics
 from engine.evaluate.metrics.bootstrap import bootstrap_ci
 from engine.evaluate.metrics.retrieval import retrieval_metrics
@@ -47,13 +48,18 @@ def draw_pairs(labels, groups, *, n_pairs: int, per_artist_cap: int, seed: int) 
     return Pairs(i, j, same)
 
 
-def calibrate(emb: np.ndarray, pairs: Pairs, *, source: str, labels=None, groups=None, seed: int = 0) -> Calibrated:
-    """Fit the accuracy-maximising threshold and Platt scaling anchored at it (p = 0.5 there) on these pairs;
-    with the paintings' `labels` (and duplicate `groups`) also the open-set attribution rule."""
+def calibrate(
+    emb: np.ndarray, pairs: Pairs, *, source: str, labels=None, groups=None, seed: int = 0, held_out: HeldOutPairs | None = None
+) -> Calibrated:
+    """Fit the accuracy-maximising threshold and Platt scaling anchored at it (p = 0.5 there) on these pairs,
+    pooled with the `held_out` pairs when given (engine.evaluate.held_out); with the paintings' `labels`
+    (and duplicate `groups`) also the open-set attribution rule."""
     scores = cosine_scores(emb, pairs.i, pairs.j)
-    threshold = best_threshold(scores, pairs.same)
+    threshold, calibration = pooled_calibration(scores, pairs.same, held_out)
     attribution = None if labels is None else fit_attribution_calibration(emb, labels, seed=seed, groups=groups)
-    return Calibrated(threshold, fit_calibration(scores, pairs.same, anchor=threshold), source, attribution)
+    if held_out is not None:
+        source = f"{source} + held-out pairs of {held_out.artists} training artists ({held_out.folds} cross-fitted heads)"
+    return Calibrated(threshold, calibration, source, attribution)
 
 
 def score_model(emb: np.ndarray, labels, groups, pairs: Pairs, cal: Calibrated, *, config) -> tuple[dict, dict]:

@@ -51,6 +51,7 @@ class LoadedModel:
     threshold: float | None = None
     calibration: dict | None = None
     attribution: dict | None = None  # engine.evaluate.openset.AttributionCalibration record
+    held_out: dict | None = None  # engine.evaluate.held_out.HeldOutPairs record (cross-fitted calibration pairs)
     config: dict = field(default_factory=dict)
     path: Path | None = None
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
@@ -184,6 +185,7 @@ def _loaded(model: nn.Module, data: dict, network: NetworkConfig, *, path: Path,
         threshold=data.get("threshold"),
         calibration=data.get("calibration"),
         attribution=data.get("attribution"),  # absent in models saved before open-set attribution
+        held_out=data.get("held_out"),  # absent in models calibrated on val pairs alone
         config=data.get("config") or {},
         path=path,
         device=device,
@@ -238,15 +240,19 @@ def load_baseline(backbone: str, *, weights: str = "imagenet", device: str | tor
 
 
 def update_calibration(
-    path: str | Path, *, threshold: float, calibration: dict, metrics: dict | None = None, attribution: dict | None = None
+    path: str | Path, *, threshold: float, calibration: dict, metrics: dict | None = None, attribution: dict | None = None,
+    held_out: dict | None = None,
 ) -> None:
-    """Atomically rewrite model.pt with a new threshold/calibration/attribution calibration (weights untouched)."""
+    """Atomically rewrite model.pt with a new threshold/calibration/attribution calibration and, when
+    given, the held-out calibration pairs it was pooled with (weights untouched)."""
     path = model_file(path)
     data = read_checkpoint(path)
     data["threshold"] = float(threshold)
     data["calibration"] = to_plain(calibration)
     if attribution is not None:
         data["attribution"] = to_plain(attribution)
+    if held_out is not None:
+        data["held_out"] = to_plain(held_out)
     if metrics:
         data["metrics"] = {**(data.get("metrics") or {}), **to_plain(metrics)}
     atomic_save(path, lambda tmp: torch.save(data, tmp))

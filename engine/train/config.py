@@ -46,6 +46,9 @@ class TrainConfig:
     val_triplets: int = 5000
     feature_cache: str | None = None  # frozen mode cache folder; None: HOME/cache/features
     selection: str = "roc_auc+map_at_r"  # the best epoch maximises val ROC-AUC + MAP@R (or "roc_auc" alone)
+    # frozen mode: J heads, each trained without a J-th of the artists, score held-out pairs of every
+    # training artist for calibration with the val pairs (engine.train.crossfit); 0: val pairs only
+    calibration_folds: int = 3
 
     def validate(self) -> "TrainConfig":
         self.network.validate()
@@ -63,6 +66,8 @@ class TrainConfig:
             (self.views >= 1, f"--views must be >= 1, got {self.views}"),
             (self.selection in ("roc_auc", "roc_auc+map_at_r"), f"unknown selection {self.selection!r}; use roc_auc or roc_auc+map_at_r"),
             (self.max_steps_per_epoch is None or self.max_steps_per_epoch >= 1, "--max-steps-per-epoch must be >= 1"),
+            (self.calibration_folds == 0 or self.calibration_folds >= 2,
+             f"--calibration-folds must be 0 (val pairs only) or >= 2, got {self.calibration_folds}"),
         ]
         require(checks)
         return self
@@ -77,7 +82,7 @@ def reference_config() -> TrainConfig:
             backbone="resnet34", weights="imagenet", embedding_dim=256, head="linear", normalize=False,
             pooling="avg", input_norm=False,
         ),
-        mode="finetune", epochs=14, batch_size=64, sampling="random_triplets",
+        mode="finetune", epochs=14, batch_size=64, sampling="random_triplets", calibration_folds=0,
         loss=LossConfig(kind="triplet", margin=5.0, miner="all"), optimizer="adam", lr=6e-6, weight_decay=0.0,
         trunk_lr_scale=1.0, augment=AugmentConfig.reference(),
     )

@@ -4,6 +4,7 @@ views per painting) and only the embedding head trains on them: an epoch takes s
 
 from __future__ import annotations
 
+import copy
 import logging
 from pathlib import Path
 
@@ -39,8 +40,7 @@ class FrozenTrainer:
         self.train_feats = train_feats[:, train_ok].to(self.device)  # (V, N, F)
         self.val_feats = val_feats[0, val_ok].to(self.device)  # (N_val, F)
         torch.manual_seed(config.seed)  # the head's init must not depend on what the cache held
-        self.head = EmbeddingHead(int(self.train_feats.shape[2]), config.network).to(self.device)
-        self.head.fit_init(self.train_feats[0].float().cpu().numpy())  # the projected head starts at the clean view's PCA
+        self.head = new_head(int(self.train_feats.shape[2]), config.network, self.train_feats[0].float().cpu().numpy()).to(self.device)
         self.model = SiameseNet(trunk.cpu(), self.head, spec)
         self.optimizer = build_optimizer(config, [{"params": self.head.parameters()}])
         self.loss_fn = build_loss(config)
@@ -81,10 +81,26 @@ class FrozenTrainer:
         with torch_threads(1):
             return self.head(self.val_feats).float().cpu().numpy()
 
+    @torch.no_grad()
+    def val_embeddings_of(self, state_dict: dict) -> np.ndarray:
+        """Val embeddings of the head in a SiameseNet `state_dict` (e.g. model.pt's best epoch); this head is untouched."""
+        head = copy.deepcopy(self.head)
+        head.load_state_dict({k.removeprefix("head."): v for k, v in state_dict.items() if k.startswith("head.")})
+        head.eval()
+        with torch_threads(1):
+            return head(self.val_feats).float().cpu().numpy()
+
     def baseline_embeddings(self) -> np.ndarray:
         """The trunk's plain global-pooled ImageNet features (= load_baseline; multiscale puts them first)."""
         width = get_spec(self.config.network.backbone).feature_dim
         return self.val_feats[:, :width].float().cpu().numpy()
+
+
+def new_head(width: int, network, features: np.ndarray) -> EmbeddingHead:
+    """The head frozen mode trains, started on the clean-view features (N, width) (the projected head: their PCA)."""
+    head = EmbeddingHead(width, network)
+    head.fit_init(features)
+    return head
 
 
 def pooling_id(network) -> str:

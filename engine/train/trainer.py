@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from engine.base.atomic import atomic_write_json
-from engine.model.checkpoint import save_checkpoint
+from engine.model.checkpoint import read_checkpoint, save_checkpoint, update_calibration
 from engine.base.config import to_plain
 from engine.base.errors import EngineError
 from engine.evaluate.openset import fit_attribution_calibration
@@ -96,6 +96,7 @@ def _train(data_dir, config: TrainConfig, ranks: Ranks, *, out, home, resume: bo
         run.epoch(epoch, progress)
     final = weights_in_sync(trainer.model)
     if ranks.is_main:
+        run.crossfit_calibration()
         the_home.set_current_model(out_dir / MODEL_NAME)
     summary = from_main(lambda: run.summary(time.perf_counter() - started))
     return {**summary, "final_fingerprint": final, "rank": ranks.rank, "world_size": ranks.world_size}
@@ -170,6 +171,7 @@ class _Run:
         self.best: dict = {"epoch": -1, "val_roc_auc": -math.inf}
         self.next_epoch = 1
         self.setup_seconds = 0.0
+        self.best_embeddings = None  # val embeddings of the best epoch (this process's)
 
     def start(self, state: dict | None) -> None:
         if state is None:
@@ -208,7 +210,36 @@ class _Run:
             row["val_roc_auc"], row["val_triplet_accuracy"], "  (best)" if row["best"] else "", row["seconds"],
         )
 
+    def crossfit_calibration(self) -> None:
+        """Frozen mode: re-fit the best model's threshold and Platt calibration on its val pairs pooled
+        with cross-fitted held-out pairs of the training artists (engine.train.crossfit), in model.pt."""
+        folds = self.config.calibration_folds
+        if not folds or self.config.mode != "frozen":
+            if folds:
+                logger.info("cross-fitted calibration runs in frozen mode only; %s mode calibrates on val pairs", self.config.mode)
+            return
+        from engine.train.crossfit import crossfit_pairs
+        from engine.train.frozen import new_head
+
+        t = self.trainer
+        width = int(t.train_feats.shape[2])
+        held_out = crossfit_pairs(lambda feats: new_head(width, self.config.network, feats), self.config,
+                                  t.train_feats, t.train, t.val_feats, t.val, folds=folds)
+        if held_out is None:
+            return
+        threshold, calibration = self.validator.calibrate(self._best_val_embeddings(), held_out=held_out)
+        update_calibration(self.out_dir / MODEL_NAME, threshold=threshold, calibration=calibration, held_out=held_out.to_dict())
+        self.best.update(threshold=threshold, calibration=calibration, calibration_artists=len(set(t.val.artists)) + held_out.artists)
+        logger.info("calibrated on val pairs + %d held-out pairs of %d training artists: threshold %.4f",
+                    len(held_out.scores), held_out.artists, threshold)
+
+    def _best_val_embeddings(self):
+        if self.best_embeddings is None:  # resumed after the last epoch: the best head is in model.pt
+            self.best_embeddings = self.trainer.val_embeddings_of(read_checkpoint(self.out_dir / MODEL_NAME)["state_dict"])
+        return self.best_embeddings
+
     def _save_best(self, epoch: int, row: dict, embeddings) -> None:
+        self.best_embeddings = embeddings
         threshold, calibration = self.validator.calibrate(embeddings)
         val = self.validator.val  # open-set attribution calibrated on the same val artists
         attribution = fit_attribution_calibration(embeddings, val.artists, seed=self.config.seed, groups=val.groups)
@@ -246,6 +277,7 @@ class _Run:
             "val_roc_auc_baseline": self.baseline["roc_auc"],
             "threshold": self.best.get("threshold"),
             "calibration": self.best.get("calibration"),
+            "calibration_artists": self.best.get("calibration_artists", len(set(self.trainer.val.artists))),
             "fingerprint": self.best.get("fingerprint"),
             "train_images": len(self.trainer.train),
             "val_images": len(self.trainer.val),

@@ -13,6 +13,7 @@ import torch
 
 from engine.evaluate.metrics.triplets import ordered_fraction, sample_triplets
 from engine.evaluate.metrics.verification import cosine_scores, sample_pairs, verification_metrics
+from engine.evaluate.held_out import HeldOutPairs
 from engine.evaluate.scores import Pairs, calibrate
 from engine.base.runtime import torch_threads
 from engine.train.data import Split
@@ -61,7 +62,8 @@ class Validator:
             values = [float(self.loss_fn(tensor[b], labels[b])) for b in self.loss_batches]
         return float(np.mean(values)) if values else float("nan")
 
-    def calibrate(self, emb: np.ndarray) -> tuple[float, dict]:
-        """The threshold and Platt calibration fitted on the val pairs, exactly as `engine evaluate --split val`."""
-        fitted = calibrate(emb, self.pairs, source="val")
+    def calibrate(self, emb: np.ndarray, *, held_out: HeldOutPairs | None = None) -> tuple[float, dict]:
+        """The threshold and Platt calibration fitted on the val pairs (pooled with `held_out` pairs when
+        given), exactly as `engine evaluate --split val`."""
+        fitted = calibrate(emb, self.pairs, source="val", held_out=held_out)
         return fitted.threshold, fitted.calibration

@@ -1,0 +1,89 @@
+"""Pooled calibration: weighted Platt and threshold against the same fits on repeated pairs, the
+weights' shares, and the record model.pt stores."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.base.errors import EngineError
+from engine.evaluate.calibration import best_threshold, fit_calibration, platt_targets
+from engine.evaluate.held_out import HeldOutPairs, pooled_calibration, pooled_weights
+
+
+def _pairs(n: int, seed: int, shift: float = 0.0):
+    rng = np.random.default_rng(seed)
+    same = rng.random(n) < 0.5
+    scores = np.where(same, 0.35, 0.1) + shift + 0.12 * rng.standard_normal(n)
+    return np.round(scores, 3), same  # rounding makes ties, which the threshold must never cut between
+
+
+def _weighted_nll(a: float, b: float, s, y, w) -> float:
+    z, t = a * s + b, platt_targets(y)
+    return float(np.sum(w * (t * np.logaddexp(0, -z) + (1 - t) * np.logaddexp(0, z))))
+
+
+def test_weighted_fit_is_the_weighted_likelihood_optimum():
+    s, y = _pairs(300, 0)
+    w = np.random.default_rng(1).random(len(s)) * 3
+    free = fit_calibration(s, y, weights=w)
+    a_grid, b_grid = free["a"] + np.linspace(-2, 2, 41), free["b"] + np.linspace(-0.5, 0.5, 41)
+    brute = min((_weighted_nll(a, b, s, y, w), a, b) for a in a_grid for b in b_grid)
+    assert brute[1:] == (pytest.approx(free["a"], abs=0.11), pytest.approx(free["b"], abs=0.03))
+    anchored = fit_calibration(s, y, anchor=0.2, weights=w)
+    slopes = anchored["a"] + np.linspace(-1, 1, 201)
+    best = slopes[np.argmin([_weighted_nll(a, -a * 0.2, s, y, w) for a in slopes])]
+    assert best == pytest.approx(anchored["a"], abs=0.011) and anchored["b"] == pytest.approx(-anchored["a"] * 0.2)
+    assert fit_calibration(s, y, weights=w)["a"] != fit_calibration(s, y)["a"]  # the weights do count
+
+
+def test_weighted_threshold_matches_brute_force():
+    s, y = _pairs(200, 2)
+    w = np.random.default_rng(3).random(len(s))
+    t = best_threshold(s, y, weights=w)
+    cuts = np.concatenate([[s.min() - 1], (np.sort(np.unique(s))[1:] + np.sort(np.unique(s))[:-1]) / 2, [s.max() + 1]])
+    accuracy = [float((w * ((s >= c) == y)).sum()) for c in cuts]
+    assert float((w * ((s >= t) == y)).sum()) == pytest.approx(max(accuracy))
+
+
+def test_unit_weights_change_nothing():
+    s, y = _pairs(250, 4)
+    assert best_threshold(s, y, weights=np.ones(len(s))) == best_threshold(s, y)
+    assert fit_calibration(s, y, anchor=0.2, weights=np.ones(len(s))) == fit_calibration(s, y, anchor=0.2)
+
+
+def test_bad_weights_are_refused():
+    s, y = _pairs(10, 5)
+    for bad in (np.ones(9), -np.ones(10), np.zeros(10), np.full(10, np.nan)):
+        with pytest.raises(EngineError, match="weights"):
+            fit_calibration(s, y, weights=bad)
+
+
+def test_each_source_gets_its_share():
+    w = pooled_weights(200, 600, weight=0.5)
+    assert w[:200].sum() == pytest.approx(0.5) and w[200:].sum() == pytest.approx(0.5)
+    assert pooled_weights(10, 30, weight=0.25)[10:].sum() == pytest.approx(0.25)
+    with pytest.raises(EngineError):
+        pooled_weights(1, 1, weight=1.5)
+
+
+def test_pooling_moves_the_fit_towards_the_held_out_pairs():
+    vs, vy = _pairs(400, 6)
+    hs, hy = _pairs(1200, 7, shift=0.1)  # held-out artists whose cosines sit higher
+    alone = pooled_calibration(vs, vy, None)
+    pooled = pooled_calibration(vs, vy, HeldOutPairs(hs, hy, artists=24, folds=3))
+    held_only = best_threshold(hs, hy)
+    assert alone[0] == best_threshold(vs, vy) and alone[1] == fit_calibration(vs, vy, anchor=alone[0])
+    assert alone[0] < pooled[0] < held_only
+    assert pooled[1]["held_out_artists"] == 24 and pooled[1]["anchor"] == pooled[0]
+
+
+def test_record_round_trip_and_damage():
+    pairs = HeldOutPairs(np.array([0.1, 0.5]), np.array([False, True]), artists=4, folds=2)
+    back = HeldOutPairs.from_dict(pairs.to_dict())
+    assert np.array_equal(back.scores, pairs.scores) and np.array_equal(back.same, pairs.same)
+    assert (back.artists, back.folds) == (4, 2) and HeldOutPairs.from_dict(None) is None
+    with pytest.raises(EngineError, match="re-train"):
+        HeldOutPairs.from_dict({"scores": [0.1]})
+    with pytest.raises(EngineError):
+        HeldOutPairs(np.array([0.1]), np.array([True, False]), artists=2, folds=2)
