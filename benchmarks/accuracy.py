@@ -33,7 +33,7 @@ from engine.evaluate.cv_features import FeatureSet, HFLIP, prepared_features  # 
 from engine.model.augment import AugmentConfig  # noqa: E402
 from engine.model.network import NetworkConfig  # noqa: E402
 
-OPEN_SET = ("known_correct", "unknown_correct", "open_set_auroc", "open_set_ece")
+EXTRA_COLUMNS = ("ece_over_folds", "known_correct", "unknown_correct", "open_set_auroc", "open_set_ece")
 
 
 def parse(argv=None) -> argparse.Namespace:
@@ -133,7 +133,7 @@ def save(args, result: dict) -> None:
 
 
 def print_table(result: dict) -> None:
-    columns = list(METRICS) + [c for c in OPEN_SET if any(c in b["summary"] for b in result["recipes"].values())]
+    columns = list(METRICS) + [c for c in EXTRA_COLUMNS if any(c in b["summary"] for b in result["recipes"].values())]
     print("recipe".ljust(22) + "".join(c[:14].rjust(16) for c in columns))
     for name, block in result["recipes"].items():
         s = block["summary"]

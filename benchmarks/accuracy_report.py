@@ -12,7 +12,7 @@ from pathlib import Path
 COLUMNS = [
     ("roc_auc", "ROC-AUC"), ("accuracy", "acc"), ("eer", "EER"), ("triplet_accuracy", "triplet"),
     ("top1", "top-1 (10-NN)"), ("centroid_top1", "centroid top-1"), ("precision_at_1", "P@1"),
-    ("map_at_r", "MAP@R"), ("ece", "ECE"),
+    ("map_at_r", "MAP@R"), ("ece", "ECE"), ("ece_over_folds", "ECE over all folds"),
     ("known_correct", "open-set known"), ("unknown_correct", "open-set unknown"), ("open_set_auroc", "open-set AUROC"), ("open_set_ece", "open-set ECE"),
 ]
 

@@ -127,13 +127,15 @@ def score_fold(
         test_emb, test.artists, k=config.knn, fraction=config.enrol_fraction, seed=seed, groups=test.groups
     )
     retrieval = retrieval_metrics(test_emb, test.artists, groups=test.groups)
+    prob = probability(scores, cal.calibration)
     return {
         "roc_auc": verification["roc_auc"], "accuracy": verification["accuracy"], "eer": verification["eer"],
         "triplet_accuracy": triplet_accuracy(test_emb, test.artists, n_triplets=config.triplets, seed=seed, groups=test.groups),
         "top1": attribution["top1"], "centroid_top1": attribution["centroid_top1"],
         "precision_at_1": retrieval["precision_at_1"], "map_at_r": retrieval["map_at_r"],
-        "ece": expected_calibration_error(probability(scores, cal.calibration), pairs.same, bins=config.bins),
+        "ece": expected_calibration_error(prob, pairs.same, bins=config.bins),
         "ece_free": expected_calibration_error(probability(scores, free), pairs.same, bins=config.bins),
+        "probability": prob, "same": pairs.same,  # for ece_over_folds; cross_validate drops them from the row
     }
 
 
@@ -142,9 +144,10 @@ def _pairs(data: FeatureSet, config: CrossValConfig, seed: int):
 
 
 def summarise(rows: Sequence[dict]) -> dict:
-    """{metric: {"mean", "sd", "n"}} over fold rows (sd: sample sd, 0 for a single row)."""
+    """{metric: {"mean", "sd", "n"}} over fold rows (sd: sample sd, 0 for a single row); a metric
+    some rows lack (None), such as ece_over_folds, is summarised over the rows that have it."""
     out = {}
-    keys = [k for k in rows[0] if isinstance(rows[0][k], (int, float)) and k not in ("fold", "seed")] if rows else []
+    keys = list(dict.fromkeys(k for r in rows for k, v in r.items() if isinstance(v, (int, float)) and k not in ("fold", "seed")))
     for key in keys:
         values = np.array([r[key] for r in rows if r.get(key) is not None], dtype=np.float64)
         sd = float(values.std(ddof=1)) if len(values) > 1 else 0.0
@@ -168,6 +171,7 @@ def cross_validate(
     config.validate()
     rows: dict[str, list[dict]] = {r.name: [] for r in recipes}
     for seed in seeds:
+        pooled: dict[str, list] = {r.name: [] for r in recipes}
         for fold in make_folds(data.artists, test_pool, config=config, seed=seed):
             train, val, test = data.take(fold.train), data.take(fold.val), data.take(fold.test)
             for recipe in recipes:
@@ -176,9 +180,19 @@ def cross_validate(
                 held_out = getattr(embedder, "held_out", None)  # a HeadRecipe's cross-fitted calibration pairs
                 row = {"seed": seed, "fold": fold.index,
                        **score_fold(val_emb, val, test_emb, test, config=config, seed=seed, held_out=held_out)}
+                pooled[recipe.name].append((row.pop("probability"), row.pop("same")))
                 if extra is not None:
                     row.update(extra(val_emb, val, test_emb, test, seed))
                 rows[recipe.name].append(row)
                 if on_row is not None:
                     on_row(recipe.name, row)
+        for name, parts in pooled.items():  # the seed's last row carries it: every test artist's pairs at once
+            rows[name][-1]["ece_over_folds"] = ece_over_folds(parts, bins=config.bins)
     return rows
+
+
+def ece_over_folds(parts: Sequence[tuple[np.ndarray, np.ndarray]], *, bins: int) -> float:
+    """ECE of the (probability, same) pairs of every fold of a seed together: how far the stated
+    probability is off over all test artists (each fold's own ECE sees 7 of them, whose spread
+    around any one calibration adds to it)."""
+    return expected_calibration_error(np.concatenate([p for p, _ in parts]), np.concatenate([y for _, y in parts]), bins=bins)

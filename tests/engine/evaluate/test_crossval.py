@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from engine.base.errors import EngineError
-from engine.evaluate.crossval import CrossValConfig, artist_folds, cross_validate, embed, make_folds, summarise
+from engine.evaluate.crossval import CrossValConfig, artist_folds, cross_validate, ece_over_folds, embed, make_folds, summarise
 from engine.evaluate.cv_features import FeatureSet, prepared_features
 from engine.evaluate.cv_recipes import MixRecipe, TrunkRecipe, mix
 
@@ -140,3 +140,30 @@ def test_prepared_features_reads_every_split_once_and_reuses_the_cache(tmp_path)
     again = prepared_features([data_dir], network, cache_dir=tmp_path / "cache", views=2)
     np.testing.assert_array_equal(first.features, again.features)
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == cached
+
+
+def test_ece_over_folds_pools_every_fold_and_is_summarised_per_seed():
+    # pooled pairs fall in the bins of their own probability: two folds off in different bins stay off;
+    # two folds in one bin, off by different amounts, average out
+    low = (np.full(100, 0.3), np.arange(100) < 50)
+    high = (np.full(100, 0.7), np.arange(100) < 50)
+    assert ece_over_folds([low, high], bins=10) == pytest.approx(0.2)  # bins 3 and 7: |0.3-0.5|, |0.7-0.5|
+    assert ece_over_folds([low, (np.full(100, 0.3), np.arange(100) < 30)], bins=10) == pytest.approx(0.1)
+    rows = [{"seed": 0, "fold": 0, "ece": 0.1}, {"seed": 0, "fold": 1, "ece": 0.3, "ece_over_folds": 0.05},
+            {"seed": 1, "fold": 0, "ece": 0.2}, {"seed": 1, "fold": 1, "ece": 0.2, "ece_over_folds": 0.07}]
+    out = summarise(rows)
+    assert out["ece"]["n"] == 4 and out["ece_over_folds"]["n"] == 2
+    assert out["ece_over_folds"]["mean"] == pytest.approx(0.06)
+
+
+def test_cross_validate_reports_ece_over_folds_on_each_seeds_last_row():
+    rng = np.random.default_rng(0)
+    artists = np.repeat([f"a{k}" for k in range(9)], 10).astype(object)
+    centres = rng.standard_normal((9, 16))
+    feats = (np.repeat(centres, 10, axis=0) + 0.7 * rng.standard_normal((90, 16)))[None].astype(np.float32)
+    data = FeatureSet(feats, artists, np.array([f"g{k}" for k in range(90)], dtype=object), np.zeros(90, int),
+                      [f"p{k}" for k in range(90)])
+    rows = cross_validate(data, [TrunkRecipe("t")], test_pool=np.ones(90, bool),
+                          config=CrossValConfig(folds=3, pairs=300, triplets=200), seeds=(0,))["t"]
+    assert [("ece_over_folds" in r) for r in rows] == [False, False, True]
+    assert 0 <= rows[-1]["ece_over_folds"] <= 1 and "probability" not in rows[0]
