@@ -44,6 +44,7 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--recipe", nargs="+", default=["trunk", "default"], choices=sorted(RECIPES))
     p.add_argument("--pool", choices=("first", "all"), default="first", help="artists the test folds are drawn from")
+    p.add_argument("--extra-role", choices=("train", "val"), default="train", help="further --data sets train, or join the inner val")
     p.add_argument("--tta", action="store_true", help="average the embeddings of the image and its mirror image")
     p.add_argument("--backbone", default="efficientnet_lite0")
     p.add_argument("--pooling", default="multiscale", help="trunk pooling: avg | multiscale | gram")
@@ -92,7 +93,7 @@ def run(args) -> dict:
     recipes = [RECIPES[name](network) for name in args.recipe]
     for name in args.recipe:
         needed_views(name, data.features.shape[0])
-    config = CrossValConfig(folds=args.folds, inner_val_fraction=args.val_fraction)
+    config = CrossValConfig(folds=args.folds, inner_val_fraction=args.val_fraction, extra_role=args.extra_role)
     fold_seconds: dict[str, float] = {}
     rows = cross_validate(
         data, recipes, test_pool=pool, config=config, seeds=args.seeds,
@@ -111,7 +112,7 @@ def run(args) -> dict:
 
 
 def run_key(args, name: str) -> str:
-    extra = "+extra" if len(args.data) > 1 else ""
+    extra = ("+extra" if args.extra_role == "train" else "+extra-as-val") if len(args.data) > 1 else ""
     parts = [name, f"pool={args.pool}{extra}", f"k={args.folds}", f"seeds={len(args.seeds)}"]
     parts += ["tta"] if args.tta else []
     parts += [args.backbone] if args.backbone != "efficientnet_lite0" else []

@@ -3,7 +3,7 @@
 Folds: the artists of the *test pool* (e.g. one collection's) are shuffled by seed and cut into K
 groups. Fold k tests on group k; its inner val artists (threshold, calibration, model selection)
 are `inner_val_fraction` of the other test-pool artists; every other artist, extra collections
-included, trains. No artist is in two roles of one fold, so every number is on unseen painters.
+included, trains (or, with extra_role="val", the extra collections join every fold's inner val). No artist is in two roles of one fold, so every number is on unseen painters.
 
 A recipe maps (train, val) FeatureSets to an embedder `(N, F) features -> (N, D) embeddings`; one
 that cross-fits its calibration (as `engine train` does) sets `embedder.held_out` (HeldOutPairs).
@@ -50,12 +50,16 @@ class CrossValConfig:
     knn: int = 10
     enrol_fraction: float = 0.5
     bins: int = 10
+    extra_role: str = "train"  # paintings outside the test pool: train in every fold, or join every fold's inner val
+
 
     def validate(self) -> "CrossValConfig":
         if self.folds < 2:
             raise EngineError(f"--folds must be >= 2, got {self.folds}")
         if not 0 < self.inner_val_fraction < 1:
             raise EngineError(f"inner val fraction must be in (0, 1), got {self.inner_val_fraction}")
+        if self.extra_role not in ("train", "val"):
+            raise EngineError(f"extra role must be train or val, got {self.extra_role!r}")
         return self
 
 
@@ -94,7 +98,7 @@ def make_folds(
             raise EngineError("too few artists outside the test fold for inner val and training; use fewer --folds")
         val_names = set(rng.permutation(np.array(rest, dtype=object))[:n_val].tolist())
         test = np.isin(artists, test_names)
-        val = np.isin(artists, list(val_names))
+        val = np.isin(artists, list(val_names)) | (config.extra_role == "val") & ~np.asarray(test_pool, dtype=bool)
         out.append(Fold(k, np.flatnonzero(~test & ~val), np.flatnonzero(val), np.flatnonzero(test)))
     return out
 

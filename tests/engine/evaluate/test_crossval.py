@@ -167,3 +167,16 @@ def test_cross_validate_reports_ece_over_folds_on_each_seeds_last_row():
                           config=CrossValConfig(folds=3, pairs=300, triplets=200), seeds=(0,))["t"]
     assert [("ece_over_folds" in r) for r in rows] == [False, False, True]
     assert 0 <= rows[-1]["ece_over_folds"] <= 1 and "probability" not in rows[0]
+
+
+def test_extra_painters_can_join_every_inner_val_instead():
+    data = join(clusters(12, 4), clusters(9, 4, seed=1, collection=1))
+    extra = set(data.artists[data.collection == 1])
+    plain = make_folds(data.artists, data.collection == 0, config=CrossValConfig(folds=4), seed=0)
+    as_val = make_folds(data.artists, data.collection == 0, config=CrossValConfig(folds=4, extra_role="val"), seed=0)
+    for a, b in zip(plain, as_val):
+        assert np.array_equal(a.test, b.test)  # the same test artists
+        assert set(data.artists[b.val]) == set(data.artists[a.val]) | extra
+        assert set(data.artists[b.train]) == set(data.artists[a.train]) - extra
+    with pytest.raises(EngineError, match="extra role"):
+        CrossValConfig(extra_role="test").validate()
