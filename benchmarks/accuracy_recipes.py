@@ -60,6 +60,9 @@ RECIPES = {
     "default_sel": lambda n: _old_default(n, "default_sel", selection="roc_auc+map_at_r"),
     # the library's default recipe as `engine train` runs it (engine/train/config.py, engine/model/network.py)
     "new_default": lambda n: HeadRecipe("new_default", TrainConfig(network=replace(NetworkConfig(), backbone=n.backbone, pooling=n.pooling))),
+    # the same with 6 cross-fitted calibration heads (each trained on 5/6 of the training artists)
+    "new_default_cal6": lambda n: HeadRecipe("new_default_cal6", TrainConfig(
+        network=replace(NetworkConfig(), backbone=n.backbone, pooling=n.pooling), calibration_folds=6)),
     # the same, calibrated on the inner val pairs alone (before cross-fitted calibration)
     "new_default_valcal": lambda n: HeadRecipe("new_default_valcal", TrainConfig(
         network=replace(NetworkConfig(), backbone=n.backbone, pooling=n.pooling), calibration_folds=0)),
