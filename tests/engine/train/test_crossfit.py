@@ -108,3 +108,14 @@ def test_calibration_folds_zero_calibrates_on_val_alone(tmp_path):
     stored = read_checkpoint(summary["model_path"])
     assert "held_out" not in stored and "held_out_artists" not in stored["calibration"]
     assert summary["calibration_artists"] == 3
+
+
+def test_resuming_a_finished_run_recalibrates_from_the_stored_best_head(tmp_path):
+    data = write_dataset(tmp_path / "data", artists=9, per_artist=6, val_artists=3)
+    config = make_config("default", **FAST)
+    first = train_model(data, config=config, out=tmp_path / "m", home=tmp_path / "home")
+    before = read_checkpoint(first["model_path"])
+    again = train_model(data, config=config, out=tmp_path / "m", home=tmp_path / "home", resume=True)  # nothing left to train
+    after = read_checkpoint(again["model_path"])
+    assert after["fingerprint"] == before["fingerprint"] and after["held_out"] == before["held_out"]
+    assert after["threshold"] == pytest.approx(before["threshold"]) and after["calibration"]["a"] == pytest.approx(before["calibration"]["a"])
