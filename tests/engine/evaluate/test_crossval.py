@@ -180,3 +180,20 @@ def test_extra_painters_can_join_every_inner_val_instead():
         assert set(data.artists[b.train]) == set(data.artists[a.train]) - extra
     with pytest.raises(EngineError, match="extra role"):
         CrossValConfig(extra_role="test").validate()
+
+
+def test_a_head_recipe_cross_fits_its_calibration_as_engine_train_does():
+    from engine.evaluate.cv_recipes import HeadRecipe
+    from engine.evaluate.held_out import HeldOutPairs
+    from engine.model.network import NetworkConfig
+    from engine.train.config import TrainConfig
+
+    data = clusters(14, 6, dim=32)
+    train, val = data.take(np.flatnonzero(np.isin(data.artists, np.unique(data.artists)[:10]))), \
+        data.take(np.flatnonzero(np.isin(data.artists, np.unique(data.artists)[10:])))
+    config = TrainConfig(network=NetworkConfig(embedding_dim=8), epochs=2, batch_size=16, val_pairs=200, val_triplets=100)
+    embedder = HeadRecipe("h", config).fit(train, val, seed=0)
+    assert isinstance(embedder.held_out, HeldOutPairs) and (embedder.held_out.artists, embedder.held_out.folds) == (10, 3)
+    assert embedder(val.features[0]).shape == (len(val.artists), 8)
+    plain = HeadRecipe("h0", TrainConfig(network=NetworkConfig(embedding_dim=8), epochs=2, batch_size=16, calibration_folds=0))
+    assert not hasattr(plain.fit(train, val, seed=0), "held_out")
