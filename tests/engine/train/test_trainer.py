@@ -103,7 +103,8 @@ def test_reference_recipe_runs_end_to_end(data, tmp_path):
     assert np.isfinite(float(_rows(tmp_path / "ref")[1]["train_loss"]))
 
 
-@pytest.mark.parametrize("bad", [{"epochs": 0}, {"mode": "sideways"}, {"per_artist": 1}, {"backbone": "vgg"}])
+@pytest.mark.parametrize("bad", [{"epochs": 0}, {"mode": "sideways"}, {"per_artist": 1}, {"backbone": "vgg"},
+                                 {"calibration_folds": 1}, {"calibration_folds": -1}])
 def test_bad_options_are_engine_errors(bad):
     with pytest.raises(EngineError):
         make_config(**bad)
