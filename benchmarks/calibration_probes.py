@@ -33,7 +33,7 @@ from sklearn.metrics import roc_auc_score  # noqa: E402
 
 from benchmarks.accuracy_recipes import RECIPES  # noqa: E402
 from engine.evaluate.calibration import best_threshold, expected_calibration_error, fit_calibration, probability  # noqa: E402
-from engine.evaluate.crossval import CrossValConfig, _pairs, embed, make_folds  # noqa: E402
+from engine.evaluate.crossval import CrossValConfig, embed, fold_pairs, make_folds  # noqa: E402
 from engine.evaluate.cv_features import prepared_features  # noqa: E402
 from engine.evaluate.metrics.verification import cosine_scores  # noqa: E402
 from engine.model.augment import AugmentConfig  # noqa: E402
@@ -60,7 +60,7 @@ def fold_embeddings(args) -> list[dict]:
 
 
 def _scored(f: dict, role: str, n_pairs: int = 2000):
-    pairs = _pairs(f[role], CrossValConfig(pairs=n_pairs), f["seed"])
+    pairs = fold_pairs(f[role], CrossValConfig(pairs=n_pairs), f["seed"])
     return cosine_scores(f[f"{role}_emb"], pairs.i, pairs.j), pairs.same, pairs
 
 

@@ -116,15 +116,16 @@ def embed(embedder: Embedder, data: FeatureSet, *, views: Sequence[int] = (0,)) 
 def score_fold(
     val_emb: np.ndarray, val: FeatureSet, test_emb: np.ndarray, test: FeatureSet, *, config: CrossValConfig, seed: int,
     held_out: HeldOutPairs | None = None,
-) -> dict:
+) -> tuple[dict, tuple[np.ndarray, np.ndarray]]:
     """All CV metrics of one fold: threshold and calibration from the val artists (pooled with the
     recipe's `held_out` pairs of its training artists when it has them), scored on the test artists.
+    -> (row, (probability (P,), same (P,)) of the test pairs, for ece_over_folds).
 
     ece: of the anchored Platt rule `engine train` stores; ece_free: of a free Platt fit on the val pairs alone."""
-    val_pairs = _pairs(val, config, seed)
+    val_pairs = fold_pairs(val, config, seed)
     cal = calibrate(val_emb, val_pairs, source="inner val", held_out=held_out)
     free = fit_calibration(cosine_scores(val_emb, val_pairs.i, val_pairs.j), val_pairs.same)
-    pairs = _pairs(test, config, seed)
+    pairs = fold_pairs(test, config, seed)
     scores = cosine_scores(test_emb, pairs.i, pairs.j)
     verification = verification_metrics(scores, pairs.same, threshold=cal.threshold)
     attribution = attribution_metrics(
@@ -139,11 +140,11 @@ def score_fold(
         "precision_at_1": retrieval["precision_at_1"], "map_at_r": retrieval["map_at_r"],
         "ece": expected_calibration_error(prob, pairs.same, bins=config.bins),
         "ece_free": expected_calibration_error(probability(scores, free), pairs.same, bins=config.bins),
-        "probability": prob, "same": pairs.same,  # for ece_over_folds; cross_validate drops them from the row
-    }
+    }, (prob, pairs.same)
 
 
-def _pairs(data: FeatureSet, config: CrossValConfig, seed: int):
+def fold_pairs(data: FeatureSet, config: CrossValConfig, seed: int):
+    """The balanced pairs a fold scores (config.pairs of them, the default per-artist cap)."""
     return draw_pairs(data.artists, data.groups, n_pairs=config.pairs, per_artist_cap=config.per_artist_cap, seed=seed)
 
 
@@ -182,9 +183,9 @@ def cross_validate(
                 embedder = recipe.fit(train, val, seed=seed)
                 val_emb, test_emb = embed(embedder, val, views=eval_views), embed(embedder, test, views=eval_views)
                 held_out = getattr(embedder, "held_out", None)  # a HeadRecipe's cross-fitted calibration pairs
-                row = {"seed": seed, "fold": fold.index,
-                       **score_fold(val_emb, val, test_emb, test, config=config, seed=seed, held_out=held_out)}
-                pooled[recipe.name].append((row.pop("probability"), row.pop("same")))
+                scores, scored_pairs = score_fold(val_emb, val, test_emb, test, config=config, seed=seed, held_out=held_out)
+                row = {"seed": seed, "fold": fold.index, **scores}
+                pooled[recipe.name].append(scored_pairs)
                 if extra is not None:
                     row.update(extra(val_emb, val, test_emb, test, seed))
                 rows[recipe.name].append(row)
