@@ -92,10 +92,7 @@ def _exit(code: int) -> None:
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
-    # Under torchrun the process group's native threads outlive it and can abort the normal teardown
-    # ("terminate called without an active exception", exit -6) after the run is complete and saved.
-    torchrun = os.environ.get("WORLD_SIZE", "1") not in ("", "1")
-    if (torchrun or threading.active_count() == 1) and "ray" not in sys.modules and not os.environ.get("ENGINE_DEBUG"):
+    if threading.active_count() == 1 and "ray" not in sys.modules and not os.environ.get("ENGINE_DEBUG"):
         os._exit(code)
     sys.exit(code)
 

@@ -19,6 +19,7 @@ from typing import Callable, Protocol, Sequence
 import numpy as np
 
 from engine.base.errors import EngineError
+from engine.base.vectors import l2_normalize
 from engine.evaluate.calibration import expected_calibration_error, fit_calibration, probability
 from engine.evaluate.cv_features import FeatureSet
 from engine.evaluate.held_out import HeldOutPairs
@@ -107,8 +108,7 @@ def embed(embedder: Embedder, data: FeatureSet, *, views: Sequence[int] = (0,)) 
     """Mean of the unit embeddings of the given views (test-time augmentation when several)."""
     total = None
     for v in views:
-        e = np.asarray(embedder(data.features[v]), dtype=np.float64)
-        e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+        e = l2_normalize(embedder(data.features[v]), dtype=np.float64)
         total = e if total is None else total + e
     return total / len(views)
 

@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from engine.base.vectors import l2_normalize
 from engine.evaluate.crossval import Embedder
 from engine.evaluate.cv_features import FeatureSet
 from engine.evaluate.metrics.retrieval import retrieval_metrics
@@ -33,10 +34,6 @@ def as_split(data: FeatureSet) -> Split:
     """The training code's view of a FeatureSet: integer labels per artist."""
     names, labels = np.unique(data.artists.astype(str), return_inverse=True)
     return Split(list(data.paths), [str(a) for a in data.artists], labels.astype(np.int64), [str(g) for g in data.groups])
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 @dataclass(frozen=True)
@@ -62,7 +59,7 @@ class TrunkRecipe:
             return lambda x: (prepared(x) - mean) / sd
         edges = np.cumsum((0,) + tuple(self.blocks))
         return lambda x: np.concatenate(
-            [_unit(z) for z in np.split((prepared(x) - mean) / sd, edges[1:-1], axis=1)], axis=1
+            [l2_normalize(z, dtype=z.dtype) for z in np.split((prepared(x) - mean) / sd, edges[1:-1], axis=1)], axis=1
         )
 
 
@@ -124,10 +121,10 @@ class MixRecipe:
 
     def fit(self, train: FeatureSet, val: FeatureSet, *, seed: int) -> Embedder:
         fa, fb = (part.fit(train, val, seed=seed) for part in self.parts)
-        va, vb = _unit(fa(val.features[0])), _unit(fb(val.features[0]))
+        va, vb = (l2_normalize(e, dtype=e.dtype) for e in (fa(val.features[0]), fb(val.features[0])))
         pairs = draw_pairs(val.artists, val.groups, n_pairs=2000, per_artist_cap=0, seed=seed)
         w = max(self.weights, key=lambda w: _val_criterion(mix(va, vb, w), val, pairs))
-        return lambda x: mix(_unit(fa(x)), _unit(fb(x)), w)
+        return lambda x: mix(*(l2_normalize(e, dtype=e.dtype) for e in (fa(x), fb(x))), w)
 
 
 def mix(a: np.ndarray, b: np.ndarray, w: float) -> np.ndarray:

@@ -90,6 +90,7 @@ def process_group(device: str) -> Iterator[Ranks]:
     backend = backend_for(device)
     if backend == "nccl":
         torch.cuda.set_device(ranks.local_rank)
+    import_dynamo_first()
     try:
         dist.init_process_group(backend, timeout=COLLECTIVE_TIMEOUT)  # env:// rendezvous from torchrun
     except (RuntimeError, ValueError) as exc:
@@ -97,8 +98,23 @@ def process_group(device: str) -> Iterator[Ranks]:
     logger.info("rank %d of %d (%s)", ranks.rank, ranks.world_size, backend)
     try:
         yield current()
+        dist.barrier()  # no rank leaves while a peer is still inside a collective (not after an error: peers may be gone)
     finally:
         dist.destroy_process_group()
+
+
+def import_dynamo_first() -> None:
+    """Import torch._dynamo before a process group exists, so that destroying the group frees it.
+
+    DistributedDataParallel imports torch._dynamo lazily, at its first construction. Imported while
+    a group is live, torch._dynamo keeps a reference to that group, so `destroy_process_group` no
+    longer frees it and gloo's worker threads outlive it. A worker still releasing the last
+    collective's tensors at interpreter teardown then needs the GIL; CPython ends such a thread with
+    a forced unwind through a noexcept C++ frame: std::terminate, "terminate called without an
+    active exception", exit -6. Imported first, the group is freed by `destroy_process_group` (the
+    pybind holder releases the GIL and joins the workers) and the process exits normally.
+    """
+    import torch._dynamo  # noqa: F401  (the import is the point)
 
 
 def rank_batches(config: TrainConfig, labels: np.ndarray, *, epoch: int) -> list[list[int]]:

@@ -72,31 +72,46 @@ def take_steps(trainer, images: torch.Tensor, labels: torch.Tensor) -> list[floa
     return [trainer.train_step(images, labels) for _ in range(STEPS)]
 
 
-def torchrun(*args: str, nproc: int = 2, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Launch `-m ddp_kit ARGS` on `nproc` local ranks (gloo); stdout/stderr captured."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(Path(__file__).parent)])}
+def torchrun(*args: str, nproc: int = 2, timeout: float = 120, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Launch `-m ddp_kit ARGS` on `nproc` local ranks (gloo), with `env` added; stdout/stderr captured."""
+    env = {**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join([str(REPO), str(Path(__file__).parent)])}
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
                "-m", "ddp_kit", *args]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout, cwd=REPO)
 
 
-def _steps(out: Path, data: Path) -> None:
+def native_threads() -> list[str]:
+    """The names of this process's native threads (Linux: /proc/self/task): gloo's are pt_gloo_runloop and gloo_tcp_loop."""
+    return sorted(open(f"/proc/self/task/{t}/comm").read().strip() for t in os.listdir("/proc/self/task"))
+
+
+def _take_shared_steps(out: Path, data: Path, ranks) -> None:
+    """3 optimizer steps on this rank's slice of the global batch; the DDP trainer is freed on return."""
     from engine.train.data import load_train_data
-    from engine.train.distributed import process_group
     from engine.train.finetune import FinetuneTrainer
+
+    trainer = FinetuneTrainer(fast_config(), load_train_data(data))
+    images, labels = global_batch()
+    share = slice(ranks.rank * GLOBAL_BATCH // ranks.world_size, (ranks.rank + 1) * GLOBAL_BATCH // ranks.world_size)
+    losses = take_steps(trainer, images[share], labels[share])
+    torch.save({"state": trainer.model.state_dict(), "losses": losses}, out / f"steps{ranks.rank}.pt")
+
+
+def _steps(out: Path, data: Path) -> None:
+    """What a user's script does: join the group, train, leave; then the normal interpreter exit."""
+    from engine.train.distributed import process_group
     from engine.train.trainer import train_model
 
-    config = fast_config()
+    threads_before = native_threads()
     with process_group("cpu") as ranks:
-        trainer = FinetuneTrainer(config, load_train_data(data))
-        images, labels = global_batch()
-        share = slice(ranks.rank * GLOBAL_BATCH // ranks.world_size, (ranks.rank + 1) * GLOBAL_BATCH // ranks.world_size)
-        losses = take_steps(trainer, images[share], labels[share])
-        torch.save({"state": trainer.model.state_dict(), "losses": losses}, out / f"steps{ranks.rank}.pt")
+        threads_in_group = native_threads()
+        _take_shared_steps(out, data, ranks)
         # all triplets (no mining): its loss falls steadily, so a few epochs show learning; 2 epochs, then --resume to 4
         train_model(data, config=fast_config(miner="all", batch_size=4, epochs=2), out=out / "model", home=out / "home")
         summary = train_model(data, config=fast_config(miner="all", batch_size=4, epochs=4), out=out / "model",
                               home=out / "home", resume=True)
+    # the group's native threads are joined when the block ends (none left to meet the interpreter's teardown)
+    summary["native_threads"] = {"before": threads_before, "in_group": threads_in_group, "after": native_threads()}
     (out / f"summary{ranks.rank}.json").write_text(json.dumps(summary))
 
 

@@ -111,12 +111,16 @@ def test_two_ranks_equal_one_process_on_the_global_batch(data, tmp_path):
     assert names == ["config.json", "last.pt", "loss.png", "metrics.csv", "model.pt"]  # no temp files, no rank-1 copies
     train = _train_losses(tmp_path / "model")  # epochs 1-2, then 3-4 after --resume
     assert len(train) == 4 and train[-1] < train[0] and last["epoch"] == 4
+    for summary in summaries:  # gloo's worker threads lived in the group and were joined when it ended (issue 22)
+        gloo = {when: [name for name in names if "gloo" in name] for when, names in summary["native_threads"].items()}
+        assert gloo["before"] == [] and gloo["in_group"] and gloo["after"] == [], gloo
 
 
 def test_torchrun_cli_train(data, tmp_path):
     run = torchrun("cli", "train", str(data), "--mode", "finetune", "--backbone", "tiny_plain", "--weights", "none",
                    "--pooling", "avg", "--batch-size", "8", "--per-artist", "2", "--workers", "0", "--epochs", "1",
-                   "--out", str(tmp_path / "m"), "--home", str(tmp_path / "home"), "--json")
+                   "--out", str(tmp_path / "m"), "--home", str(tmp_path / "home"), "--json",
+                   env={"ENGINE_DEBUG": "1"})  # the CLI's normal interpreter teardown, not its fast os._exit
     assert run.returncode == 0, run.stderr[-3000:]
     summary = json.loads(run.stdout)  # one JSON document: rank 0 alone prints
     assert summary["world_size"] == 2 and summary["mode"] == "finetune" and summary["best_epoch"] in (0, 1)
