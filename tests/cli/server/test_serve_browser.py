@@ -7,6 +7,7 @@ a screenshot of the page on that collection, e.g. docs/serve.png.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -60,6 +61,16 @@ def _thumbnail_widths(page) -> list[int]:
     return page.eval_on_selector_all("#results-grid img", "imgs => imgs.map(i => i.naturalWidth)")
 
 
+def _api_verify(url: str, a: Path, b: Path) -> dict:
+    """What POST /api/verify answers for the two images, from the running server."""
+    import httpx
+
+    files = {"a": (a.name, a.read_bytes(), "image/jpeg"), "b": (b.name, b.read_bytes(), "image/jpeg")}
+    response = httpx.post(f"{url}/api/verify", files=files, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
 def test_search_detail_and_verify_in_chromium(browser, indexed, state, live_server, tmp_path):
     app = create_app(ServeConfig(home=indexed.home, model=indexed.model), state)
     offsite: list[str] = []
@@ -90,13 +101,17 @@ def test_search_detail_and_verify_in_chromium(browser, indexed, state, live_serv
         _search(page, indexed.paths["Cid Blue"][2])
         assert page.eval_on_selector_all("#results-grid .caption", "cs => cs.map(c => c.innerText.split('\\n')[0])") == ["Ann Red"] * 3
 
+        pair = indexed.paths["Bob Green"][0], indexed.paths["Bob Green"][1]
         page.click("#tab-verify")
-        page.set_input_files("#verify-a", str(indexed.paths["Bob Green"][0]))
-        page.set_input_files("#verify-b", str(indexed.paths["Bob Green"][1]))
+        page.set_input_files("#verify-a", str(pair[0]))
+        page.set_input_files("#verify-b", str(pair[1]))
         page.click("#verify-form button[type=submit]")
         page.wait_for_selector("#verdict")
-        assert page.inner_text("#verdict") in ("Same hand", "Different hands")
-        assert "%" in page.inner_text("#verify-result")
+        api = _api_verify(url, *pair)  # the same two images, straight from the API
+        assert page.inner_text("#verdict") == ("Same hand" if api["same_artist"] else "Different hands")
+        shown = page.inner_text("#verify-result")
+        assert page.inner_text("#verify-result .value") == f"{math.floor(100 * api['probability'] + 0.5)}%"  # Math.round
+        assert f"cosine similarity {api['similarity']:.3f} (threshold {api['threshold']:.3f})" in shown
         page.screenshot(path=str(tmp_path / "serve-verify.png"), full_page=True)
         assert (tmp_path / "serve-verify.png").stat().st_size > 0
     assert not offsite, offsite  # works offline: nothing but this server
