@@ -167,6 +167,11 @@ def test_newer_format_is_refused(tmp_path, tiny_model):
     assert "newer" in str(info.value)
 
 
+@pytest.mark.xfail(
+    strict=True, raises=pytest.fail.Exception,
+    reason="product gap: load_model (engine/model/checkpoint.py) does not check that weights are finite, so a NaN "
+    "checkpoint is not refused; indexing runs and skips every painting as non_finite_embedding instead",
+)
 def test_non_finite_weights_are_refused_before_indexing(tmp_path, tiny_model):
     """A checkpoint whose weights hold NaN (fingerprint recomputed, so it "looks" valid) must not fill the catalog with NaN vectors."""
     from indexer.config import IndexConfig
@@ -179,11 +184,15 @@ def test_non_finite_weights_are_refused_before_indexing(tmp_path, tiny_model):
 
     path = _rewrite(tiny_model, tmp_path, "nan", poison)
     _save(tmp_path / "folder" / "a.jpg", noise_image((40, 40), seed=1), "JPEG")
+    home = tmp_path / "home"
     try:
-        index_folder(tmp_path / "folder", home=tmp_path / "home", model=path, config=IndexConfig(num_workers=0))
-    except EngineError:
-        pass
-    assert audit_home(tmp_path / "home").bad_vectors == 0
+        with pytest.raises(EngineError) as info:
+            index_folder(tmp_path / "folder", home=home, model=path, config=IndexConfig(num_workers=0))
+    finally:  # refused or not, the poison never reaches the catalog (an AssertionError here is a real failure, not the xfail)
+        audit = audit_home(home)
+        assert audit.bad_vectors == 0 and audit.rows == 0, audit
+    message = str(info.value)
+    assert "\n" not in message and str(path) in message
 
 
 def test_other_embedding_size_cannot_touch_an_index(tmp_path, tiny_model, tiny_model_16d, fast_models):
