@@ -28,8 +28,8 @@ if str(REPO) not in sys.path:
 import numpy as np  # noqa: E402
 
 from benchmarks.accuracy_recipes import RECIPES, needed_views  # noqa: E402
-from engine.evaluate.crossval import METRICS, CrossValConfig, cross_validate, summarise  # noqa: E402
-from engine.evaluate.cv_features import FeatureSet, HFLIP, prepared_features  # noqa: E402
+from benchmarks.crossval.harness import METRICS, CrossValConfig, cross_validate, summarise  # noqa: E402
+from benchmarks.crossval.features import FeatureSet, HFLIP, prepared_features  # noqa: E402
 from engine.model.augment import AugmentConfig  # noqa: E402
 from engine.model.network import NetworkConfig  # noqa: E402
 
@@ -70,7 +70,8 @@ def _meta(fs: FeatureSet):
 def open_set_extra():
     """The open-set columns when engine/evaluate/openset.py provides them (None otherwise)."""
     try:
-        from engine.evaluate.openset import fit_attribution_calibration, open_set_metrics
+        from engine.calibrate.attribution import fit_attribution_calibration
+        from engine.evaluate.open_set import open_set_metrics
     except ImportError:
         return None
 

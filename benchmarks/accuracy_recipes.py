@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from engine.evaluate.cv_recipes import HeadRecipe, MixRecipe, ProjectionRecipe, TrunkRecipe
+from benchmarks.crossval.recipes import HeadRecipe, MixRecipe, ProjectionRecipe, TrunkRecipe
 from engine.model.backbones import get_spec
 from engine.model.heads import ProjectedHead
 from engine.model.network import NetworkConfig

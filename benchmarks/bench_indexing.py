@@ -3,7 +3,7 @@
 Product: `indexer.pipeline.index_folder` (scan, hash, decode in DataLoader workers, batched forward,
 catalog + FAISS writes) and, to isolate that overhead, `engine.inference.embedding.embed_paths` alone.
 `index_folder` runs with its default config, so it measures its own inference plan (batch size,
-concurrent forward streams, threads: `engine.inference.plan.choose_plan`).
+concurrent forward streams, threads: `engine.inference.forward_plan.choose_plan`).
 References, same run:
   (a) compute limit: the model's bare forward pass on random tensors under the plan the product
       chose (same batch size, streams and threads), measured right before and right after
@@ -51,7 +51,7 @@ SCAN_BACKBONES = ("efficientnet_lite0",)  # the cheapest forward, where decoding
 def compute_limit(lm, plan, seconds: float) -> float:
     """Images/s of the bare forward pass under `plan` (batch size, concurrent streams, threads) on
     random channels_last tensors, after one warm-up batch per stream."""
-    from engine.inference.plan import measure_plan
+    from engine.inference.forward_plan import measure_plan
 
     return measure_plan(lm.model, plan, input_size=lm.input_size, device=lm.device, seconds=seconds)
 
@@ -128,7 +128,7 @@ def startup_seconds(index_json: dict, n: int) -> float:
 
 def candidate_rates(lm, seconds: float) -> dict:
     """Bare forward images/s of every plan the product chooses from, and of the old fixed batch of 64."""
-    from engine.inference.plan import InferencePlan, cpu_candidates
+    from engine.inference.forward_plan import InferencePlan, cpu_candidates
 
     plans = [*cpu_candidates(cpu_cores()), InferencePlan(batch_size=64, threads=cpu_cores())]
     return {plan_name(p): compute_limit(lm, p, seconds) for p in plans}
@@ -140,7 +140,7 @@ def plan_name(plan) -> str:
 
 def bench_backbone(backbone: str, folder: Path, paths: list[Path], size: dict, work: Path) -> dict:
     from engine.model.checkpoint import load_model
-    from engine.inference.plan import InferencePlan
+    from engine.inference.forward_plan import InferencePlan
 
     work.mkdir(parents=True, exist_ok=True)
     model = make_model(backbone, work / "models" / backbone)

@@ -85,7 +85,7 @@ def measure(code: str) -> dict:
 
 
 def indexing_rows(work: Path, size: dict) -> list[dict]:
-    from engine.inference.plan import InferencePlan
+    from engine.inference.forward_plan import InferencePlan
 
     source = artdata_images(size["images"])
     if len(source) == size["images"]:

@@ -35,7 +35,7 @@ _SCORE = """
 import json, time, numpy as np, pyarrow as pa
 from pathlib import Path
 from benchmarks.common import proc_status_kib
-from engine.inference.pairs import PairEmbeddings, write_pair_scores
+from engine.inference.pairs_file import PairEmbeddings, write_pair_scores
 rng = np.random.default_rng(0)
 n = {images}
 v = rng.normal(size=(n, {dim})).astype(np.float32)

@@ -32,10 +32,11 @@ from sklearn.isotonic import IsotonicRegression  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 
 from benchmarks.accuracy_recipes import RECIPES  # noqa: E402
-from engine.evaluate.calibration import best_threshold, expected_calibration_error, fit_calibration, probability  # noqa: E402
-from engine.evaluate.crossval import CrossValConfig, embed, fold_pairs, make_folds  # noqa: E402
-from engine.evaluate.cv_features import prepared_features  # noqa: E402
-from engine.evaluate.metrics.verification import cosine_scores  # noqa: E402
+from engine.calibrate.platt import best_threshold, fit_calibration, probability
+from engine.metrics.calibration_error import expected_calibration_error  # noqa: E402
+from benchmarks.crossval.harness import CrossValConfig, embed, fold_pairs, make_folds  # noqa: E402
+from benchmarks.crossval.features import prepared_features  # noqa: E402
+from engine.base.vectors import cosine_scores  # noqa: E402
 from engine.model.augment import AugmentConfig  # noqa: E402
 from engine.model.network import NetworkConfig  # noqa: E402
 

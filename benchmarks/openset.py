@@ -6,7 +6,7 @@
 PREPARED is a prepared set (`engine prepare ../shared/artdata/train --labels ../shared/artdata/train_info.csv
 --out PREPARED`); --scale keeps the first 8 (toy) or 40 (quick) paintings of each artist, full keeps all.
 
-Each fold: the attribution rule is fitted on the next fold's artists (engine.evaluate.openset.
+Each fold: the attribution rule is fitted on the next fold's artists (engine.calibrate.attribution.
 fit_attribution_calibration), then measured on this fold's artists (open_set_metrics: half of them
 indexed, held-out paintings of all as queries). Compared with the verification calibration (Platt
 on pair cosines) applied to each artist's best match. Features: efficientnet_lite0's pooled
@@ -31,12 +31,10 @@ if __package__ in (None, ""):
 from benchmarks.common import cli_args, save_result
 from engine.data.hashing import file_sha256
 from engine.data.manifest import read_manifest
-from engine.evaluate.openset import (
-    AttributionCalibration,
-    fit_attribution_calibration,
-    open_set_metrics,
-)
-from engine.evaluate.scores import calibrate, draw_pairs
+from engine.calibrate.attribution import AttributionCalibration, fit_attribution_calibration
+from engine.evaluate.open_set import open_set_metrics
+from engine.calibrate.fit import calibrate
+from engine.metrics.pair_sampling import draw_pairs
 from engine.model.augment import AugmentConfig
 from engine.model.backbones import get_spec
 from engine.model.network import NetworkConfig, build_pooled_trunk

@@ -224,7 +224,7 @@ def openset_section(res: dict) -> str:
             for features, rules in res["results"].items() for rule, m in rules.items()]
     return (f"{res['paintings']:,} paintings of {res['artists']} artists (`{res['data']}`), untrained trunk features, "
             f"{res['folds']} artist folds: each rule is fitted on one fold's artists and measured on the next's (half of "
-            "them indexed, held-out paintings of all as queries); `fitted` = engine.evaluate.openset's attribution rule, "
+            "them indexed, held-out paintings of all as queries); `fitted` = engine.calibrate.attribution's attribution rule, "
             "`verification calibration` = the pair Platt calibration on each artist's best match. Mean ± sd over "
             "folds; accuracy only, no speed.\n\n" + table(rows))
 

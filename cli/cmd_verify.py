@@ -35,7 +35,7 @@ def verify(
     """
     if pairs is not None:
         _usage(a is None and out is not None, "--pairs takes no images A B and needs --out OUT.csv")
-        from engine.inference.pairs import score_pairs
+        from engine.inference.pairs_file import score_pairs
 
         result = score_pairs(pairs, out=out, images_dir=images_dir, home=home, model=model, strict=strict, progress=RichProgress())
         emit(result, as_json=as_json, render=_render_pairs)

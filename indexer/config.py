@@ -12,7 +12,7 @@ from engine.base.config import require
 
 @dataclass(frozen=True)
 class IndexConfig:
-    # The forward pass: None for all three measures the fastest plan (engine.inference.plan); setting any fixes it.
+    # The forward pass: None for all three measures the fastest plan (engine.inference.forward_plan); setting any fixes it.
     batch_size: int | None = None  # images per forward pass
     streams: int | None = None  # forward passes at once (threads sharing the model)
     torch_threads: int | None = None  # intra-op threads per forward pass

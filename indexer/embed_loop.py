@@ -13,10 +13,10 @@ import numpy as np
 from db.records import Labels, NewPainting
 from engine.model.checkpoint import LoadedModel
 from engine.inference.embedding import EmbeddingResult, embed_paths
-from engine.inference.plan import InferencePlan
+from engine.inference.forward_plan import InferencePlan
 from engine.base.progress import NullProgress, Progress, Task
 from indexer.config import IndexConfig
-from indexer.plan import Work
+from indexer.change_plan import Work
 from indexer.scan import image_size
 from indexer.writer import IndexWriter
 from engine.base.vectors import l2_normalize

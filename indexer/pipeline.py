@@ -16,7 +16,7 @@ from db.store import CatalogStore
 from engine.inference.onnx_runtime import with_runtime
 from engine.model.checkpoint import LoadedModel, load_model
 from engine.base.home import Home
-from engine.inference.plan import InferencePlan
+from engine.inference.forward_plan import InferencePlan
 from engine.base.progress import Progress
 from indexer.artefacts import index_file, model_info, remove_stale_temp_files, versions
 from indexer.check import check_catalog
@@ -26,7 +26,7 @@ from indexer.embed_loop import EmbedStats, embed_and_insert, insert_copies
 from indexer.failures import storage_errors
 from indexer.labelling import resolve_labels
 from indexer.lock import IndexLock
-from indexer.plan import Plan, plan_changes
+from indexer.change_plan import Plan, plan_changes
 from indexer.scan import ScanResult, scan_folder
 from indexer.throughput import bare_forward_rate, plan_for
 from indexer.vector_index import IVF

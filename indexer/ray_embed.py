@@ -30,7 +30,7 @@ from engine.inference.embedding import EmbeddingResult
 from engine.model.checkpoint import LoadedModel
 from indexer.config import IndexConfig
 from indexer.embed_loop import EmbedStats, commit_chunk, warn_if_damaged
-from indexer.plan import Work
+from indexer.change_plan import Work
 from indexer.writer import IndexWriter
 
 logger = logging.getLogger(__name__)
@@ -198,7 +198,7 @@ class RayEmbedder:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         from engine.inference.embedding import embed_paths
-        from engine.inference.plan import InferencePlan
+        from engine.inference.forward_plan import InferencePlan
 
         paths = [str(p) for p in batch["path"]]
         result = embed_paths(self.lm, paths, num_workers=self.workers, plan=InferencePlan(batch_size=self.batch_size))

@@ -6,7 +6,7 @@ Artist score (a similarity-weighted vote of the k neighbours):
 neighbour has a positive similarity). Filters (`artist`, `style`, `date`) are resolved in SQL to a
 set of ids that FAISS searches within (an id selector), so the top-k is always full when at least
 k paintings match. Each artist also gets a calibrated "probability" and each result an "unknown"
-(P(the painter is none of the listed artists)), by engine.evaluate.openset over the first k=10 matches.
+(P(the painter is none of the listed artists)), by engine.calibrate.attribution over the first k=10 matches.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from db.records import PaintingView
 from db.store import CatalogStore, NothingIndexed
 from engine.model.checkpoint import LoadedModel
 from engine.inference.embedding import embed_paths
-from engine.inference.plan import small_job_plan
+from engine.inference.forward_plan import small_job_plan
 from engine.base.errors import EngineError
 from engine.base.home import Home
-from engine.evaluate.openset import AttributionCalibration, resolve_calibration
+from engine.calibrate.attribution import AttributionCalibration, resolve_calibration
 from indexer.artefacts import index_file
 from indexer.config import IndexConfig
 from indexer.consistency import open_index
@@ -172,7 +172,7 @@ def rank_artists(matches: list[dict]) -> list[dict]:
 def with_probabilities(ranked: list[dict], matches: list[dict], attribution: AttributionCalibration | None) -> tuple[list[dict], float | None]:
     """Each ranked artist gains "probability" (P(painted by them)); also P(none of them), the "unknown".
 
-    engine.evaluate.openset's rule over the matches; None everywhere for a model without calibration.
+    engine.calibrate.attribution's rule over the matches; None everywhere for a model without calibration.
     """
     if attribution is None:
         return [{**r, "probability": None} for r in ranked], None

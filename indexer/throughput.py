@@ -19,7 +19,7 @@ from engine.base.atomic import atomic_write_json
 from engine.model.checkpoint import LoadedModel
 from engine.base.errors import EngineError
 from engine.base.runtime import cpu_cores
-from engine.inference.plan import InferencePlan, choose_plan, measure_plan
+from engine.inference.forward_plan import InferencePlan, choose_plan, measure_plan
 from indexer.config import IndexConfig
 
 logger = logging.getLogger(__name__)

@@ -46,7 +46,7 @@ def build_app(config: ServeConfig, state: ServerState | None = None) -> FastAPI:
 
 def inference_pool(workers: int | None = None) -> ThreadPoolExecutor:
     """`workers` threads (default: the cores this process may use), each running its forward passes with
-    cores // workers torch threads: one single-thread forward per core, the CPU plan engine.inference.plan
+    cores // workers torch threads: one single-thread forward per core, the CPU plan engine.inference.forward_plan
     measured fastest for the EfficientNet-Lite trunks, and one that does not collapse on a busy machine
     the way threads of one forward waiting on each other do. (torch's thread count is per thread.)"""
     cores = cpu_cores()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from db.store import CatalogStore
 from engine.base.home import Home
-from engine.evaluate.openset import AttributionCalibration, resolve_calibration
+from engine.calibrate.attribution import AttributionCalibration, resolve_calibration
 from engine.model.checkpoint import LoadedModel
 from indexer.artefacts import index_file
 from indexer.search import open_search

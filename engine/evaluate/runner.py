@@ -8,8 +8,8 @@ Where the decision threshold and Platt calibration come from (`verification.thre
    model's training dataset, else of the evaluated dataset when its test split is reported;
 4. only when no val split exists: on the reported pairs (said to be optimistic).
 A trained model that stores cross-fitted held-out pairs of its training artists (engine.train.crossfit)
-has them pooled with those pairs in every fit (engine.evaluate.held_out), as `engine train` did.
-The open-set attribution rule (engine.evaluate.openset) comes from the same place and fit, with the
+has them pooled with those pairs in every fit (engine.calibrate.held_out), as `engine train` did.
+The open-set attribution rule (engine.calibrate.attribution) comes from the same place and fit, with the
 val paintings' artists; `open_set` is null for a model whose stored calibration predates it.
 Metric definitions: engine/evaluate/metrics/*. All models are scored on the same pairs and paintings.
 """
@@ -25,9 +25,11 @@ from engine.base.errors import EngineError
 from engine.evaluate import data as data_io
 from engine.evaluate.config import EvaluateConfig
 from engine.evaluate.data import Embedded, SplitRows, check_rows, embed_all, rows_of
-from engine.evaluate.openset import AttributionCalibration
-from engine.evaluate.held_out import HeldOutPairs
-from engine.evaluate.scores import Calibrated, Pairs, calibrate, draw_pairs, score_model
+from engine.calibrate.attribution import AttributionCalibration
+from engine.calibrate.held_out import HeldOutPairs
+from engine.calibrate.fit import Calibrated, calibrate
+from engine.metrics.pair_sampling import Pairs, draw_pairs
+from engine.evaluate.model_scores import score_model
 from engine.base.home import Home
 from engine.data.manifest import read_manifest
 from engine.base.versions import library_versions

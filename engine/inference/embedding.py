@@ -22,7 +22,7 @@ from engine.model.checkpoint import LoadedModel
 from engine.inference.datasets import ImagePathDataset, split_failures
 from engine.data.imageio import DEFAULT_MAX_PIXELS, decode_rgb, load_rgb
 from engine.base.runtime import cpu_cores, torch_threads
-from engine.inference.plan import InferencePlan
+from engine.inference.forward_plan import InferencePlan
 from engine.base.progress import NullProgress, Progress
 
 logger = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def forward_dataset(
 ) -> EmbeddingResult:
     """Run `module` over an `ImagePathDataset`-like dataset; failed items are reported, not fatal.
 
-    `plan` (batch size, concurrent streams, threads) overrides `batch_size`; see engine.inference.plan.
+    `plan` (batch size, concurrent streams, threads) overrides `batch_size`; see engine.inference.forward_plan.
     """
     plan = plan or InferencePlan(batch_size=batch_size)
     load = loader_batch(plan)

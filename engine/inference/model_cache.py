@@ -34,7 +34,7 @@ def cached_model(path: str | Path, *, device: str | torch.device | None = None) 
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    with torch_threads(1):  # loading runs one tiny probe forward: see engine.inference.plan.small_job_plan
+    with torch_threads(1):  # loading runs one tiny probe forward: see engine.inference.forward_plan.small_job_plan
         lm = with_runtime(load_model(path, device=device), runtime)
     with _lock:
         _cache[key] = lm

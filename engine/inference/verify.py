@@ -2,11 +2,11 @@
 
 similarity = cosine of the two embeddings; probability = sigmoid(a * similarity + b) with the
 model's Platt calibration; same_artist = similarity >= the model's threshold (max-accuracy cosine
-on validation pairs). Calibrations fitted by `train` / `evaluate --split val` are anchored at that
-threshold (b = -a * threshold, engine.evaluate.calibration), so same_artist == (probability >= 0.5); models
+on validation pairs). Calibrations fitted by `train` / `calibrate` are anchored at that
+threshold (b = -a * threshold, engine.calibrate.platt), so same_artist == (probability >= 0.5); models
 calibrated before anchoring keep their free (a, b) until re-calibrated. A model without threshold
 or calibration is refused with a one-line error (no silent default threshold): calibrate it with
-`engine evaluate --split val`.
+`engine calibrate`.
 """
 
 from __future__ import annotations
@@ -15,15 +15,15 @@ import os
 
 import numpy as np
 
-from engine.evaluate.calibration import probability
+from engine.calibrate.platt import probability
 from engine.model.checkpoint import LoadedModel
 from engine.inference.model_cache import cached_model
 from engine.inference.embedding import embed_image
-from engine.inference.plan import small_job_plan
+from engine.inference.forward_plan import small_job_plan
 from engine.base.runtime import torch_threads
 from engine.base.errors import EngineError, ImageLoadError
 from engine.base.home import Home
-from engine.base.vectors import l2_normalize
+from engine.base.vectors import cosine_rows
 
 
 def verify_pair(
@@ -60,7 +60,7 @@ def cosine(u: np.ndarray, v: np.ndarray) -> float:
     u, v = np.asarray(u, np.float64), np.asarray(v, np.float64)
     if not (np.isfinite(u).all() and np.isfinite(v).all()):
         return float("nan")
-    return float(np.clip(l2_normalize(u, dtype=np.float64) @ l2_normalize(v, dtype=np.float64), -1.0, 1.0))
+    return float(cosine_rows(u.reshape(1, -1), v.reshape(1, -1))[0])
 
 
 def require_calibrated(lm: LoadedModel) -> None:

@@ -50,8 +50,8 @@ class LoadedModel:
     fingerprint: str
     threshold: float | None = None
     calibration: dict | None = None
-    attribution: dict | None = None  # engine.evaluate.openset.AttributionCalibration record
-    held_out: dict | None = None  # engine.evaluate.held_out.HeldOutPairs record (cross-fitted calibration pairs)
+    attribution: dict | None = None  # engine.calibrate.attribution.AttributionCalibration record
+    held_out: dict | None = None  # engine.calibrate.held_out.HeldOutPairs record (cross-fitted calibration pairs)
     config: dict = field(default_factory=dict)
     path: Path | None = None
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))

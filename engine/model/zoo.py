@@ -3,7 +3,7 @@
 
 Each is resolved once into a BackboneSpec from the model's own pretrained config (timm:
 `pretrained_cfg` input size, crop_pct, mean/std; torchvision: the default weights' transforms,
-crop and resize size, mean/std) and registered with engine.model.backbones. The feature width is
+crop and resize size, mean/std) and registered with engine.model.backbones (which imports this module lazily). The feature width is
 measured by one forward pass on the meta device (no memory, no compute). Weights: engine.model.weights.
 Multiscale pooling (engine.model.pooling) of a timm CNN pools the mean and std of each stage of its
 `feature_info` from stride 4 up to, not including, the last stage (already in the final pool);
@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from engine.base.errors import EngineError
-from engine.model.backbones import IMAGENET_MEAN, IMAGENET_STD, BackboneSpec
+from engine.model.spec import IMAGENET_MEAN, IMAGENET_STD, BackboneSpec, drop_classifier
 
 PREFIXES = ("timm:", "torchvision:")
 
@@ -101,8 +101,6 @@ def _torchvision_geometry(model: str) -> tuple[int, int, tuple, tuple]:
 
 def _measured_width(factory: Callable[[], nn.Module], size: int) -> int:
     """Output width of the trunk (classifier removed), from a meta-device forward pass."""
-    from engine.model.backbones import drop_classifier
-
     with torch.device("meta"), torch.no_grad():
         trunk = drop_classifier(factory()).eval()
         return int(trunk(torch.zeros(1, 3, size, size)).shape[1])

@@ -4,23 +4,23 @@ The training artists are cut into J artist-disjoint groups (seeded). Head j trai
 head does (same config, loss, epochs and best-epoch selection on the val artists) on every
 training artist outside group j; then it embeds group j and scores balanced pairs within it.
 The J groups' pairs together are held-out pairs over all training artists
-(engine.evaluate.held_out), which `engine train` pools with its val pairs for calibration.
+(engine.calibrate.held_out), which `engine train` pools with its val pairs for calibration.
 Frozen mode only: each head costs (J-1)/J of a head fit, seconds on cached features.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from engine.evaluate.crossval import artist_folds
-from engine.evaluate.held_out import HeldOutPairs
-from engine.evaluate.metrics.verification import cosine_scores
-from engine.evaluate.scores import draw_pairs
+from engine.base.errors import EngineError
+from engine.calibrate.held_out import HeldOutPairs
+from engine.base.vectors import cosine_scores
+from engine.metrics.pair_sampling import draw_pairs
 from engine.train.config import TrainConfig
 from engine.train.data import Split
 from engine.train.head_fit import fit_head
@@ -28,6 +28,15 @@ from engine.train.head_fit import fit_head
 logger = logging.getLogger(__name__)
 
 HeadBuilder = Callable[[np.ndarray], nn.Module]  # clean-view features (N, F) of the artists it trains on -> head
+
+
+def artist_folds(artists: Sequence[str], *, folds: int, seed: int) -> list[list[str]]:
+    """Distinct artists shuffled by `seed`, cut into `folds` groups whose sizes differ by at most 1."""
+    names = np.array(sorted(set(str(a) for a in artists)), dtype=object)
+    if len(names) < folds:
+        raise EngineError(f"{len(names)} artists cannot make {folds} artist-disjoint folds; use fewer --folds")
+    shuffled = np.random.default_rng(seed).permutation(names)
+    return [sorted(part.tolist()) for part in np.array_split(shuffled, folds)]
 
 
 def crossfit_pairs(

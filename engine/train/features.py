@@ -25,7 +25,7 @@ from engine.model.checkpoint import fingerprint
 from engine.base.config import to_plain
 from engine.inference.datasets import ImagePathDataset, view_seed
 from engine.inference.embedding import forward_dataset
-from engine.inference.plan import InferencePlan, steady_plan
+from engine.inference.forward_plan import InferencePlan, steady_plan
 from engine.base.progress import Progress
 
 logger = logging.getLogger(__name__)

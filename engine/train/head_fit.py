@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from engine.base.runtime import torch_threads
-from engine.evaluate.metrics.retrieval import retrieval_metrics
+from engine.metrics.retrieval import retrieval_metrics
 from engine.train.config import TrainConfig
 from engine.train.data import Split
 from engine.train.steps import build_loss, build_optimizer, epoch_batches

@@ -20,7 +20,7 @@ from engine.base.atomic import atomic_write_json
 from engine.model.checkpoint import read_checkpoint, save_checkpoint, update_calibration
 from engine.base.config import to_plain
 from engine.base.errors import EngineError
-from engine.evaluate.openset import fit_attribution_calibration
+from engine.calibrate.attribution import fit_attribution_calibration
 from engine.base.home import Home
 from engine.train.plots import plot_history
 from engine.base.progress import Progress
@@ -33,7 +33,7 @@ from engine.train.validation import Validator
 from engine.train.log import LAST_NAME, load_last, save_last, write_metrics
 from engine.train.steps import build_loss, epoch_batches, set_seed
 from engine.train.head_fit import selection_score
-from engine.evaluate.metrics.retrieval import retrieval_metrics
+from engine.metrics.retrieval import retrieval_metrics
 from engine.base.versions import library_versions
 from engine.base.runtime import restores_torch_threads
 

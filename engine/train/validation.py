@@ -11,11 +11,14 @@ from typing import Callable
 import numpy as np
 import torch
 
-from engine.evaluate.metrics.triplets import ordered_fraction, sample_triplets
-from engine.evaluate.metrics.verification import cosine_scores, sample_pairs, verification_metrics
-from engine.evaluate.held_out import HeldOutPairs
-from engine.evaluate.scores import Pairs, calibrate
 from engine.base.runtime import torch_threads
+from engine.base.vectors import cosine_scores
+from engine.calibrate.fit import calibrate
+from engine.calibrate.held_out import HeldOutPairs
+from engine.calibrate.platt import best_threshold
+from engine.metrics.pair_sampling import Pairs, sample_pairs
+from engine.metrics.triplets import ordered_fraction, sample_triplets
+from engine.metrics.verification import verification_metrics
 from engine.train.data import Split
 
 
@@ -44,7 +47,8 @@ class Validator:
         return cosine_scores(emb, self.pairs.i, self.pairs.j)
 
     def metrics(self, emb: np.ndarray, *, with_loss: bool = True) -> dict:
-        verification = verification_metrics(self.scores(emb), self.pairs.same)
+        scores = self.scores(emb)
+        verification = verification_metrics(scores, self.pairs.same, threshold=best_threshold(scores, self.pairs.same))
         out = {k: verification[k] for k in ("roc_auc", "eer", "average_precision", "accuracy")}
         out["triplet_accuracy"] = self.triplet_accuracy(emb)
         out["loss"] = self.loss(emb) if with_loss else float("nan")

@@ -46,26 +46,33 @@ def _sequence(home: Path) -> int:
         return 0
 
 
-def _run_and_kill(cmd: list[str], home: Path, rng: random.Random, *, after_progress: bool) -> str:
-    """Start the indexer and SIGKILL it; returns where it was killed (for the failure message)."""
+def _run_and_kill(cmd: list[str], home: Path, rng: random.Random, *, after_progress: bool) -> tuple[str, bool]:
+    """Start the indexer and SIGKILL it; returns where it was killed (for the failure message) and whether the
+    kill landed mid-run: the child was still running when SIGKILL was sent, died of it (returncode -9), and had
+    not printed its final --json report, i.e. its work was not finished."""
     start_seq = _sequence(home)
-    child = subprocess.Popen(cmd, cwd=REPO, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + CYCLE_TIMEOUT_S
-    try:
-        if not after_progress:
-            time.sleep(rng.uniform(0.2, 2.0))
-        else:
-            target = start_seq + rng.randint(1, 4)
-            while child.poll() is None and _sequence(home) < target and time.monotonic() < deadline:
-                time.sleep(0.01)
-            time.sleep(rng.uniform(0.0, 0.3))
-        where = f"seq {_sequence(home)} (started at {start_seq})" if child.poll() is None else "after it finished"
-        assert time.monotonic() < deadline, "indexer made no progress"
-    finally:
-        if child.poll() is None:
-            child.send_signal(signal.SIGKILL)
-        child.wait(timeout=30)
-    return where
+    report = home.parent / f"report-{time.monotonic_ns()}.json"  # outside the indexed folder
+    with report.open("wb") as out:
+        child = subprocess.Popen(cmd, cwd=REPO, env=_env(), stdout=out, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + CYCLE_TIMEOUT_S
+        sent = False
+        try:
+            if not after_progress:
+                time.sleep(rng.uniform(0.2, 2.0))
+            else:
+                target = start_seq + rng.randint(1, 4)
+                while child.poll() is None and _sequence(home) < target and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                time.sleep(rng.uniform(0.0, 0.3))
+            where = f"seq {_sequence(home)} (started at {start_seq})" if child.poll() is None else "after it finished"
+            assert time.monotonic() < deadline, "indexer made no progress"
+        finally:
+            if child.poll() is None:
+                child.send_signal(signal.SIGKILL)
+                sent = True
+            child.wait(timeout=30)
+    landed = sent and child.returncode == -signal.SIGKILL and report.stat().st_size == 0
+    return (where if landed else f"{where}, not mid-run (returncode {child.returncode})"), landed
 
 
 def _mutate(art: Path) -> None:
@@ -87,7 +94,9 @@ def test_sigkill_at_random_points_then_rerun_is_consistent_and_complete(tmp_path
     kills += [_run_and_kill(cmd, home, rng, after_progress=True) for _ in range(2)]
     _mutate(art)
     kills += [_run_and_kill(cmd, home, rng, after_progress=True) for _ in range(2)]
-    assert len(kills) >= 5
+    assert len(kills) == 5
+    assert kills[0][1], f"the start-up kill did not land mid-run: {kills}"  # a whole run outlasts its 0.2-2 s
+    assert sum(landed for _, landed in kills) >= 3, f"too few kills landed mid-run: {kills}"
 
     final = subprocess.run(cmd, cwd=REPO, env=_env(), capture_output=True, text=True, timeout=CYCLE_TIMEOUT_S)
     assert final.returncode == 0, final.stderr

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from engine.evaluate.openset import AttributionCalibration
+from engine.calibrate.attribution import AttributionCalibration
 from engine.model.checkpoint import read_checkpoint, update_calibration
 from indexer.pipeline import index_folder
 from indexer.search import query_images

@@ -10,8 +10,8 @@ import pytest
 from engine.base.errors import EngineError
 import torch
 
-from engine.inference import plan as ip
-from engine.inference.plan import InferencePlan
+from engine.inference import forward_plan as ip
+from engine.inference.forward_plan import InferencePlan
 from indexer.config import IndexConfig
 from indexer.throughput import plan_for, plan_key
 

@@ -57,7 +57,7 @@ def test_embed_image_raises_for_a_bad_file(lm, tmp_path):
 
 
 def test_concurrent_streams_keep_order_vectors_and_failures(lm, image_factory, tmp_path):
-    from engine.inference.plan import InferencePlan
+    from engine.inference.forward_plan import InferencePlan
 
     good = [image_factory(f"s{i}.png", seed=i, size=(40 + i, 44)) for i in range(11)]
     (tmp_path / "junk.jpg").write_bytes(b"no")
@@ -74,7 +74,7 @@ def test_concurrent_streams_keep_order_vectors_and_failures(lm, image_factory, t
 def test_a_failing_stream_raises_in_the_caller(image_factory, lm):
     from engine.inference.embedding import forward_dataset
     from engine.inference.datasets import ImagePathDataset
-    from engine.inference.plan import InferencePlan
+    from engine.inference.forward_plan import InferencePlan
 
     paths = [image_factory(f"f{i}.png", seed=i) for i in range(6)]
     dataset = ImagePathDataset(paths, lm.transform, input_size=lm.input_size, draft_size=None)

@@ -1,4 +1,4 @@
-"""engine.inference.plan: candidate plans, measuring without hangs, choosing the fastest."""
+"""engine.inference.forward_plan: candidate plans, measuring without hangs, choosing the fastest."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 from engine.base.errors import EngineError
 import torch
 
-from engine.inference import plan as ip
-from engine.inference.plan import InferencePlan
+from engine.inference import forward_plan as ip
+from engine.inference.forward_plan import InferencePlan
 
 
 class Sleepy(torch.nn.Module):

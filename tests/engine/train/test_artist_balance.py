@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from engine.evaluate.metrics.verification import sample_pairs
+from engine.metrics.pair_sampling import sample_pairs
 from engine.train.samplers import PKBatchSampler
 
 SMALL, BIG = 24, 877  # painters with 15 works each, one with 877 (the largest of ../shared/artdata)

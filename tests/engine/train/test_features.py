@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from engine.inference.plan import InferencePlan
+from engine.inference.forward_plan import InferencePlan
 
 import engine.train.features as features
 from engine.model.augment import AugmentConfig
@@ -41,7 +41,7 @@ def test_concurrent_streams_give_the_same_features(setup, tmp_path):
 
 
 def test_the_default_plan_does_not_depend_on_timing():
-    from engine.inference.plan import steady_plan
+    from engine.inference.forward_plan import steady_plan
 
     cpu = torch.device("cpu")
     assert steady_plan(cpu, cores=2) == steady_plan(cpu, cores=2) == InferencePlan(batch_size=4, streams=2, threads=1)

@@ -14,7 +14,8 @@ from engine.model.checkpoint import load_model
 from engine.inference.embedding import embed_paths
 from engine.base.errors import EngineError
 from engine.base.home import Home
-from engine.evaluate.metrics.verification import cosine_scores, sample_pairs
+from engine.base.vectors import cosine_scores
+from engine.metrics.pair_sampling import sample_pairs
 from engine.train.trainer import make_config, train_model
 from engine.train.data import load_train_data
 from sklearn.metrics import roc_auc_score

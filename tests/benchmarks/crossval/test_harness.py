@@ -7,9 +7,10 @@ import pytest
 import torch
 
 from engine.base.errors import EngineError
-from engine.evaluate.crossval import CrossValConfig, artist_folds, cross_validate, ece_over_folds, embed, make_folds, summarise
-from engine.evaluate.cv_features import FeatureSet, prepared_features
-from engine.evaluate.cv_recipes import MixRecipe, TrunkRecipe, mix
+from benchmarks.crossval.harness import CrossValConfig, cross_validate, ece_over_folds, embed, make_folds, summarise
+from engine.train.crossfit import artist_folds
+from benchmarks.crossval.features import FeatureSet, prepared_features
+from benchmarks.crossval.recipes import MixRecipe, TrunkRecipe, mix
 
 
 def clusters(artists: int, per_artist: int, *, dim: int = 16, spread: float = 0.3, seed: int = 0, collection: int = 0) -> FeatureSet:
@@ -183,8 +184,8 @@ def test_extra_painters_can_join_every_inner_val_instead():
 
 
 def test_a_head_recipe_cross_fits_its_calibration_as_engine_train_does():
-    from engine.evaluate.cv_recipes import HeadRecipe
-    from engine.evaluate.held_out import HeldOutPairs
+    from benchmarks.crossval.recipes import HeadRecipe
+    from engine.calibrate.held_out import HeldOutPairs
     from engine.model.network import NetworkConfig
     from engine.train.config import TrainConfig
 

@@ -12,7 +12,7 @@ as "unknown" (the list cannot name them). P(unknown) therefore assumes roughly a
 non-indexed painters as by indexed ones, as in the episodes. The verification calibration is no substitute: an artist's best match over a
 gallery is far above a random pair's cosine, so Platt's rule applied to it almost never answers
 "unknown" (measured on ../shared/artdata: 2% correct unknowns, ECE 0.21-0.29), and models saved
-before this record existed get no probabilities (null) until `engine evaluate --split val`.
+before this record existed get no probabilities (null) until `engine calibrate`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 
 from engine.base.errors import EngineError
 from engine.base.vectors import l2_normalize
-from engine.evaluate.metrics.attribution import enrol_split
+from engine.metrics.attribution import enrol_split
 
 METHOD = "open-set-logit"
 DEFAULT_K = 10  # as `engine query`
@@ -93,7 +93,7 @@ def candidate_features(sims: np.ndarray, artists: list) -> tuple[list[str], np.n
 
 
 @dataclass(frozen=True)
-class _Episodes:
+class Episodes:
     """Padded candidates of every query: features (Q, C, 2), mask (Q, C), target column (Q,; -1 = unknown),
     whether the painter was indexed (Q,)."""
 
@@ -115,7 +115,7 @@ def _episode(unit, labels, groups, rng, *, k: int, seed: int) -> tuple[list, lis
     return cands, labels[queries], np.isin(labels[queries], list(indexed))
 
 
-def _episodes(embeddings, labels, groups, *, k: int, seed: int, repeats: int) -> _Episodes:
+def episodes(embeddings, labels, groups, *, k: int, seed: int, repeats: int) -> Episodes:
     labels = np.asarray([str(x) for x in labels], dtype=object)
     if len(set(labels.tolist())) < 2:
         raise EngineError("open-set attribution needs at least 2 artists (one indexed, one not)")
@@ -133,7 +133,7 @@ def _episodes(embeddings, labels, groups, *, k: int, seed: int, repeats: int) ->
     return _pad(cands, truth, np.array(known, dtype=bool))
 
 
-def _pad(cands: list, truth: list, known: np.ndarray) -> _Episodes:
+def _pad(cands: list, truth: list, known: np.ndarray) -> Episodes:
     width = max(1, max(len(n) for n, _ in cands))
     feats = np.zeros((len(cands), width, 2))
     mask = np.zeros((len(cands), width), dtype=bool)
@@ -142,19 +142,19 @@ def _pad(cands: list, truth: list, known: np.ndarray) -> _Episodes:
         feats[q, : len(names)], mask[q, : len(names)] = f, True
         if t in names:
             target[q] = names.index(t)
-    return _Episodes(feats, mask, target, known)
+    return Episodes(feats, mask, target, known)
 
 
-def _log_probs(theta: np.ndarray, ep: _Episodes) -> tuple[np.ndarray, np.ndarray]:
+def log_probabilities(theta: np.ndarray, ep: Episodes) -> tuple[np.ndarray, np.ndarray]:
     """(Q, C) log P(candidate) (-inf on padding) and (Q,) log P(unknown)."""
     z = np.where(ep.mask, ep.feats @ theta[:2] + theta[2], -np.inf)
     log_norm = np.logaddexp(0.0, np.logaddexp.reduce(z, axis=1))
     return z - log_norm[:, None], -log_norm
 
 
-def _objective(theta: np.ndarray, ep: _Episodes) -> tuple[float, np.ndarray]:
+def _objective(theta: np.ndarray, ep: Episodes) -> tuple[float, np.ndarray]:
     """Mean NLL of the targets + ridge on the weights, and its gradient."""
-    log_p, log_unknown = _log_probs(theta, ep)
+    log_p, log_unknown = log_probabilities(theta, ep)
     rows = np.arange(len(ep.target))
     picked = np.where(ep.target >= 0, log_p[rows, np.maximum(ep.target, 0)], log_unknown)
     p = np.exp(log_p)  # d NLL / d z_c = p_c - [c is the target]
@@ -170,51 +170,7 @@ def fit_attribution_calibration(
     """Maximum-likelihood weights on `repeats` open-set episodes of these (val) artists."""
     from scipy.optimize import minimize  # lazily: ~0.7 s that `engine query` (only probabilities) must not pay
 
-    ep = _episodes(embeddings, labels, groups, k=k, seed=seed, repeats=repeats)
+    ep = episodes(embeddings, labels, groups, k=k, seed=seed, repeats=repeats)
     result = minimize(_objective, np.array([10.0, 0.0, -5.0]), args=(ep,), jac=True, method="L-BFGS-B")
     w_best, w_vote, bias = (float(v) for v in result.x)
     return AttributionCalibration(w_best, w_vote, bias, k)
-
-
-def open_set_metrics(
-    embeddings: np.ndarray, labels: np.ndarray, *, calibration: AttributionCalibration, seed: int = 0,
-    groups=None, repeats: int = 4, bins: int = 10,
-) -> dict:
-    """Index half of the artists, query with held-out paintings of all (`repeats` random halves):
-
-    known_correct: share of indexed painters' queries answered with their name; unknown_correct:
-    share of the others answered "unknown"; auroc: ROC-AUC of 1 - P(unknown) for indexed vs not;
-    ece: expected calibration error of the probability of the answer given; closed_top1: share of
-    indexed painters' queries whose best candidate is right (the answer with "unknown" ignored).
-    """
-    ep = _episodes(embeddings, labels, groups, k=calibration.k, seed=seed + 10_000, repeats=repeats)
-    log_p, log_unknown = _log_probs(np.array([calibration.w_best, calibration.w_vote, calibration.bias]), ep)
-    best = np.argmax(log_p, axis=1)
-    named = np.take_along_axis(log_p, best[:, None], axis=1)[:, 0] > log_unknown
-    answer = np.where(named, best, -1)
-    correct = np.where(ep.known, (answer == ep.target) & (ep.target >= 0), answer == -1)
-    confidence = np.exp(np.maximum(np.take_along_axis(log_p, best[:, None], axis=1)[:, 0], log_unknown))
-    return {
-        "known_correct": float(correct[ep.known].mean()) if ep.known.any() else float("nan"),
-        "unknown_correct": float(correct[~ep.known].mean()) if (~ep.known).any() else float("nan"),
-        "auroc": _auroc(ep.known, -log_unknown),
-        "closed_top1": float(np.mean(best[ep.known] == ep.target[ep.known])) if ep.known.any() else float("nan"),
-        "ece": _ece(confidence, correct, bins=bins),
-        "queries_known": int(ep.known.sum()),
-        "queries_unknown": int((~ep.known).sum()),
-        "repeats": repeats,
-    }
-
-
-def _auroc(known: np.ndarray, score: np.ndarray) -> float:
-    if known.all() or not known.any():
-        return float("nan")
-    from sklearn.metrics import roc_auc_score  # lazily: ~1.5 s of imports, evaluation only
-
-    return float(roc_auc_score(known, score))
-
-
-def _ece(confidence: np.ndarray, correct: np.ndarray, *, bins: int) -> float:
-    from engine.evaluate.calibration import expected_calibration_error
-
-    return expected_calibration_error(confidence, correct, bins=bins)

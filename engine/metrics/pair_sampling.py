@@ -1,19 +1,18 @@
-"""Same-artist verification on sampled pairs: pair sampling, cosine scores and the standard metrics.
+"""Balanced same/different-artist pairs of a split, for verification and calibration.
 
-A pair (i, j) is *same* when labels[i] == labels[j]. Scores are cosine similarities; a pair is
-called same-artist when score >= threshold.
+A pair (i, j) is *same* when labels[i] == labels[j]; two paintings of one duplicate group are never paired.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
 from engine.base.errors import EngineError
-from engine.base.vectors import l2_normalize
 
 logger = logging.getLogger(__name__)
 
@@ -110,45 +109,20 @@ def _round_robin(drawer: _PairDrawer, half: int, cap: int, rng: np.random.Genera
     return same, diff
 
 
-def cosine_scores(emb: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """Cosine similarity of rows emb[i] and emb[j] -> (P,) float64 in [-1, 1]."""
-    unit = l2_normalize(emb, dtype=np.float64)
-    return np.clip(np.einsum("pd,pd->p", unit[np.asarray(i)], unit[np.asarray(j)]), -1.0, 1.0)
+
+@dataclass(frozen=True)
+class Pairs:
+    """Sampled pairs of a split: indices (P,), same-artist flags (P,)."""
+
+    i: np.ndarray
+    j: np.ndarray
+    same: np.ndarray
 
 
-def equal_error_rate(scores: np.ndarray, same: np.ndarray) -> float:
-    """The rate where false accepts (FPR) equal false rejects (1 - TPR), linearly interpolated on the ROC."""
-    fpr, tpr, _ = roc_curve(same, scores)
-    fnr = 1.0 - tpr
-    diff = fnr - fpr  # decreasing from 1 to -1 along the curve
-    k = int(np.flatnonzero(diff <= 0)[0])
-    if k == 0 or diff[k] == 0:
-        return float((fpr[k] + fnr[k]) / 2)
-    t = diff[k - 1] / (diff[k - 1] - diff[k])
-    return float(fpr[k - 1] + t * (fpr[k] - fpr[k - 1]))
-
-
-def verification_metrics(scores: np.ndarray, same: np.ndarray, *, threshold: float | None = None) -> dict:
-    """roc_auc, average_precision, eer, accuracy (score >= threshold means same), threshold, pairs.
-
-    Without `threshold` the accuracy-maximising one on these very pairs is used: optimistic, so
-    reports pass a threshold calibrated on the val split.
-    """
-    scores = np.asarray(scores, dtype=np.float64)
-    same = np.asarray(same, dtype=bool)
-    if len(scores) != len(same):
-        raise ValueError("scores and same differ in length")
-    if same.all() or not same.any():
-        raise EngineError("verification needs both same-artist and different-artist pairs; use a split with at least 2 artists")
-    if threshold is None:
-        from engine.evaluate.calibration import best_threshold
-
-        threshold = best_threshold(scores, same)
-    return {
-        "roc_auc": float(roc_auc_score(same, scores)),
-        "average_precision": float(average_precision_score(same, scores)),
-        "eer": equal_error_rate(scores, same),
-        "accuracy": float(np.mean((scores >= threshold) == same)),
-        "threshold": float(threshold),
-        "pairs": int(len(scores)),
-    }
+def draw_pairs(labels, groups, *, n_pairs: int, per_artist_cap: int, seed: int) -> Pairs:
+    """Balanced pairs; a cap of 0 means twice an artist's fair share, ceil(2 * n_pairs / artists)."""
+    cap = per_artist_cap or math.ceil(2 * n_pairs / max(len(set(labels)), 1))
+    i, j, same = sample_pairs(labels, n_pairs=n_pairs, per_artist_cap=cap, seed=seed, groups=groups)
+    if len(i) == 0:
+        raise EngineError("no same-artist pairs could be drawn: every artist of this split has a single painting")
+    return Pairs(i, j, same)

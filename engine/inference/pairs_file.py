@@ -26,12 +26,12 @@ from engine.base.config import require
 from engine.base.errors import EngineError
 from engine.base.home import Home
 from engine.base.progress import NullProgress, Progress
-from engine.base.vectors import l2_normalize
-from engine.evaluate.calibration import probability
+from engine.base.vectors import cosine_rows, l2_normalize
+from engine.calibrate.platt import probability
 from engine.inference.embedding import embed_paths
 from engine.inference.model_cache import cached_model
 from engine.inference.pairs_csv import BadRows, pyarrow_modules, read_pair_chunks
-from engine.inference.plan import choose_plan
+from engine.inference.forward_plan import choose_plan
 from engine.inference.verify import require_calibrated
 from engine.model.checkpoint import LoadedModel
 
@@ -45,7 +45,7 @@ class PairsConfig:
     block_bytes: int = 8 << 20  # CSV bytes per streamed block
     block_pairs: int = 16_384  # pairs per similarity computation (2 x block_pairs x D floats)
     prior_pairs: int = 100_000
-    batch_size: int | None = None  # images per forward; None: measured (engine.inference.plan)
+    batch_size: int | None = None  # images per forward; None: measured (engine.inference.forward_plan)
     num_workers: int | None = None  # decoding processes; None: cores - 1
 
     def __post_init__(self) -> None:
@@ -160,12 +160,7 @@ def _prior(embedded: PairEmbeddings, calibration: dict, n_pairs: int) -> float:
     first = rng.integers(0, len(ok), n_pairs)
     second = (first + rng.integers(1, len(ok), n_pairs)) % len(ok)  # never the same image twice
     a, b = ok[first], ok[second]
-    return float(probability(_cosines(embedded.vectors, a, b), calibration).mean())
-
-
-def _cosines(vectors: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """cos(v_a, v_b) for unit rows, clipped to [-1, 1]; (n,) float64."""
-    return np.clip(np.einsum("ij,ij->i", vectors[a], vectors[b], dtype=np.float32), -1.0, 1.0).astype(np.float64)
+    return float(probability(cosine_rows(embedded.vectors[a], embedded.vectors[b]), calibration).mean())
 
 
 def write_pair_scores(pairs: Path, out: Path, embedded: PairEmbeddings, calibration: dict, prior: float, *,
@@ -202,5 +197,5 @@ def _block_probabilities(vectors: np.ndarray, a: np.ndarray, b: np.ndarray, scor
         part = slice(start, start + block)
         keep = np.flatnonzero(scored[part]) + start
         if len(keep):
-            p[keep] = probability(_cosines(vectors, a[keep], b[keep]), calibration)
+            p[keep] = probability(cosine_rows(vectors[a[keep]], vectors[b[keep]]), calibration)
     return p

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from engine.evaluate.metrics.bootstrap import bootstrap_ci, weighted_auc
+from engine.metrics.bootstrap import bootstrap_ci, weighted_auc
 
 
 def test_weighted_auc_matches_sklearn_with_ties_and_weights():

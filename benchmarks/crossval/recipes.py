@@ -17,11 +17,13 @@ import numpy as np
 import torch
 
 from engine.base.vectors import l2_normalize
-from engine.evaluate.crossval import Embedder
-from engine.evaluate.cv_features import FeatureSet
-from engine.evaluate.metrics.retrieval import retrieval_metrics
-from engine.evaluate.metrics.verification import cosine_scores, verification_metrics
-from engine.evaluate.scores import draw_pairs
+from benchmarks.crossval.harness import Embedder
+from benchmarks.crossval.features import FeatureSet
+from engine.metrics.retrieval import retrieval_metrics
+from engine.base.vectors import cosine_scores
+from engine.calibrate.platt import best_threshold
+from engine.metrics.verification import verification_metrics
+from engine.metrics.pair_sampling import draw_pairs
 from engine.model.projection import ProjectionConfig, fit_projection
 from engine.train.config import TrainConfig
 from engine.train.data import Split
@@ -133,5 +135,6 @@ def mix(a: np.ndarray, b: np.ndarray, w: float) -> np.ndarray:
 
 
 def _val_criterion(emb: np.ndarray, val: FeatureSet, pairs) -> float:
-    auc = verification_metrics(cosine_scores(emb, pairs.i, pairs.j), pairs.same)["roc_auc"]
+    scores = cosine_scores(emb, pairs.i, pairs.j)
+    auc = verification_metrics(scores, pairs.same, threshold=best_threshold(scores, pairs.same))["roc_auc"]
     return auc + retrieval_metrics(emb, val.artists, groups=val.groups)["map_at_r"]

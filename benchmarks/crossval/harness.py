@@ -7,7 +7,7 @@ included, trains (or, with extra_role="val", the extra collections join every fo
 
 A recipe maps (train, val) FeatureSets to an embedder `(N, F) features -> (N, D) embeddings`; one
 that cross-fits its calibration (as `engine train` does) sets `embedder.held_out` (HeldOutPairs).
-Scores per fold are those of `engine evaluate` (engine.evaluate.metrics); `summarise` gives the
+Scores per fold are those of `engine evaluate` (engine.metrics); `summarise` gives the
 mean and sample sd over folds x seeds.
 """
 
@@ -20,14 +20,18 @@ import numpy as np
 
 from engine.base.errors import EngineError
 from engine.base.vectors import l2_normalize
-from engine.evaluate.calibration import expected_calibration_error, fit_calibration, probability
-from engine.evaluate.cv_features import FeatureSet
-from engine.evaluate.held_out import HeldOutPairs
-from engine.evaluate.metrics.attribution import attribution_metrics
-from engine.evaluate.metrics.retrieval import retrieval_metrics
-from engine.evaluate.metrics.triplets import triplet_accuracy
-from engine.evaluate.metrics.verification import cosine_scores, verification_metrics
-from engine.evaluate.scores import calibrate, draw_pairs
+from engine.metrics.calibration_error import expected_calibration_error
+from engine.calibrate.platt import fit_calibration, probability
+from benchmarks.crossval.features import FeatureSet
+from engine.calibrate.held_out import HeldOutPairs
+from engine.metrics.attribution import attribution_metrics
+from engine.metrics.retrieval import retrieval_metrics
+from engine.metrics.triplets import triplet_accuracy
+from engine.base.vectors import cosine_scores
+from engine.metrics.verification import verification_metrics
+from engine.calibrate.fit import calibrate
+from engine.metrics.pair_sampling import draw_pairs
+from engine.train.crossfit import artist_folds
 
 Embedder = Callable[[np.ndarray], np.ndarray]
 METRICS = (
@@ -72,15 +76,6 @@ class Fold:
     train: np.ndarray
     val: np.ndarray
     test: np.ndarray
-
-
-def artist_folds(artists: Sequence[str], *, folds: int, seed: int) -> list[list[str]]:
-    """Distinct artists shuffled by `seed`, cut into `folds` groups whose sizes differ by at most 1."""
-    names = np.array(sorted(set(str(a) for a in artists)), dtype=object)
-    if len(names) < folds:
-        raise EngineError(f"{len(names)} artists cannot make {folds} artist-disjoint folds; use fewer --folds")
-    shuffled = np.random.default_rng(seed).permutation(names)
-    return [sorted(part.tolist()) for part in np.array_split(shuffled, folds)]
 
 
 def make_folds(

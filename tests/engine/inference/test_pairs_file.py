@@ -11,9 +11,9 @@ import pytest
 
 from cli.app import main
 from engine.base.errors import EngineError
-from engine.evaluate.calibration import probability
+from engine.calibrate.platt import probability
 from engine.inference.embedding import embed_paths
-from engine.inference.pairs import PairsConfig, score_pairs
+from engine.inference.pairs_file import PairsConfig, score_pairs
 from engine.inference.verify import verify_pair
 from indexer_kit import CALIBRATION, cached_load_model, painting
 

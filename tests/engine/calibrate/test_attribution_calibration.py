@@ -8,10 +8,15 @@ import numpy as np
 import pytest
 
 from engine.base.errors import EngineError
-from engine.evaluate.openset import (
-    AttributionCalibration, _objective, _pad, candidate_features, fit_attribution_calibration, open_set_metrics,
+from engine.calibrate.attribution import (
+    AttributionCalibration,
+    _objective,
+    _pad,
+    candidate_features,
+    fit_attribution_calibration,
     resolve_calibration,
 )
+from engine.evaluate.open_set import open_set_metrics
 
 
 def clusters(n_artists: int, per: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

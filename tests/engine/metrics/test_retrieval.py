@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from engine.evaluate.metrics.retrieval import retrieval_metrics
+from engine.metrics.retrieval import retrieval_metrics
 
 
 def _brute(emb, labels, groups):

@@ -9,7 +9,7 @@ Stored as {"method": "platt", "a": a, "b": -a * t, "anchor": t}: p = sigmoid(a *
 every reader, and models calibrated before anchoring (free a, b; no "anchor") still work.
 
 Optional per-pair `weights` w_i make both fits weighted: accuracy sum_i w_i [correct_i] and the
-NLL sum_i w_i nll_i (so pairs of several sources can count by source, engine.evaluate.held_out).
+NLL sum_i w_i nll_i (so pairs of several sources can count by source, engine.calibrate.held_out).
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def _backtrack(theta: np.ndarray, step: np.ndarray, design: np.ndarray, t: np.nd
 def probability(scores, calibration: dict) -> np.ndarray:
     """sigmoid(a * s + b) for each score; (P,) float64."""
     if not calibration or calibration.get("method") != "platt":
-        raise EngineError("the model has no Platt calibration; run `engine evaluate --split val` to calibrate it")
+        raise EngineError("the model has no Platt calibration; run `engine calibrate` to calibrate it")
     s = np.asarray(scores, dtype=np.float64)
     return _sigmoid(calibration["a"] * s + calibration["b"])
 
@@ -122,29 +122,3 @@ def best_threshold(scores, same, *, weights=None) -> float:
     if k == len(s):
         return float(s[-1] + 1e-6)
     return float((s[k - 1] + s[k]) / 2)
-
-
-def _bin_index(prob: np.ndarray, bins: int) -> np.ndarray:
-    return np.clip((prob * bins).astype(int), 0, bins - 1)
-
-
-def reliability_table(prob, same, *, bins: int = 10) -> list[dict]:
-    """Equal-width probability bins (non-empty ones): lo, hi, count, mean_probability, fraction_same."""
-    p, same = _checked(prob, same)
-    idx = _bin_index(p, bins)
-    rows = []
-    for b in range(bins):
-        mask = idx == b
-        if mask.any():
-            rows.append({
-                "lo": b / bins, "hi": (b + 1) / bins, "count": int(mask.sum()),
-                "mean_probability": float(p[mask].mean()), "fraction_same": float(same[mask].mean()),
-            })
-    return rows
-
-
-def expected_calibration_error(prob, same, *, bins: int = 10) -> float:
-    """ECE = sum_b (n_b / N) * |mean(p in b) - fraction same in b| over equal-width bins."""
-    p, _ = _checked(prob, same)
-    rows = reliability_table(prob, same, bins=bins)
-    return float(sum(r["count"] / len(p) * abs(r["mean_probability"] - r["fraction_same"]) for r in rows))

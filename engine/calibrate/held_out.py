@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.base.errors import EngineError
-from engine.evaluate.calibration import best_threshold, fit_calibration
+from engine.calibrate.platt import best_threshold, fit_calibration
 
 HELD_OUT_WEIGHT = 0.5
 

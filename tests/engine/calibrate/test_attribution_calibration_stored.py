@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from engine.evaluate.config import EvaluateConfig
-from engine.evaluate.openset import AttributionCalibration
+from engine.calibrate.attribution import AttributionCalibration
 from engine.evaluate.runner import evaluate_model
 from engine.model.checkpoint import load_model, read_checkpoint
 from engine.train.trainer import make_config, train_model

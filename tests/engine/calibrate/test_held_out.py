@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from engine.base.errors import EngineError
-from engine.evaluate.calibration import best_threshold, fit_calibration, platt_targets
-from engine.evaluate.held_out import HeldOutPairs, pooled_calibration, pooled_weights
+from engine.calibrate.platt import best_threshold, fit_calibration, platt_targets
+from engine.calibrate.held_out import HeldOutPairs, pooled_calibration, pooled_weights
 
 
 def _pairs(n: int, seed: int, shift: float = 0.0):

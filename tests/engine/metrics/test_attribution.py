@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from engine.base.errors import EngineError
-from engine.evaluate.metrics.attribution import attribution_metrics, enrol_split, rank_artists
+from engine.metrics.attribution import attribution_metrics, enrol_split, rank_artists
 
 
 def test_enrol_split_is_deterministic_disjoint_and_keeps_duplicates_together():

@@ -6,7 +6,9 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from scipy.stats import norm
 
 from engine.base.errors import EngineError
-from engine.evaluate.metrics.verification import cosine_scores, equal_error_rate, sample_pairs, verification_metrics
+from engine.base.vectors import cosine_scores
+from engine.metrics.verification import equal_error_rate, verification_metrics
+from engine.metrics.pair_sampling import sample_pairs
 
 
 def _labels(sizes):
@@ -99,9 +101,13 @@ def test_eer_of_two_gaussians_matches_theory():
     assert equal_error_rate(scores, same) == pytest.approx(norm.cdf(-d / 2), abs=0.01)
 
 
-def test_default_threshold_maximises_accuracy_and_one_class_is_an_error():
+def test_accuracy_at_the_callers_threshold_and_one_class_is_an_error():
+    from engine.calibrate.platt import best_threshold
+
     scores = np.array([0.1, 0.2, 0.3, 0.6, 0.4, 0.7, 0.8, 0.9])
     same = np.array([0, 0, 0, 0, 1, 1, 1, 1], bool)
-    assert verification_metrics(scores, same)["accuracy"] == pytest.approx(7 / 8)
+    assert verification_metrics(scores, same, threshold=best_threshold(scores, same))["accuracy"] == pytest.approx(7 / 8)
+    assert verification_metrics(scores, same, threshold=0.5)["accuracy"] == pytest.approx(6 / 8)  # 0.6 and 0.4 wrong
+    assert verification_metrics(scores, same, threshold=0.95)["accuracy"] == pytest.approx(4 / 8)
     with pytest.raises(EngineError):
-        verification_metrics(scores, np.ones(8, bool))
+        verification_metrics(scores, np.ones(8, bool), threshold=0.5)

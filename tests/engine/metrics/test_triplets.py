@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from engine.base.errors import EngineError
-from engine.evaluate.metrics.triplets import sample_triplets, triplet_accuracy
+from engine.metrics.triplets import sample_triplets, triplet_accuracy
 
 
 def test_triplets_are_valid():

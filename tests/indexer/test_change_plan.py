@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from db.records import FileState
-from indexer.plan import plan_changes
+from indexer.change_plan import plan_changes
 from indexer.scan import ScannedFile
 
 ROOT = Path("/art")

@@ -2,14 +2,8 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from engine.evaluate.calibration import (
-    best_threshold,
-    expected_calibration_error,
-    fit_calibration,
-    platt_targets,
-    probability,
-    reliability_table,
-)
+from engine.calibrate.platt import best_threshold, fit_calibration, platt_targets, probability
+from engine.metrics.calibration_error import expected_calibration_error, reliability_table
 
 
 def _two_gaussians(n, seed, d=1.0):
