@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
 def evaluate(
     model: ModelOpt = None,
     data: Annotated[Optional[Path], typer.Option("--data", help="A prepared dataset folder (default: the one the model was trained on).")] = None,
-    split: Annotated[Optional[Split], typer.Option("--split", show_default=False, help="Which artists to evaluate on: test (default), val (also stores the val-fit threshold and calibration in the model), or all (for a dataset the model never saw).")] = None,
+    split: Annotated[Optional[Split], typer.Option("--split", show_default=False, help="Which artists to evaluate on: test (default), val, or all (for a dataset the model never saw). Evaluate only reads; `engine calibrate` stores a val-fit calibration.")] = None,
     pairs: Annotated[Optional[int], typer.Option("--pairs", show_default=False, help="Number of same/different-artist pairs to sample, balanced (default: 2000).", min=2)] = None,
     report: Annotated[Optional[Path], typer.Option("--report", help="Folder for metrics.json and figures (ROC, similarity histogram, reliability, neighbours).")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", show_default=False, help=f"Seed of pair, triplet and enrolment sampling (default: {EvaluateConfig.seed}).")] = None,
@@ -100,8 +100,6 @@ def render(console: Console, result: dict) -> None:
     console.print(f"threshold from: {result['verification']['threshold_source']}; 95% bootstrap intervals in brackets")
     for note in result.get("notes", []):
         console.print(f"note: {note}")
-    if result.get("calibration_stored"):
-        console.print(f"stored the threshold and calibration in {result['model']}")
     if result.get("skipped"):
         console.print(f"{len(result['skipped'])} unreadable image(s) left out")
     if result.get("report"):

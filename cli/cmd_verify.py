@@ -31,7 +31,7 @@ def verify(
     """Compare two paintings: cosine similarity, calibrated same-artist probability and the decision.
     With --pairs PAIRS.csv --out OUT.csv: the same probability for every pair of a Kaggle pairs file.
 
-    The model must be calibrated (threshold and Platt calibration, stored by `engine train` or `engine evaluate --split val`).
+    The model must be calibrated (threshold and Platt calibration, stored by `engine train` or `engine calibrate`).
     """
     if pairs is not None:
         _usage(a is None and out is not None, "--pairs takes no images A B and needs --out OUT.csv")

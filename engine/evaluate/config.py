@@ -19,7 +19,6 @@ class EvaluateConfig:
     batch_size: int = 64
     baseline: bool = True
     baseline_weights: str = "imagenet"
-    store_calibration: bool = True
     grid_queries: int = 6
     grid_neighbours: int = 5
     device: str | None = None

@@ -1,9 +1,9 @@
 """`engine evaluate`: honest numbers on artists the model never saw, next to the untrained baseline.
+It only reads: re-fitting and storing a model's calibration is `engine calibrate` (engine.evaluate.recalibrate).
 
 Where the decision threshold and Platt calibration come from (`verification.threshold_source`):
-1. reporting the val split: fit on the reported pairs themselves (said to be optimistic), and
-   stored into model.pt when the data is the model's own dataset;
-2. otherwise the trained model's stored ones (fit on val by `train` or `evaluate --split val`);
+1. reporting the val split: fit on the reported pairs themselves (said to be optimistic);
+2. otherwise the trained model's stored ones (fit on val by `train` or `calibrate`);
 3. models without one (the baseline, an uncalibrated model) are fit on the val split of the
    model's training dataset, else of the evaluated dataset when its test split is reported;
 4. only when no val split exists: on the reported pairs (said to be optimistic).
@@ -11,7 +11,7 @@ A trained model that stores cross-fitted held-out pairs of its training artists 
 has them pooled with those pairs in every fit (engine.calibrate.held_out), as `engine train` did.
 The open-set attribution rule (engine.calibrate.attribution) comes from the same place and fit, with the
 val paintings' artists; `open_set` is null for a model whose stored calibration predates it.
-Metric definitions: engine/evaluate/metrics/*. All models are scored on the same pairs and paintings.
+Metric definitions: engine/metrics/*. All models are scored on the same pairs and paintings.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def evaluate_model(
         raise EngineError(f"unknown split {split!r}; use one of {', '.join(SPLIT_CHOICES)}")
     if pairs < 2:
         raise EngineError(f"--pairs {pairs} is too small; ask for at least 2 (e.g. 2000)")
-    run = _open(model, data, home, split, pairs, config, progress)
+    run = open_run(model, data, home, split, pairs, config, progress)
     rows = rows_of(read_manifest(run.data_dir), split)
     check_rows(rows, run.data_dir)
     models = _models(run)
@@ -85,7 +85,6 @@ def evaluate_model(
             embedded.vectors[key], embedded.rows.labels, embedded.rows.groups, sampled, cals[key], config=config
         )
     result = _result(run, models, embedded, blocks)
-    result["calibration_stored"] = _store(run, cals["trained"], blocks["trained"])
     if report is not None:
         from engine.evaluate.report import write_report
 
@@ -93,7 +92,8 @@ def evaluate_model(
     return result
 
 
-def _open(model, data, home, split, pairs, config, progress) -> _Run:
+def open_run(model, data, home, split, pairs, config, progress) -> _Run:
+    """The model (loaded), the dataset it is evaluated on, and whether that is the dataset it was trained on."""
     model_path = Home.resolve(home).model_path(model)
     lm = data_io.load_trained(model_path, device=config.device)
     trained_on = _trained_on(lm)
@@ -145,7 +145,7 @@ def _calibrations(run: _Run, models: dict, embedded: Embedded, pairs: Pairs) -> 
     """Val-fit threshold + Platt scaling per model, in the order of the module docstring."""
     if run.split == "val":
         source = "val (the reported pairs themselves: optimistic)"
-        return {k: _calibrate(run, embedded, k, pairs, source) for k in models}
+        return {k: calibrate_one(run, embedded, k, pairs, source) for k in models}
     out: dict[str, Calibrated] = {}
     lm = run.lm
     if getattr(lm, "threshold", None) is not None and getattr(lm, "calibration", None):
@@ -180,34 +180,22 @@ def _fit_on_val(run: _Run, models: dict) -> dict[str, Calibrated] | None:
     logger.info("calibrating %s on the val split of %s", ", ".join(models), data_dir)
     embedded = embed_all(rows, models, batch_size=run.config.batch_size, progress=run.progress)
     pairs = draw_pairs(embedded.rows.labels, embedded.rows.groups, n_pairs=run.n_pairs, per_artist_cap=run.config.per_artist_cap, seed=run.config.seed)
-    return {k: _calibrate(run, embedded, k, pairs, "val") for k in models}
+    return {k: calibrate_one(run, embedded, k, pairs, "val") for k in models}
 
 
 def _fit_in_sample(run: _Run, models: dict, embedded: Embedded, pairs: Pairs) -> dict[str, Calibrated]:
     logger.warning("no val split to calibrate on: threshold fit on the reported pairs (optimistic)")
     source = f"{run.split} (no val split available: the reported pairs themselves, optimistic)"
-    return {k: _calibrate(run, embedded, k, pairs, source) for k in models}
+    return {k: calibrate_one(run, embedded, k, pairs, source) for k in models}
 
 
-def _calibrate(run: _Run, embedded: Embedded, key: str, pairs: Pairs, source: str) -> Calibrated:
+def calibrate_one(run: _Run, embedded: Embedded, key: str, pairs: Pairs, source: str) -> Calibrated:
     """Threshold, Platt and open-set attribution rule of model `key`, fit on these embedded rows (the
     trained model's pairs pooled with the held-out pairs `engine train` cross-fitted, when it stored them)."""
     rows = embedded.rows
     held_out = HeldOutPairs.from_dict(getattr(run.lm, "held_out", None)) if key == "trained" else None
     return calibrate(embedded.vectors[key], pairs, source=source, labels=rows.labels, groups=rows.groups, seed=run.config.seed,
                      held_out=held_out)
-
-
-def _store(run: _Run, cal: Calibrated, block: dict) -> bool:
-    """After `--split val` on the model's own dataset, write threshold + calibration (verification and
-    open-set attribution, both fit on the val artists) into model.pt."""
-    if run.split != "val" or not run.config.store_calibration or not run.same_dataset:
-        return False
-    summary = {"val_" + k: block["verification"][k] for k in ("roc_auc", "accuracy", "eer", "average_precision")}
-    data_io.store_calibration(run.model_path, threshold=cal.threshold, calibration=cal.calibration, metrics=summary,
-                              attribution=cal.attribution.to_dict() if cal.attribution else None)
-    logger.info("stored threshold %.4f and Platt calibration in %s", cal.threshold, run.model_path)
-    return True
 
 
 def _result(run: _Run, models: dict, embedded: Embedded, blocks: dict) -> dict:
@@ -237,6 +225,4 @@ def _notes(run: _Run, rows: SplitRows) -> list[str]:
         notes.append(f"only {rows.artists} artists: attribution top5 is trivially 1")
     if run.split == "all" and run.same_dataset and run.trained_on is not None:
         notes.append("split all includes the artists the model was trained on: numbers are optimistic")
-    if run.split == "val" and not run.same_dataset:
-        notes.append("threshold not stored in the model: --data is not the dataset it was trained on")
     return notes

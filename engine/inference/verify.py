@@ -68,7 +68,7 @@ def require_calibrated(lm: LoadedModel) -> None:
     missing = [name for name, value in (("threshold", lm.threshold), ("calibration", lm.calibration)) if value is None]
     if missing:
         raise EngineError(
-            f"model {lm.path} has no {' or '.join(missing)} yet; calibrate it with `engine evaluate --split val --model {lm.path}`"
+            f"model {lm.path} has no {' or '.join(missing)} yet; calibrate it with `engine calibrate --model {lm.path}`"
         )
 
 

@@ -68,6 +68,6 @@ class Validator:
 
     def calibrate(self, emb: np.ndarray, *, held_out: HeldOutPairs | None = None) -> tuple[float, dict]:
         """The threshold and Platt calibration fitted on the val pairs (pooled with `held_out` pairs when
-        given), exactly as `engine evaluate --split val`."""
+        given), exactly as `engine calibrate`."""
         fitted = calibrate(emb, self.pairs, source="val", held_out=held_out)
         return fitted.threshold, fitted.calibration

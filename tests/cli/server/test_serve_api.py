@@ -159,7 +159,7 @@ def test_verify_needs_a_calibrated_model(make_indexed, tmp_path_factory):
     try:
         with TestClient(create_app(ServeConfig(home=other.home), state)) as c:
             a = other.paths["Ann Red"][0]
-            assert "engine evaluate --split val" in _error(c.post("/api/verify", files={**_upload(a, "a"), **_upload(a, "b")}), 400)
+            assert "engine calibrate" in _error(c.post("/api/verify", files={**_upload(a, "a"), **_upload(a, "b")}), 400)
             assert c.post("/api/query", files=_upload(a), params={"k": 1}).status_code == 200  # queries need no calibration
     finally:
         state.close()

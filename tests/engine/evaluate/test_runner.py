@@ -7,6 +7,7 @@ import pytest
 
 from engine.evaluate import data as evaluate_data
 from engine.base.errors import EngineError
+from engine.evaluate.recalibrate import calibrate_model
 from engine.evaluate.runner import EvaluateConfig, evaluate_model
 from tests.conftest import make_image
 
@@ -84,34 +85,48 @@ def _check_keys(block):
             assert 0.0 <= block[key][name] <= 1.0
 
 
-def test_val_calibrates_and_stores_in_model(setup):
+def test_val_reports_in_sample_and_stores_nothing(setup):
     data, model, fakes = setup
     result = evaluate_model(model=model, split="val", pairs=100, config=FAST)
     assert result["split"] == "val" and result["artists"] == 3 and result["images"] == 24
     _check_keys(result)
     _check_keys(result["baseline"])
     assert "optimistic" in result["verification"]["threshold_source"]
-    assert result["calibration_stored"] is True
+    assert "calibration_stored" not in result and fakes.stored == []  # evaluate only reads (`engine calibrate` writes)
+    assert result["verification"]["roc_auc"] > result["baseline"]["verification"]["roc_auc"]
+
+
+def test_calibrate_stores_the_val_fit_that_evaluate_reports(setup):
+    data, model, fakes = setup
+    reported = evaluate_model(model=model, split="val", pairs=100, config=FAST)
+    result = calibrate_model(model=model, pairs=100, config=FAST)
     path, stored = fakes.stored[0]
-    assert path == model
-    assert stored["threshold"] == result["verification"]["threshold"]
+    assert len(fakes.stored) == 1 and path == model
+    assert stored["threshold"] == result["threshold"] == reported["verification"]["threshold"]
+    assert stored["calibration"] == result["calibration"]
+    assert {k: stored["calibration"][k] for k in ("a", "b")} == {k: reported["calibration"][k] for k in ("a", "b")}
     assert stored["calibration"]["method"] == "platt"
     # anchored at the stored threshold: verify's probability and decision can never disagree
     assert stored["calibration"]["anchor"] == stored["threshold"]
     assert stored["calibration"]["b"] == -stored["calibration"]["a"] * stored["threshold"]
-    assert result["verification"]["roc_auc"] > result["baseline"]["verification"]["roc_auc"]
+    assert stored["metrics"]["val_roc_auc"] == reported["verification"]["roc_auc"]
+    assert stored["attribution"] == result["attribution"] and result["attribution"] is not None
+    assert result["images"] == 24 and result["data"] == str(data)
+    json.dumps(result)
 
 
-def test_val_of_a_copy_stores_but_val_of_another_dataset_does_not(tmp_path, setup):
+def test_calibrate_on_a_copy_stores_but_on_another_dataset_is_refused(tmp_path, setup):
     data, model, fakes = setup
     copy = make_dataset(tmp_path / "copy")
-    assert evaluate_model(model=model, data=copy, split="val", pairs=40, config=FAST)["calibration_stored"]
+    assert calibrate_model(model=model, data=copy, pairs=40, config=FAST)["data"] == str(copy)
     other = tmp_path / "other"
     other.mkdir()
     (other / "manifest.csv").write_text("path,artist,split,sha256\n" + "".join(f"o{k % 2}_{k}.jpg,o{k % 2},val,z{k}\n" for k in range(8)))
-    result = evaluate_model(model=model, data=other, split="val", pairs=20, config=FAST)
-    assert not result["calibration_stored"] and len(fakes.stored) == 1
-    assert any("not stored" in note for note in result["notes"])
+    with pytest.raises(EngineError, match="is not the dataset"):
+        calibrate_model(model=model, data=other, pairs=20, config=FAST)
+    assert len(fakes.stored) == 1
+    with pytest.raises(EngineError, match="too small"):
+        calibrate_model(model=model, pairs=1, config=FAST)
 
 
 def test_test_split_uses_stored_val_threshold_and_baseline_calibrated_on_val(tmp_path, monkeypatch):
@@ -126,7 +141,7 @@ def test_test_split_uses_stored_val_threshold_and_baseline_calibrated_on_val(tmp
     assert v["roc_auc_ci"][0] <= v["roc_auc"] <= v["roc_auc_ci"][1]
     assert v["accuracy_ci"][0] <= v["accuracy"] <= v["accuracy_ci"][1]
     assert result["calibration"]["a"] == 10.0 and 0 <= result["calibration"]["ece"] <= 1
-    assert result["calibration_stored"] is False and not fakes.stored
+    assert not fakes.stored
     assert result["artists"] == 4 and result["images"] == 32
     assert v["pairs"] % 2 == 0 and v["pairs"] > 100
     json.dumps(result)  # plain JSON

@@ -36,7 +36,7 @@ def test_similarity_is_the_cosine_of_the_embeddings(tmp_path, tiny_model):
 def test_uncalibrated_model_is_refused(tmp_path):
     model = write_model(tmp_path / "raw" / "model.pt", calibrated=False)
     a = painting(tmp_path / "a.jpg", colour=(1, 2, 3), seed=0)
-    with pytest.raises(EngineError, match="has no threshold or calibration yet; calibrate it with `engine evaluate --split val"):
+    with pytest.raises(EngineError, match="has no threshold or calibration yet; calibrate it with `engine calibrate"):
         verify_pair(a, a, model=model)
 
 

@@ -1,7 +1,9 @@
 """Cross-fitted calibration: no head scores an artist it trained on, every training artist is
-scored once, and `engine train` / `engine evaluate --split val` keep the pooled calibration."""
+scored once, and `engine train` / `engine calibrate` keep the pooled calibration."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,6 +11,7 @@ import torch
 
 import engine.train.crossfit as crossfit
 from engine.evaluate.config import EvaluateConfig
+from engine.evaluate.recalibrate import calibrate_model
 from engine.evaluate.runner import evaluate_model
 from engine.model.checkpoint import load_model, read_checkpoint
 from engine.model.network import NetworkConfig
@@ -83,7 +86,7 @@ FAST = dict(mode="frozen", epochs=2, backbone=TINY, weights="none", batch_size=8
             val_pairs=60, val_triplets=100, threads=1, workers=0)
 
 
-def test_train_stores_the_pooled_calibration_and_evaluate_keeps_it(tmp_path):
+def test_train_stores_the_pooled_calibration_and_calibrate_keeps_it(tmp_path):
     data = write_dataset(tmp_path / "data", artists=9, per_artist=6, val_artists=3)
     summary = train_model(data, config=make_config("default", **FAST), out=tmp_path / "m", home=tmp_path / "home")
     stored = read_checkpoint(summary["model_path"])
@@ -93,10 +96,14 @@ def test_train_stores_the_pooled_calibration_and_evaluate_keeps_it(tmp_path):
     lm = load_model(summary["model_path"])
     assert lm.held_out["artists"] == 6
 
+    written = Path(summary["model_path"]).read_bytes()
     result = evaluate_model(model=summary["model_path"], split="val", pairs=60, home=tmp_path / "home",
                             config=EvaluateConfig(baseline=False, bootstrap=10, triplets=100))
-    assert result["calibration_stored"]
     assert "held-out pairs of 6 training artists" in result["verification"]["threshold_source"]
+    assert Path(summary["model_path"]).read_bytes() == written  # evaluate only reads
+    refit = calibrate_model(model=summary["model_path"], pairs=60, home=tmp_path / "home")
+    assert "held-out pairs of 6 training artists" in refit["source"]
+    assert refit["threshold"] == result["verification"]["threshold"]  # the stored fit is the one evaluate reports
     again = read_checkpoint(summary["model_path"])
     assert again["calibration"]["held_out_artists"] == 6 and again["held_out"] == stored["held_out"]
     assert again["fingerprint"] == stored["fingerprint"]
