@@ -1,8 +1,10 @@
 """kill -9 at random points of `python -m cli index ...`; the next run must end consistent and complete.
 
 Kill points: one during start-up (a random delay), then several right after the child has committed
-new rows (plus a random 0-300 ms), i.e. inside embedding, a catalog transaction, pruning or the
-index save; half of the cycles run after the folder changed (adds, changes, moves, deletes + --prune).
+new rows (plus a random 0-2 commit intervals, measured in the run, so the point in the work does not
+depend on the machine's speed), i.e. inside embedding, a catalog transaction, pruning or the index
+save; half of the cycles run after the folder changed (adds, changes, moves, deletes + --prune).
+Each kill records whether it landed mid-run (the child still working), and most must.
 """
 
 from __future__ import annotations
@@ -61,9 +63,13 @@ def _run_and_kill(cmd: list[str], home: Path, rng: random.Random, *, after_progr
                 time.sleep(rng.uniform(0.2, 2.0))
             else:
                 target = start_seq + rng.randint(1, 4)
-                while child.poll() is None and _sequence(home) < target and time.monotonic() < deadline:
+                seen = [(time.monotonic(), start_seq)]  # (when, seq) at each commit seen; two give a commit interval
+                while child.poll() is None and (seen[-1][1] < target or len(seen) < 3) and time.monotonic() < deadline:
+                    if (seq := _sequence(home)) != seen[-1][1]:
+                        seen.append((time.monotonic(), seq))
                     time.sleep(0.01)
-                time.sleep(rng.uniform(0.0, 0.3))
+                interval = seen[-1][0] - seen[-2][0] if len(seen) >= 3 else 0.0
+                time.sleep(rng.uniform(0.0, 2.0) * interval)
             where = f"seq {_sequence(home)} (started at {start_seq})" if child.poll() is None else "after it finished"
             assert time.monotonic() < deadline, "indexer made no progress"
         finally:
@@ -87,7 +93,7 @@ def _mutate(art: Path) -> None:
 @pytest.mark.slow
 def test_sigkill_at_random_points_then_rerun_is_consistent_and_complete(tmp_path, tiny_model):
     art, home = tmp_path / "art", tmp_path / "home"
-    gallery(art, per_artist=6)
+    gallery(art, per_artist=10)  # enough work that the kills after progress land before the run ends
     cmd = _command(art, home, tiny_model)
     rng = random.Random(20240601)
     kills = [_run_and_kill(cmd, home, rng, after_progress=False)]
