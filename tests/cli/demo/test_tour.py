@@ -181,7 +181,9 @@ def test_demo_end_to_end_trained_beats_baseline(tmp_path):
     assert (Path(art["dataset"]) / "manifest.csv").is_file() and (home / "catalog.sqlite").is_file()
     assert Path(art["model"]).parent.parent == home / "models"
     assert steps["index"]["total"] == steps["prepare"]["splits"]["test"]["images"]
-    assert steps["query"]["top_artist"] in held_out_artists(pd.read_csv(Path(art["dataset"]) / "manifest.csv"))
+    query = steps["query"]  # a new painting by a held-out artist: the tour's right answer is that artist
+    assert query["true_artist"] in held_out_artists(pd.read_csv(Path(art["dataset"]) / "manifest.csv"))
+    assert query["top_artist"] == query["true_artist"] and query["correct"] is True, query["line"]
     assert [p["truly_same"] for p in steps["verify"]["pairs"]] == [True, False]
     assert all(0 <= p["probability"] <= 1 for p in steps["verify"]["pairs"])
     assert json.loads(Path(art["summary"]).read_text())["steps"]["evaluate"] == json.loads(json.dumps(held_out))
