@@ -109,6 +109,8 @@ class HeadRecipe:
         def embedder(x: np.ndarray) -> np.ndarray:
             return fitted(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))).numpy()
 
+        embedder.head = fitted  # the trained head itself (the test that it equals `engine train`'s reads it)
+
         if config.calibration_folds and not self.build and not self.proxy_loss:  # as `engine train` calibrates (or None)
             embedder.held_out = crossfit_pairs(lambda f: new_head(width, config.network, f), config, feats, split,
                                                val_feats, as_split(val), folds=config.calibration_folds)

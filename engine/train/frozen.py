@@ -16,11 +16,12 @@ from engine.data.hashing import file_sha256
 from engine.train.features import cached_features
 from engine.model.network import EmbeddingHead, SiameseNet, build_pooled_trunk
 from engine.model.pooling import STAGES
-from engine.base.progress import Progress, track
+from engine.base.progress import Progress
 from engine.base.runtime import torch_threads
 from engine.train.config import TrainConfig
 from engine.train.data import TrainData
-from engine.train.steps import build_loss, build_optimizer, epoch_batches
+from engine.train.head_fit import head_epoch
+from engine.train.steps import build_loss, build_optimizer
 
 logger = logging.getLogger(__name__)
 
@@ -56,24 +57,7 @@ class FrozenTrainer:
     def train_epoch(self, epoch: int, progress: Progress | None = None) -> float:
         """One pass of the batch plan; each item uses a random cached view. Returns the mean loss."""
         with torch_threads(1):
-            return self._train_epoch(epoch, progress)
-
-    def _train_epoch(self, epoch: int, progress: Progress | None) -> float:
-        torch.manual_seed(self.config.seed * 1_000 + epoch)
-        rng = np.random.default_rng([self.config.seed, epoch, 7])
-        labels = torch.from_numpy(self.train.labels).to(self.device)
-        views = self.train_feats.shape[0]
-        self.head.train()
-        losses = []
-        for batch in track(epoch_batches(self.config, self.train.labels, epoch=epoch), progress, f"epoch {epoch}"):
-            idx = torch.as_tensor(batch, device=self.device)
-            view = torch.as_tensor(rng.integers(views, size=len(batch)), device=self.device)
-            loss = self.loss_fn(self.head(self.train_feats[view, idx]), labels[idx])
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-            losses.append(float(loss.detach()))
-        return float(np.mean(losses)) if losses else float("nan")
+            return head_epoch(self.head, self.optimizer, self.loss_fn, self.train_feats, self.train.labels, self.config, epoch, progress)
 
     @torch.no_grad()
     def val_embeddings(self) -> np.ndarray:

@@ -1,8 +1,9 @@
-"""Fit an embedding head on trunk features held in memory (frozen mode without the trainer's files).
+"""The one loop that trains an embedding head on trunk features held in memory.
 
-Used by cross-validation: the same epoch (P x K batches, a random cached view per item), loss,
-optimizer and val metrics as `engine train --mode frozen`, and the best epoch kept by a selection
-criterion on the val artists.
+`head_epoch` is the epoch of `engine train --mode frozen` (FrozenTrainer calls it) and of `fit_head`,
+which the cross-fitted calibration heads and the cross-validation's head recipes use: P x K batches, a
+random cached view per item, the config's loss and optimizer, the val metrics of `Validator.for_config`,
+and the best epoch kept by the config's selection criterion on the val artists.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from engine.base.progress import Progress, track
 from engine.base.runtime import torch_threads
-from engine.metrics.retrieval import retrieval_metrics
 from engine.train.config import TrainConfig
 from engine.train.data import Split
 from engine.train.steps import build_loss, build_optimizer, epoch_batches
@@ -24,16 +25,18 @@ from engine.train.validation import Validator
 SELECTIONS = ("roc_auc", "roc_auc+map_at_r")
 
 
-def head_epoch(head: nn.Module, optimizer, loss_fn, feats: torch.Tensor, labels: np.ndarray, config: TrainConfig, epoch: int) -> float:
+def head_epoch(head: nn.Module, optimizer, loss_fn, feats: torch.Tensor, labels: np.ndarray, config: TrainConfig, epoch: int,
+               progress: Progress | None = None) -> float:
     """One pass of the epoch's batch plan over (V, N, F) features; each item uses a random view. -> mean loss."""
     torch.manual_seed(config.seed * 1_000 + epoch)
     rng = np.random.default_rng([config.seed, epoch, 7])
-    label_tensor = torch.from_numpy(labels)
+    device = feats.device
+    label_tensor = torch.from_numpy(labels).to(device)
     head.train()
     losses = []
-    for batch in epoch_batches(config, labels, epoch=epoch):
-        idx = torch.as_tensor(batch)
-        view = torch.as_tensor(rng.integers(feats.shape[0], size=len(batch)))
+    for batch in track(epoch_batches(config, labels, epoch=epoch), progress, f"epoch {epoch}"):
+        idx = torch.as_tensor(batch, device=device)
+        view = torch.as_tensor(rng.integers(feats.shape[0], size=len(batch)), device=device)
         loss = loss_fn(head(feats[view, idx]), label_tensor[idx])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -76,10 +79,7 @@ def fit_head(
     if list(loss_fn.parameters()):
         groups.append({"params": loss_fn.parameters(), "lr_scale": loss_lr_scale})
     optimizer = build_optimizer(config, groups)
-    validator = Validator(
-        val, loss_fn=build_loss(config), loss_batches=epoch_batches(config, val.labels, epoch=0, seed=config.seed + 1),
-        n_pairs=config.val_pairs, per_artist_cap=config.per_artist_cap, n_triplets=config.val_triplets, seed=config.seed,
-    )
+    validator = Validator.for_config(config, val)
     best, history = (-np.inf, 0, copy.deepcopy(head.state_dict())), []
     with torch_threads(1):
         for epoch in range(config.epochs + 1):
@@ -96,7 +96,4 @@ def fit_head(
 @torch.no_grad()
 def _val_metrics(head: nn.Module, val_feats: torch.Tensor, val: Split, validator: Validator) -> dict:
     head.eval()
-    emb = head(val_feats).float().numpy()
-    out = validator.metrics(emb, with_loss=False)
-    out["map_at_r"] = retrieval_metrics(emb, val.artists, groups=val.groups)["map_at_r"]
-    return out
+    return validator.metrics(head(val_feats).float().cpu().numpy(), with_loss=False)

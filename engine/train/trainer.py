@@ -31,9 +31,8 @@ from engine.train.distributed import (
 )
 from engine.train.validation import Validator
 from engine.train.log import LAST_NAME, load_last, save_last, write_metrics
-from engine.train.steps import build_loss, epoch_batches, set_seed
+from engine.train.steps import set_seed
 from engine.train.head_fit import selection_score
-from engine.metrics.retrieval import retrieval_metrics
 from engine.base.versions import library_versions
 from engine.base.runtime import restores_torch_threads
 
@@ -86,7 +85,7 @@ def _train(data_dir, config: TrainConfig, ranks: Ranks, *, out, home, resume: bo
     validator, baseline = None, {}
     if ranks.is_main:
         embeddings = trainer.baseline_embeddings()  # first: it also drops unreadable val images
-        validator = _validator(config, trainer)
+        validator = Validator.for_config(config, trainer.val)
         baseline = validator.metrics(embeddings, with_loss=False)
         logger.info("val ROC-AUC of the ImageNet features (baseline): %.4f", baseline["roc_auc"])
     run = _Run(config, trainer, validator, out_dir, record, baseline)
@@ -119,14 +118,6 @@ def _make_trainer(config: TrainConfig, data: TrainData, home: Home, progress: Pr
     from engine.train.finetune import FinetuneTrainer
 
     return FinetuneTrainer(config, data, progress=progress)
-
-
-def _validator(config: TrainConfig, trainer) -> Validator:
-    return Validator(
-        trainer.val, loss_fn=build_loss(config),
-        loss_batches=epoch_batches(config, trainer.val.labels, epoch=0, seed=config.seed + 1),
-        n_pairs=config.val_pairs, per_artist_cap=config.per_artist_cap, n_triplets=config.val_triplets, seed=config.seed,
-    )
 
 
 def _out_dir(out: str | Path | None, home: Home, *, resume: bool) -> Path:
@@ -193,8 +184,6 @@ class _Run:
             return
         embeddings = self.trainer.val_embeddings()
         metrics = self.validator.metrics(embeddings)
-        val = self.validator.val
-        metrics["map_at_r"] = retrieval_metrics(embeddings, val.artists, groups=val.groups)["map_at_r"]
         row = {"epoch": epoch, "train_loss": train_loss, **{f"val_{k}": v for k, v in metrics.items()}}
         row["lr"] = self.trainer.optimizer.param_groups[-1]["lr"]
         row["seconds"] = time.perf_counter() - started if started else 0.0

@@ -1,6 +1,6 @@
 """Validation during training: fixed val pairs, triplets and loss batches, so epochs compare.
 
-metrics(emb) -> {"roc_auc", "eer", "average_precision", "triplet_accuracy", "loss"} on val artists
+metrics(emb) -> {"roc_auc", "eer", "average_precision", "accuracy", "triplet_accuracy", "map_at_r", "loss"} on val artists
 (never seen in training); `calibrate(emb)` fits the threshold and Platt calibration on the same pairs.
 """
 
@@ -17,6 +17,7 @@ from engine.calibrate.fit import calibrate
 from engine.calibrate.held_out import HeldOutPairs
 from engine.calibrate.platt import best_threshold
 from engine.metrics.pair_sampling import Pairs, sample_pairs
+from engine.metrics.retrieval import retrieval_metrics
 from engine.metrics.triplets import ordered_fraction, sample_triplets
 from engine.metrics.verification import verification_metrics
 from engine.train.data import Split
@@ -43,6 +44,16 @@ class Validator:
             val.artists, n_pairs=n_pairs, per_artist_cap=per_artist_cap, seed=seed, groups=val.groups
         ))
 
+    @classmethod
+    def for_config(cls, config, val: Split) -> "Validator":
+        """The validator of `config` on the val split: the one setup `engine train` and the CV's head fits share."""
+        from engine.train.steps import build_loss, epoch_batches
+
+        return cls(
+            val, loss_fn=build_loss(config), loss_batches=epoch_batches(config, val.labels, epoch=0, seed=config.seed + 1),
+            n_pairs=config.val_pairs, per_artist_cap=config.per_artist_cap, n_triplets=config.val_triplets, seed=config.seed,
+        )
+
     def scores(self, emb: np.ndarray) -> np.ndarray:
         return cosine_scores(emb, self.pairs.i, self.pairs.j)
 
@@ -51,6 +62,7 @@ class Validator:
         verification = verification_metrics(scores, self.pairs.same, threshold=best_threshold(scores, self.pairs.same))
         out = {k: verification[k] for k in ("roc_auc", "eer", "average_precision", "accuracy")}
         out["triplet_accuracy"] = self.triplet_accuracy(emb)
+        out["map_at_r"] = retrieval_metrics(emb, self.val.artists, groups=self.val.groups)["map_at_r"]
         out["loss"] = self.loss(emb) if with_loss else float("nan")
         return out
 
