@@ -17,7 +17,7 @@ from pathlib import Path
 from db.records import FileState
 from engine.base.progress import Progress, track
 from engine.data.hashing import file_sha256
-from indexer.scan import ScannedFile
+from engine.data.walk import WalkedFile
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 class Work:
     """A file to (re)insert; `replaces` is the row of its path's previous content."""
 
-    file: ScannedFile
+    file: WalkedFile
     sha256: str
     replaces: int | None = None
 
@@ -43,7 +43,7 @@ class Plan:
 
 
 def plan_changes(
-    files: list[ScannedFile], states: list[FileState], *, root: Path, hash_file=file_sha256, progress: Progress | None = None
+    files: list[WalkedFile], states: list[FileState], *, root: Path, hash_file=file_sha256, progress: Progress | None = None
 ) -> Plan:
     """Classify every scanned file against the catalog rows (`states`)."""
     plan = Plan()

@@ -8,10 +8,10 @@ from pathlib import Path
 from db.records import Labels
 from engine.data.labels import LabelRecord, artist_from_folder, read_labels
 from engine.data.names import NameLookup
-from indexer.scan import ScannedFile
+from engine.data.walk import WalkedFile
 
 
-def resolve_labels(root: Path, files: list[ScannedFile], labels_csv: str | os.PathLike[str] | None) -> dict[str, Labels]:
+def resolve_labels(root: Path, files: list[WalkedFile], labels_csv: str | os.PathLike[str] | None) -> dict[str, Labels]:
     """{absolute path: Labels}. A CSV row matches a file by its path relative to `root`, else by its name."""
     records = NameLookup(read_labels(labels_csv).items() if labels_csv is not None else ())
     per_artist = is_per_artist_layout(files)
@@ -27,7 +27,7 @@ def resolve_labels(root: Path, files: list[ScannedFile], labels_csv: str | os.Pa
     return out
 
 
-def is_per_artist_layout(files: list[ScannedFile]) -> bool:
+def is_per_artist_layout(files: list[WalkedFile]) -> bool:
     """True when no image sits directly in the folder, i.e. every image is inside a subfolder."""
     return bool(files) and all("/" in f.rel for f in files)
 

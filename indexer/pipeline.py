@@ -27,7 +27,8 @@ from indexer.failures import storage_errors
 from indexer.labelling import resolve_labels
 from indexer.lock import IndexLock
 from indexer.change_plan import Plan, plan_changes
-from indexer.scan import ScanResult, scan_folder
+from engine.data.walk import Walk
+from indexer.scan import scan_folder
 from indexer.throughput import bare_forward_rate, plan_for
 from indexer.vector_index import IVF
 from indexer.writer import IndexWriter
@@ -69,7 +70,7 @@ def index_folder(
             store.close()
 
 
-def _index(lm: LoadedModel, store: CatalogStore, scan: ScanResult, label_map: dict[str, Labels], home: Home, *,
+def _index(lm: LoadedModel, store: CatalogStore, scan: Walk, label_map: dict[str, Labels], home: Home, *,
            relabel: bool, prune: bool, config: IndexConfig, progress) -> dict:
     started = time.perf_counter()
     info = model_info(lm)

@@ -8,42 +8,26 @@ anything else that cannot be taken is returned in `skipped` with a reason tag.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-from engine.base.errors import EngineError
-from engine.data.imageio import is_image_name
-from engine.data.walk import walk_folder
-
-
-@dataclass(frozen=True)
-class ScannedFile:
-    path: str  # absolute, resolved
-    rel: str  # posix path relative to the folder
-    size: int
-    mtime_ns: int
+from engine.base.errors import EngineError, ImageLoadError
+from engine.data.imageio import is_image_name, pillow_errors
+from engine.data.walk import Walk, WalkedFile, walk_folder
 
 
-@dataclass
-class ScanResult:
-    root: Path
-    files: list[ScannedFile] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
-
-
-def scan_folder(folder: str | os.PathLike[str]) -> ScanResult:
+def scan_folder(folder: str | os.PathLike[str]) -> Walk:
     """All image files under `folder` (recursively, linked folders inside it included), sorted by path;
-    a file reached by two names is reported once, by its real path."""
+    a file reached by two names is reported once, by its real path (its `path` and `real` are then equal)."""
     root = _resolve_root(folder)
     walk = walk_folder(root, follow_dir_links=True, accept=is_image_name)
-    result = ScanResult(root, skipped=walk.skipped)
+    result = Walk(root, skipped=walk.skipped)
     seen: set[str] = set()
     for f in walk.files:
         if f.real not in seen:
             seen.add(f.real)
-            result.files.append(ScannedFile(f.real, Path(f.real).relative_to(root).as_posix(), f.size, f.mtime_ns))
+            result.files.append(WalkedFile(f.real, f.real, Path(f.real).relative_to(root).as_posix(), f.size, f.mtime_ns))
     result.files.sort(key=lambda f: f.path)
     return result
 
@@ -60,7 +44,7 @@ def _resolve_root(folder: str | os.PathLike[str]) -> Path:
 def image_size(path: str) -> tuple[int | None, int | None]:
     """(width, height) from the header only; (None, None) when unreadable (decoding reports why)."""
     try:
-        with Image.open(path) as im:
+        with pillow_errors(), Image.open(path) as im:
             return im.size
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError):
+    except ImageLoadError:
         return None, None

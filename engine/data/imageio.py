@@ -6,11 +6,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import os
 import warnings
 from pathlib import Path
+from typing import Iterator
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -54,7 +56,7 @@ def decode_rgb(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, draft_size:
 
 
 def _decode(source: Path | io.BytesIO, *, max_pixels: int, draft_size: int | None) -> Image.Image:
-    try:
+    with pillow_errors():
         with Image.open(source) as im:
             _check_pixels(im, max_pixels)
             if draft_size and im.format == "JPEG":
@@ -62,6 +64,22 @@ def _decode(source: Path | io.BytesIO, *, max_pixels: int, draft_size: int | Non
             im.seek(0)  # animated GIF/WebP: the first frame
             im.load()
             return to_rgb(ImageOps.exif_transpose(im))
+
+
+def probe_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from the header alone, as displayed (EXIF rotation by 90 degrees swaps them)."""
+    with pillow_errors():
+        with Image.open(io.BytesIO(data)) as im:
+            width, height = im.size
+            orientation = _header_orientation(im)
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+
+
+@contextlib.contextmanager
+def pillow_errors() -> Iterator[None]:
+    """The one place Pillow's exceptions become ImageLoadError(reason, detail)."""
+    try:
+        yield
     except ImageLoadError:
         raise
     except UnidentifiedImageError as exc:
@@ -71,21 +89,6 @@ def _decode(source: Path | io.BytesIO, *, max_pixels: int, draft_size: int | Non
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, KeyError, ZeroDivisionError) as exc:
         # Pillow's plugins raise a zoo of types on malformed data; they all mean "bad file".
         raise ImageLoadError(_classify(exc), f"{type(exc).__name__}: {exc}") from None
-
-
-def probe_size(data: bytes) -> tuple[int, int]:
-    """(width, height) from the header alone, as displayed (EXIF rotation by 90 degrees swaps them)."""
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            width, height = im.size
-            orientation = _header_orientation(im)
-    except UnidentifiedImageError as exc:
-        raise ImageLoadError("not_an_image", str(exc)) from None
-    except Image.DecompressionBombError as exc:
-        raise ImageLoadError("too_large", str(exc)) from None
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, KeyError, ZeroDivisionError) as exc:
-        raise ImageLoadError(_classify(exc), f"{type(exc).__name__}: {exc}") from None
-    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
 def _header_orientation(im: Image.Image) -> int:

@@ -6,13 +6,13 @@ from pathlib import Path
 
 from db.records import FileState
 from indexer.change_plan import plan_changes
-from indexer.scan import ScannedFile
+from engine.data.walk import WalkedFile
 
 ROOT = Path("/art")
 
 
-def _f(name: str, size: int = 10, mtime: int = 1) -> ScannedFile:
-    return ScannedFile(f"/art/{name}", name, size, mtime)
+def _f(name: str, size: int = 10, mtime: int = 1) -> WalkedFile:
+    return WalkedFile(f"/art/{name}", f"/art/{name}", name, size, mtime)
 
 
 def _s(pid: int, name: str, sha: str, size: int = 10, mtime: int = 1, root: str = "/art") -> FileState:
@@ -44,7 +44,7 @@ def test_classification(tmp_path):
 def test_a_copy_whose_original_still_exists_is_not_a_move(tmp_path):
     original = tmp_path / "orig.jpg"
     original.write_bytes(b"x")
-    files = [ScannedFile(str(tmp_path / "art" / "copy.jpg"), "copy.jpg", 1, 1)]
+    files = [WalkedFile(str(tmp_path / "art" / "copy.jpg"), str(tmp_path / "art" / "copy.jpg"), "copy.jpg", 1, 1)]
     states = [FileState(1, str(original), "S", 1, 1)]
     plan = plan_changes(files, states, root=tmp_path / "art", hash_file=lambda p: "S")
     assert plan.moves == [] and len(plan.copies) == 1

@@ -7,13 +7,13 @@ from db.records import Labels
 from indexer.pipeline import index_folder
 from indexer_kit import catalog_state, painting
 from indexer.labelling import is_per_artist_layout, resolve_labels
-from indexer.scan import ScannedFile
+from engine.data.walk import WalkedFile
 
 ROOT = Path("/art")
 
 
 def _files(*rels):
-    return [ScannedFile(f"/art/{r}", r, 1, 1) for r in rels]
+    return [WalkedFile(f"/art/{r}", f"/art/{r}", r, 1, 1) for r in rels]
 
 
 def test_csv_by_relative_path_then_by_name(tmp_path):
