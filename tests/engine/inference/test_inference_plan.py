@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import types
+
 import pytest
 
 from engine.base.errors import EngineError
@@ -9,6 +12,59 @@ import torch
 
 from engine.inference import forward_plan as ip
 from engine.inference.forward_plan import InferencePlan
+
+
+class FakeClock:
+    """`time.perf_counter` for forward_plan, advanced by the model instead of the machine, so the measured
+    rates are exact on any machine. Each thread that runs forwards has a clock of its own (one core each, so
+    two streams' calls overlap); the caller, which only times the streams, reads the latest of their clocks.
+    Streams' timed forwards (after their warm-up) wait until the caller has read its start time."""
+
+    def __init__(self) -> None:
+        self.clocks: dict[int, float] = {}
+        self.lock = threading.Lock()
+        self.caller = threading.get_ident()
+        self.start_read = threading.Event()
+
+    def perf_counter(self) -> float:
+        me = threading.get_ident()
+        with self.lock:
+            streams = [t for k, t in self.clocks.items() if k != self.caller]
+            if me != self.caller or not streams:
+                return self.clocks.get(me, 0.0)  # a stream, or the caller running forwards itself
+            latest = max(streams)
+        self.start_read.set()
+        return latest
+
+    def spend(self, seconds: float) -> None:
+        me = threading.get_ident()
+        with self.lock:
+            warm_up = me not in self.clocks
+        if not warm_up and me != self.caller:
+            assert self.start_read.wait(30), "the caller never read its start time"
+        with self.lock:
+            self.clocks[me] = self.clocks.get(me, 0.0) + seconds
+
+
+class Ticking(torch.nn.Module):
+    """A 'model' whose cost per call is fixed, spent on the fake clock."""
+
+    def __init__(self, clock: FakeClock, seconds: float) -> None:
+        super().__init__()
+        self.clock, self.seconds = clock, seconds
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        self.clock.spend(self.seconds)
+        return x.mean(dim=(2, 3))
+
+
+@pytest.fixture
+def clock(monkeypatch) -> FakeClock:
+    fake = FakeClock()
+    monkeypatch.setattr(ip, "time", types.SimpleNamespace(perf_counter=fake.perf_counter))
+    return fake
 
 
 class Sleepy(torch.nn.Module):
@@ -44,21 +100,25 @@ def test_candidates_cover_one_wide_forward_and_one_stream_per_core():
     assert ip.cpu_candidates(16)[1] == InferencePlan(batch_size=4, streams=4, threads=4)
 
 
-def test_measure_counts_images_of_all_streams_and_restores_threads():
+def test_measure_counts_images_of_all_streams_and_restores_threads(clock):
     threads = torch.get_num_threads()
-    model = Sleepy(0.01)
+    model = Ticking(clock, 1 / 64)  # powers of two: the fake clock's sums are exact
     one = ip.measure_plan(model, InferencePlan(batch_size=2, streams=1, threads=1), input_size=8,
-                          device=torch.device("cpu"), seconds=0.3)
+                          device=torch.device("cpu"), seconds=0.25)
+    assert model.calls == 1 + 16  # a warm-up, then forwards for 0.25 s of 1/64 s each
     two = ip.measure_plan(model, InferencePlan(batch_size=2, streams=2, threads=1), input_size=8,
-                          device=torch.device("cpu"), seconds=0.3)
+                          device=torch.device("cpu"), seconds=0.25)
+    assert model.calls == 17 + 2 * 17  # each stream: its warm-up and 0.25 s of forwards
     assert torch.get_num_threads() == threads
-    assert 100 < one < 200  # 2 images per ~10 ms call
-    assert two == pytest.approx(2 * one, rel=0.35)  # two calls sleep at once
+    assert one == 128.0  # 2 images per 1/64 s call
+    assert two == 2 * one  # both streams' images over the same 0.25 s: two calls run at once
 
 
-def test_measure_runs_at_least_one_batch_when_the_model_is_slow():
-    rate = ip.measure_plan(Sleepy(0.2), InferencePlan(batch_size=3), input_size=8, device=torch.device("cpu"), seconds=0.0)
-    assert 10 < rate < 15  # 3 images in ~0.2 s: measured, not zero
+def test_measure_runs_at_least_one_batch_when_the_model_is_slow(clock):
+    model = Ticking(clock, 0.25)
+    rate = ip.measure_plan(model, InferencePlan(batch_size=3), input_size=8, device=torch.device("cpu"), seconds=0.0)
+    assert model.calls == 2  # the warm-up and one timed batch, though 0 s were asked for
+    assert rate == 12.0  # 3 images in 0.25 s: measured, not zero
 
 
 def test_a_failing_model_raises_instead_of_hanging():
