@@ -1,4 +1,5 @@
 import json
+import zlib
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -37,7 +38,7 @@ def make_dataset(root: Path, per_artist: int = 8, images: bool = False) -> Path:
 def _vector(path: str, signal: float) -> np.ndarray:
     name = Path(path).stem
     artist, k = name.split("_")
-    rng = np.random.default_rng(abs(hash(name)) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(name.encode()))  # the same in every process (hash() is salted per process)
     centre = np.random.default_rng(sum(map(ord, artist))).normal(size=16)
     return (signal * centre + rng.normal(size=16)).astype(np.float32)
 
