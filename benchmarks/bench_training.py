@@ -98,11 +98,11 @@ def frozen_run(data_dir: Path, work: Path, size: dict) -> dict:
 
 def bare_frozen_epochs(data_dir: Path, config, cache: Path, epochs: int) -> float:
     """Median seconds of `FrozenTrainer.train_epoch` alone (features come from the warm cache)."""
-    from engine.train.config import resolve_runtime
+    from engine.train.distributed import run_config
     from engine.train.data import load_train_data
     from engine.train.frozen import FrozenTrainer
 
-    trainer = FrozenTrainer(resolve_runtime(config), load_train_data(data_dir), cache_dir=cache)
+    trainer = FrozenTrainer(run_config(config), load_train_data(data_dir), cache_dir=cache)
     runs = []
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
@@ -115,11 +115,12 @@ def finetune_step(data_dir: Path, size: dict) -> dict:
     """Images/s of a full training step, and of the inference forward pass, on one real batch."""
     import torch
 
-    from engine.train.config import make_config, resolve_runtime
+    from engine.train.config import make_config
+    from engine.train.distributed import run_config
     from engine.train.data import load_train_data
     from engine.train.steps import epoch_batches
 
-    config = resolve_runtime(make_config(mode="finetune", batch_size=size["batch"], per_artist=min(4, size["batch"] // 2)))
+    config = run_config(make_config(mode="finetune", batch_size=size["batch"], per_artist=min(4, size["batch"] // 2)))
     from engine.train.finetune import FinetuneTrainer
 
     trainer = FinetuneTrainer(config, load_train_data(data_dir))

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from engine.base.errors import EngineError
+from engine.model.zoo import is_zoo_name, resolve
 from engine.model.spec import IMAGENET_MEAN, IMAGENET_STD, TF_LITE_MEAN, TF_LITE_STD, BackboneSpec, drop_classifier
 
 BACKBONES: dict[str, BackboneSpec] = {
@@ -61,9 +62,7 @@ def unregister_backbone(name: str) -> None:
 
 def get_spec(name: str) -> BackboneSpec:
     """The spec of a named trunk; `timm:NAME` / `torchvision:NAME` are resolved (engine.model.zoo) and registered on first use."""
-    if name not in BACKBONES and name.startswith(("timm:", "torchvision:")):
-        from engine.model.zoo import resolve
-
+    if name not in BACKBONES and is_zoo_name(name):
         register_backbone(*resolve(name))
     try:
         return BACKBONES[name]

@@ -28,6 +28,7 @@ from torch import nn
 
 from engine.base.atomic import atomic_path
 from engine.model.backbones import build_classifier, get_spec, to_trunk
+from engine.model.zoo import is_zoo_name
 from engine.base.errors import EngineError
 
 logger = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ def build_pretrained_trunk(backbone: str, weights: str = "imagenet") -> nn.Modul
 def build_pretrained_classifier(backbone: str, weights: str = "imagenet") -> nn.Module:
     """The full ImageNet classifier with `weights` loaded (used for the trunk and for sanity checks)."""
     get_spec(backbone)
-    if weights != "none" and backbone.startswith(("timm:", "torchvision:")):
+    if weights != "none" and is_zoo_name(backbone):
         return _zoo_classifier(backbone, weights)
     model = build_classifier(backbone)
     if weights == "none":

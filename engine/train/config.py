@@ -1,16 +1,13 @@
-"""Training configuration: one frozen dataclass, two recipes, runtime resolution (mode, device, threads)."""
+"""Training configuration: one frozen dataclass and two recipes (what "auto" means at run time: engine.train.distributed.run_config)."""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field, replace
 
-import torch
-
 from engine.model.augment import AugmentConfig
 from engine.base.config import require
 from engine.base.errors import EngineError
-from engine.base.runtime import cpu_cores
 from engine.train.losses import LossConfig
 from engine.model.network import NetworkConfig
 
@@ -108,11 +105,3 @@ def make_config(recipe: str = "default", **overrides) -> TrainConfig:
         raise EngineError(f"bad training option: {exc}") from None
 
 
-def resolve_runtime(config: TrainConfig) -> TrainConfig:
-    """Fix what 'auto' means on this machine (stored in the checkpoint as resolved)."""
-    device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise EngineError("--device cuda requested but no CUDA GPU is available; drop --device")
-    mode = config.mode if config.mode != "auto" else ("finetune" if device.startswith("cuda") else "frozen")
-    threads = config.threads or cpu_cores()
-    return replace(config, device=device, mode=mode, threads=threads).validate()

@@ -234,13 +234,21 @@ def weights_in_sync(model: nn.Module) -> str:
     return digests[0]
 
 
-def share_cores(config: TrainConfig, ranks: Ranks) -> TrainConfig:
-    """Ranks on one machine split its cores: default threads = cores / local ranks, workers one less."""
-    if not ranks.distributed:
-        return config
+def run_config(config: TrainConfig, ranks: Ranks = Ranks()) -> TrainConfig:
+    """The config this process runs, built once: validated, with what 'auto' means on this machine fixed
+    (stored in the checkpoint as resolved): device (CUDA when present), mode (finetune on CUDA, else frozen),
+    threads (this machine's cores); under torchrun the ranks on one machine split its cores (threads =
+    cores / local ranks, workers one less) and each local rank takes its own GPU ("cuda" -> "cuda:LOCAL_RANK")."""
     from engine.base.runtime import cpu_cores
 
-    cores = max(1, cpu_cores() // ranks.local_world_size)
-    threads = config.threads or cores
-    workers = config.workers if config.workers is not None else min(8, cores - 1)
-    return replace(config, threads=threads, workers=workers)
+    config = config.validate()
+    device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise EngineError("--device cuda requested but no CUDA GPU is available; drop --device")
+    mode = config.mode if config.mode != "auto" else ("finetune" if device.startswith("cuda") else "frozen")
+    cores = max(1, cpu_cores() // ranks.local_world_size) if ranks.distributed else cpu_cores()
+    workers = config.workers
+    if ranks.distributed and workers is None:
+        workers = min(8, cores - 1)
+    return replace(config, device=local_device(device, ranks), mode=mode, threads=config.threads or cores,
+                   workers=workers).validate()

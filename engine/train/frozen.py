@@ -30,7 +30,7 @@ class FrozenTrainer:
     def __init__(self, config: TrainConfig, data: TrainData, *, cache_dir: Path, progress: Progress | None = None) -> None:
         self.config = config
         self.device = torch.device(config.device)
-        spec = get_spec(config.network.backbone)
+        self.spec = spec = get_spec(config.network.backbone)  # resolved once, passed down
         trunk = build_pooled_trunk(config.network)
         for param in trunk.parameters():
             param.requires_grad_(False)
@@ -48,9 +48,8 @@ class FrozenTrainer:
 
     def _features(self, trunk, paths, views, cache_dir, progress) -> tuple[torch.Tensor, np.ndarray]:
         keys = [file_sha256(p) if Path(p).is_file() else f"missing:{p}" for p in paths]
-        spec = get_spec(self.config.network.backbone)
         return cached_features(
-            trunk, paths, keys, backbone=spec.name, preprocessing=spec.preprocessing(), augment=self.config.augment,
+            trunk, paths, keys, backbone=self.spec.name, preprocessing=self.spec.preprocessing(), augment=self.config.augment,
             views=views, cache_dir=cache_dir, pooling=pooling_id(self.config.network), device=self.device, num_workers=self.config.workers, progress=progress,
         )
 
@@ -76,7 +75,7 @@ class FrozenTrainer:
 
     def baseline_embeddings(self) -> np.ndarray:
         """The trunk's plain global-pooled ImageNet features (= load_baseline; multiscale puts them first)."""
-        width = get_spec(self.config.network.backbone).feature_dim
+        width = self.spec.feature_dim
         return self.val_feats[:, :width].float().cpu().numpy()
 
 

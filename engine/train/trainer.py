@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -24,10 +23,10 @@ from engine.calibrate.attribution import fit_attribution_calibration
 from engine.base.home import Home
 from engine.train.plots import plot_history
 from engine.base.progress import Progress
-from engine.train.config import TrainConfig, make_config, reference_config, resolve_runtime
+from engine.train.config import TrainConfig, make_config, reference_config
 from engine.train.data import TrainData, load_train_data
 from engine.train.distributed import (
-    Ranks, from_main, local_device, process_group, ranks_from_env, share_cores, weights_in_sync,
+    Ranks, from_main, process_group, ranks_from_env, run_config, weights_in_sync,
 )
 from engine.train.validation import Validator
 from engine.train.log import LAST_NAME, load_last, save_last, write_metrics
@@ -63,11 +62,10 @@ def train_model(
     """
     started = time.perf_counter()
     ranks = ranks_from_env()
-    config = resolve_runtime(share_cores(config.validate(), ranks))
+    config = run_config(config, ranks)
     if ranks.distributed and config.mode != "finetune":
         raise EngineError("under torchrun pass --mode finetune (frozen mode trains only the head, in seconds, on one process)")
     with process_group(config.device) as ranks:
-        config = replace(config, device=local_device(config.device, ranks))
         return _train(data_dir, config, ranks, out=out, home=home, resume=resume,
                       progress=progress if ranks.is_main else None, started=started)
 

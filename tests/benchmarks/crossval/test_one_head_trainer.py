@@ -12,7 +12,7 @@ import torch
 from benchmarks.crossval.features import FeatureSet
 from benchmarks.crossval.recipes import HeadRecipe
 from engine.model.checkpoint import read_checkpoint
-from engine.train.config import resolve_runtime
+from engine.train.distributed import run_config
 from engine.train.data import load_train_data
 from engine.train.frozen import FrozenTrainer
 from engine.train.steps import set_seed
@@ -41,7 +41,7 @@ def test_cv_head_recipe_equals_engine_train(tmp_path, calibration_folds):
     # the CV's view of the same paintings: the trainer's features, as FeatureSets (weights "none": a random trunk,
     # seeded as train_model seeds it, so the feature cache, keyed by the trunk's weights, is hit)
     set_seed(config.seed)
-    frozen = FrozenTrainer(resolve_runtime(config.validate()), load_train_data(data), cache_dir=tmp_path / "cache")
+    frozen = FrozenTrainer(run_config(config), load_train_data(data), cache_dir=tmp_path / "cache")
     train, val = _feature_set(frozen.train_feats, frozen.train), _feature_set(frozen.val_feats[None], frozen.val)
     embedder = HeadRecipe("default", replace(config, feature_cache=None)).fit(train, val, seed=config.seed)
 
