@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from require_kit import require_module
+
 
 def test_pairs_benchmark_runs(tmp_path):
     from benchmarks import bench_pairs
@@ -30,7 +32,7 @@ def test_cold_start_benchmark_runs(tmp_path):
 
 @pytest.mark.slow
 def test_cpu_runtime_benchmark_runs(tmp_path):
-    pytest.importorskip("onnxruntime")
+    require_module("onnxruntime")
     from benchmarks import bench_cpu_runtime
 
     rows = {r["variant"]: r for r in bench_cpu_runtime.run(scale="toy", results_dir=tmp_path)["rows"]}

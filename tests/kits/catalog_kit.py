@@ -17,7 +17,7 @@ from typing import Iterator
 import pytest
 
 PG_ENV = "ENGINE_TEST_PG_URL"
-REQUIRE_ENV = "ENGINE_TEST_REQUIRE_SERVICES"
+REQUIRE_ENV = "ENGINE_TEST_REQUIRE_SERVICES"  # read by require_kit.required
 KINDS = ("sqlite", "postgresql")
 START_HINT = (
     f"no PostgreSQL server for the tests: set {PG_ENV}=postgresql+psycopg://postgres@127.0.0.1:PORT/postgres "
@@ -26,12 +26,12 @@ START_HINT = (
 
 
 def pg_server_url() -> str:
-    """$ENGINE_TEST_PG_URL; skips the test without it (fails it in CI)."""
+    """$ENGINE_TEST_PG_URL; skips the test without it (fails it in CI: require_kit.missing)."""
+    from require_kit import missing
+
     url = os.environ.get(PG_ENV)
     if not url:
-        if os.environ.get(REQUIRE_ENV) == "1":
-            pytest.fail(f"{REQUIRE_ENV}=1 but {START_HINT}")
-        pytest.skip(START_HINT)
+        missing(START_HINT)
     return url
 
 

@@ -12,8 +12,9 @@ import pytest
 from PIL import Image
 
 from indexer_kit import painting
+from require_kit import require_module
 
-pytest.importorskip("fastapi")
+require_module("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from cli.server import ServeConfig, create_app  # noqa: E402

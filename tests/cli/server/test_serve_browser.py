@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from cli.server import ServeConfig, create_app
+from require_kit import missing
 
 pytestmark = pytest.mark.browser
 
@@ -22,20 +23,14 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 
 
-def _missing(reason: str) -> None:
-    if os.environ.get("ENGINE_TEST_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{reason} (ENGINE_TEST_REQUIRE_SERVICES=1)")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def browser():
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _missing("playwright is not installed (pip install 'artwork-engine[test]')")
+        missing("playwright is not installed (pip install 'artwork-engine[test]')")
     if not CHROMIUM.is_file():
-        _missing(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+        missing(f"{CHROMIUM} is missing (apt-get install -y chromium)")
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium

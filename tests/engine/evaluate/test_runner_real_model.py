@@ -2,7 +2,9 @@
 
 import pytest
 
-torch = pytest.importorskip("torch")
+from require_kit import require_module
+
+torch = require_module("torch")
 
 from engine.model.checkpoint import load_model, save_checkpoint  # noqa: E402
 from engine.evaluate.recalibrate import calibrate_model  # noqa: E402

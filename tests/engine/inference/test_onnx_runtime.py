@@ -10,9 +10,10 @@ from engine.inference.embedding import embed_paths
 from engine.inference.model_cache import cached_model, clear_model_cache
 from engine.inference.onnx_runtime import OnnxForward, resolve_runtime, with_runtime
 from indexer_kit import cached_load_model, painting
+from require_kit import require_module
 
-pytest.importorskip("onnxruntime")
-pytest.importorskip("onnx")
+require_module("onnxruntime")
+require_module("onnx")
 
 
 def test_onnx_embeddings_equal_torch_and_the_export_is_cached(tmp_path, tiny_model):

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from engine.metrics.retrieval import retrieval_metrics
+from require_kit import require_module
 
 
 def _brute(emb, labels, groups):
@@ -43,8 +44,8 @@ def test_hand_made_map_at_r():
 
 
 def test_matches_pytorch_metric_learning():
-    torch = pytest.importorskip("torch")
-    calc_mod = pytest.importorskip("pytorch_metric_learning.utils.accuracy_calculator")
+    torch = require_module("torch")
+    calc_mod = require_module("pytorch_metric_learning.utils.accuracy_calculator")
     rng = np.random.default_rng(1)
     codes = rng.integers(0, 5, 120)
     emb = (rng.normal(size=(120, 8)) + 1.5 * np.eye(8)[codes]).astype(np.float32)

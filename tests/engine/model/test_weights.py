@@ -17,9 +17,10 @@ from engine.model.augment import eval_transform
 from engine.model.backbones import get_spec
 from engine.base.errors import EngineError
 from engine.model.weights import build_pretrained_classifier, imagenet_weights_path, load_state_file, map_by_position
+from require_kit import require_module
 from train_kit import write_dataset
 
-sklearn_datasets = pytest.importorskip("sklearn.datasets")
+sklearn_datasets = require_module("sklearn.datasets")
 
 
 def _top5(model, backbone: str, image_name: str) -> list[int]:
