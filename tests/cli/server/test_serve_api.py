@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import threading
 
 import httpx
@@ -259,6 +260,7 @@ def test_token_guards_every_api_call(indexed, state):
 
 
 def test_requests_write_nothing_but_thumbnails(client, indexed):
+    shutil.rmtree(indexed.home / "cache" / "thumbnails", ignore_errors=True)  # made by earlier tests of the session
     before = _home_files(indexed.home)
     query = indexed.paths["Ann Red"][3]
     (result,) = client.post("/api/query", files=_upload(query), params={"k": 5}).json()["results"]
