@@ -35,6 +35,7 @@ _SCORE = """
 import json, time, numpy as np, pyarrow as pa
 from pathlib import Path
 from benchmarks.common import proc_status_kib
+from engine.calibrate.platt import PairCalibration
 from engine.inference.pairs_file import PairEmbeddings, write_pair_scores
 rng = np.random.default_rng(0)
 n = {images}
@@ -45,7 +46,8 @@ v[~readable] = 0
 emb = PairEmbeddings(names=pa.array(sorted(f"{{i}}.jpg" for i in range(n))), vectors=v, readable=readable, unreadable=[])
 before = proc_status_kib("VmHWM")
 start = time.perf_counter()
-counts = write_pair_scores(Path({csv!r}), Path({out!r}), emb, {calibration!r}, 0.1)
+calibration = PairCalibration.from_stored({threshold!r}, {calibration!r})
+counts = write_pair_scores(Path({csv!r}), Path({out!r}), emb, calibration, 0.1)
 seconds = time.perf_counter() - start
 print(json.dumps({{"seconds": seconds, "peak_before_kib": before, "peak_kib": proc_status_kib("VmHWM"), **counts}}))
 """
@@ -112,7 +114,7 @@ def run(*, scale: str = "full", results_dir: Path | None = None) -> dict:
         generate(csv_path, size["pairs"], size["images"])
         read = run_python(_READ.format(csv=str(csv_path)))
         scored = run_python(_SCORE.format(images=size["images"], dim=DIM, csv=str(csv_path), out=str(work / "out.csv"),
-                                          calibration=CALIBRATION))
+                                          calibration=CALIBRATION, threshold=0.5))
         naive = naive_rate(csv_path, size["naive"], size["images"])
         rows = _rows(size, scored, read, naive, csv_path.stat().st_size)
     finally:

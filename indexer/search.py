@@ -67,7 +67,7 @@ def query_images(
     try:
         lm, index = open_search(store, the_home, model, config)
         return search_embedded(store, index, embed_queries(lm, images), images, k=k, artist=artist, style=style, date=date,
-                               attribution=resolve_calibration(lm.attribution, lm.calibration))
+                               attribution=resolve_calibration(lm.attribution))
     finally:
         store.close()
 
@@ -77,7 +77,7 @@ def search_embedded(store: CatalogStore, index: VectorIndex, queries: np.ndarray
                     attribution: AttributionCalibration | None = None) -> dict:
     """`query_images`'s answer for (Q, D) L2-normalised query vectors (one name each) against an open catalog
     and index, e.g. held by a long-running server (cli.server); `with_ids` adds each match's catalog "id";
-    `attribution` (the model's: `resolve_calibration(lm.attribution, lm.calibration)`) gives the probabilities."""
+    `attribution` (the model's: `resolve_calibration(lm.attribution)`) gives the probabilities."""
     allowed = _allowed_ids(store, artist=artist, style=style, date=date)
     k = _checked_k(k, index.ntotal, allowed)
     sims, ids = index.search(queries, k, allowed=allowed)

@@ -86,7 +86,7 @@ class ServerState:
         lm, index = open_search(self.store, self.home, self.model, keep_copy=False)
         logger.info("serving %d paintings (%s index, model %s)", index.ntotal, index.kind, lm.fingerprint[:12])
         return Snapshot(lm=lm, index=index, generation=generation, catalog_uid=uid,
-                        attribution=resolve_calibration(lm.attribution, lm.calibration))
+                        attribution=resolve_calibration(lm.attribution))
 
     def _generation(self, uid: str) -> tuple:
         path = index_file(self.home, uid)

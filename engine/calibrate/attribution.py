@@ -63,9 +63,9 @@ class AttributionCalibration:
         return {n: float(np.exp(v - log_norm)) for n, v in zip(names, z)}, float(np.exp(-log_norm))
 
 
-def resolve_calibration(attribution: dict | None, platt: dict | None = None) -> AttributionCalibration | None:
-    """The model's stored attribution calibration, else None (no probabilities). `platt`, the
-    verification calibration, is accepted but deliberately not used (module docstring)."""
+def resolve_calibration(attribution: dict | None) -> AttributionCalibration | None:
+    """The model's stored attribution calibration, else None (no probabilities). The verification
+    calibration is deliberately no substitute (module docstring)."""
     return AttributionCalibration.from_dict(attribution)
 
 

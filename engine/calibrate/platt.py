@@ -14,6 +14,8 @@ NLL sum_i w_i nll_i (so pairs of several sources can count by source, engine.cal
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from engine.base.errors import EngineError
@@ -97,7 +99,8 @@ def _backtrack(theta: np.ndarray, step: np.ndarray, design: np.ndarray, t: np.nd
 
 
 def probability(scores, calibration: dict) -> np.ndarray:
-    """sigmoid(a * s + b) for each score; (P,) float64."""
+    """sigmoid(a * s + b) for each score, from a calibration record; (P,) float64 (PairCalibration.probability
+    for a model's)."""
     if not calibration or calibration.get("method") != "platt":
         raise EngineError("the model has no Platt calibration; run `engine calibrate` to calibrate it")
     s = np.asarray(scores, dtype=np.float64)
@@ -122,3 +125,36 @@ def best_threshold(scores, same, *, weights=None) -> float:
     if k == len(s):
         return float(s[-1] + 1e-6)
     return float((s[k - 1] + s[k]) / 2)
+
+
+@dataclass(frozen=True)
+class PairCalibration:
+    """A model's same-artist decision and probability for a cosine s: same when s >= threshold,
+    p = sigmoid(a * s + b) (anchored fits: b = -a * threshold, so p >= 0.5 exactly when same).
+
+    model.pt stores it as `threshold` plus the `calibration` record {"method": "platt", "a", "b",
+    "anchor"?, ...}; `record` keeps every stored key (e.g. `held_out_artists`) for readers and reports."""
+
+    threshold: float
+    a: float
+    b: float
+    anchor: float | None = None
+    record: dict = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def from_stored(cls, threshold: float | None, calibration: dict | None) -> "PairCalibration | None":
+        """The stored pair; None when either half is missing (an uncalibrated model)."""
+        if threshold is None or not calibration:
+            return None
+        if calibration.get("method") != "platt":
+            raise EngineError(f"unknown calibration method {calibration.get('method')!r}; run `engine calibrate` to re-fit it")
+        anchor = calibration.get("anchor")
+        return cls(float(threshold), float(calibration["a"]), float(calibration["b"]),
+                   None if anchor is None else float(anchor), dict(calibration))
+
+    def probability(self, scores) -> np.ndarray:
+        """sigmoid(a * s + b) for each score; (P,) float64."""
+        return _sigmoid(self.a * np.asarray(scores, dtype=np.float64) + self.b)
+
+    def same_artist(self, score: float) -> bool:
+        return bool(score >= self.threshold)

@@ -148,8 +148,9 @@ def _calibrations(run: _Run, models: dict, embedded: Embedded, pairs: Pairs) -> 
         return {k: calibrate_one(run, embedded, k, pairs, source) for k in models}
     out: dict[str, Calibrated] = {}
     lm = run.lm
-    if getattr(lm, "threshold", None) is not None and getattr(lm, "calibration", None):
-        out["trained"] = Calibrated(float(lm.threshold), dict(lm.calibration), "val (stored in the model)",
+    stored = getattr(lm, "pair_calibration", None)
+    if stored is not None:
+        out["trained"] = Calibrated(stored.threshold, dict(stored.record), "val (stored in the model)",
                                     AttributionCalibration.from_dict(getattr(lm, "attribution", None)))
     missing = {k: m for k, m in models.items() if k not in out}
     if missing:

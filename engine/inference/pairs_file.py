@@ -27,7 +27,7 @@ from engine.base.errors import EngineError
 from engine.base.home import Home
 from engine.base.progress import NullProgress, Progress
 from engine.base.vectors import cosine_rows, l2_normalize
-from engine.calibrate.platt import probability
+from engine.calibrate.platt import PairCalibration
 from engine.inference.embedding import embed_paths
 from engine.inference.model_cache import cached_model
 from engine.inference.pairs_csv import BadRows, pyarrow_modules, read_pair_chunks
@@ -84,9 +84,9 @@ def score_pairs(
     _refuse_bad_rows(bad, pairs, strict)
     embedded = _embed(lm, names, folder, config, progress)
     _refuse_unreadable(embedded, folder, strict)
-    prior = _prior(embedded, lm.calibration, config.prior_pairs)
+    prior = _prior(embedded, lm.pair_calibration, config.prior_pairs)
     scoring = time.perf_counter()
-    counts = write_pair_scores(pairs, out, embedded, lm.calibration, prior, config=config, progress=progress, n_rows=n_rows)
+    counts = write_pair_scores(pairs, out, embedded, lm.pair_calibration, prior, config=config, progress=progress, n_rows=n_rows)
     seconds = time.perf_counter() - scoring
     return {
         "out": str(out), "pairs": counts["pairs"], "scored": counts["scored"], "prior_pairs": counts["prior"],
@@ -150,7 +150,7 @@ def _refuse_unreadable(embedded: PairEmbeddings, folder: Path, strict: bool) -> 
     logger.warning("%s; their pairs get the prior probability", message)
 
 
-def _prior(embedded: PairEmbeddings, calibration: dict, n_pairs: int) -> float:
+def _prior(embedded: PairEmbeddings, calibration: PairCalibration, n_pairs: int) -> float:
     """Mean calibrated probability of `n_pairs` random pairs of distinct readable images (seed 0);
     0.5 (no information) with fewer than two readable images."""
     ok = np.flatnonzero(embedded.readable)
@@ -160,10 +160,10 @@ def _prior(embedded: PairEmbeddings, calibration: dict, n_pairs: int) -> float:
     first = rng.integers(0, len(ok), n_pairs)
     second = (first + rng.integers(1, len(ok), n_pairs)) % len(ok)  # never the same image twice
     a, b = ok[first], ok[second]
-    return float(probability(cosine_rows(embedded.vectors[a], embedded.vectors[b]), calibration).mean())
+    return float(calibration.probability(cosine_rows(embedded.vectors[a], embedded.vectors[b])).mean())
 
 
-def write_pair_scores(pairs: Path, out: Path, embedded: PairEmbeddings, calibration: dict, prior: float, *,
+def write_pair_scores(pairs: Path, out: Path, embedded: PairEmbeddings, calibration: PairCalibration, prior: float, *,
                       config: PairsConfig = PairsConfig(), progress: Progress | None = None, n_rows: int | None = None) -> dict:
     """Step 3: stream PAIRS again, writing index,sameArtist atomically; returns {"pairs", "scored", "prior"}.
     (Public so that benchmarks/bench_pairs.py times it alone, on given embeddings.)"""
@@ -191,11 +191,11 @@ def _positions(pc, names, distinct) -> np.ndarray:
 
 
 def _block_probabilities(vectors: np.ndarray, a: np.ndarray, b: np.ndarray, scored: np.ndarray,
-                         calibration: dict, prior: float, block: int) -> np.ndarray:
+                         calibration: PairCalibration, prior: float, block: int) -> np.ndarray:
     p = np.full(len(a), prior, np.float64)
     for start in range(0, len(a), block):
         part = slice(start, start + block)
         keep = np.flatnonzero(scored[part]) + start
         if len(keep):
-            p[keep] = probability(cosine_rows(vectors[a[keep]], vectors[b[keep]]), calibration)
+            p[keep] = calibration.probability(cosine_rows(vectors[a[keep]], vectors[b[keep]]))
     return p

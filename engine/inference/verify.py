@@ -15,7 +15,6 @@ import os
 
 import numpy as np
 
-from engine.calibrate.platt import probability
 from engine.model.checkpoint import LoadedModel
 from engine.inference.model_cache import cached_model
 from engine.inference.embedding import embed_image
@@ -48,9 +47,9 @@ def verdict(lm: LoadedModel, u: np.ndarray, v: np.ndarray) -> dict:
         raise EngineError(f"the model gave a NaN/inf embedding: {lm.path} is probably damaged; re-train or restore it")
     return {
         "similarity": round(similarity, 6),
-        "probability": round(float(probability([similarity], lm.calibration)[0]), 6),
-        "same_artist": bool(similarity >= lm.threshold),
-        "threshold": round(float(lm.threshold), 6),
+        "probability": round(float(lm.pair_calibration.probability([similarity])[0]), 6),
+        "same_artist": lm.pair_calibration.same_artist(similarity),
+        "threshold": round(lm.pair_calibration.threshold, 6),
         "model": lm.fingerprint[:12],
     }
 
@@ -65,10 +64,9 @@ def cosine(u: np.ndarray, v: np.ndarray) -> float:
 
 def require_calibrated(lm: LoadedModel) -> None:
     """EngineError naming the command that calibrates `lm` when it has no threshold or calibration."""
-    missing = [name for name, value in (("threshold", lm.threshold), ("calibration", lm.calibration)) if value is None]
-    if missing:
+    if lm.pair_calibration is None:
         raise EngineError(
-            f"model {lm.path} has no {' or '.join(missing)} yet; calibrate it with `engine calibrate --model {lm.path}`"
+            f"model {lm.path} has no threshold or calibration yet; calibrate it with `engine calibrate --model {lm.path}`"
         )
 
 

@@ -21,6 +21,7 @@ from torch import nn
 
 from engine.base.atomic import atomic_save
 from engine.model.augment import eval_transform
+from engine.calibrate.platt import PairCalibration
 from engine.model.backbones import get_spec
 from engine.base.config import from_plain, to_plain
 from engine.base.errors import EngineError
@@ -48,8 +49,7 @@ class LoadedModel:
     normalized: bool
     backbone: str
     fingerprint: str
-    threshold: float | None = None
-    calibration: dict | None = None
+    pair_calibration: PairCalibration | None = None  # the stored threshold and Platt calibration; None: uncalibrated
     attribution: dict | None = None  # engine.calibrate.attribution.AttributionCalibration record
     held_out: dict | None = None  # engine.calibrate.held_out.HeldOutPairs record (cross-fitted calibration pairs)
     config: dict = field(default_factory=dict)
@@ -182,8 +182,7 @@ def _loaded(model: nn.Module, data: dict, network: NetworkConfig, *, path: Path,
         normalized=network.normalize,
         backbone=network.backbone,
         fingerprint=data["fingerprint"],
-        threshold=data.get("threshold"),
-        calibration=data.get("calibration"),
+        pair_calibration=PairCalibration.from_stored(data.get("threshold"), data.get("calibration")),
         attribution=data.get("attribution"),  # absent in models saved before open-set attribution
         held_out=data.get("held_out"),  # absent in models calibrated on val pairs alone
         config=data.get("config") or {},

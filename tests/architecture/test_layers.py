@@ -26,12 +26,13 @@ PRODUCT = ("engine", "indexer", "db", "cli")
 # Inside engine: rank 0 imports nothing of engine; rank r only subpackages of a lower rank.
 ENGINE_ORDER = {
     "base": 0,
-    "data": 1, "model": 1, "metrics": 1,
+    "data": 1, "metrics": 1,
     "calibrate": 2,
-    "prepare": 3, "inference": 3,
-    "train": 4,
-    "evaluate": 5,
-    "synthetic": 6,
+    "model": 3,  # model.pt carries a calibrate.platt.PairCalibration
+    "prepare": 4, "inference": 4,
+    "train": 5,
+    "evaluate": 6,
+    "synthetic": 7,
 }
 
 

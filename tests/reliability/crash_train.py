@@ -102,7 +102,7 @@ def audit_model_dir(out: Path, trial: Trial) -> None:
 
         lm = load_model(out / "model.pt")
         last = torch.load(out / "last.pt", weights_only=True)
-        return {"calibrated": lm.threshold is not None and lm.calibration is not None, "last_epoch": int(last["epoch"])}
+        return {"calibrated": lm.pair_calibration is not None, "last_epoch": int(last["epoch"])}
 
     outcome = run_to_end(job, out / "audit.json", timeout_s=120)
     trial.model_loads = outcome.status == "ok"

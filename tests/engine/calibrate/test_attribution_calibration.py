@@ -44,10 +44,9 @@ def test_probabilities_sum_to_one_and_one_candidate_is_a_sigmoid():
 def test_stored_record_round_trips_and_old_models_get_none():
     cal = AttributionCalibration(3.0, 1.0, -2.0, k=7)
     assert AttributionCalibration.from_dict(cal.to_dict()) == cal
-    assert resolve_calibration(cal.to_dict(), {"method": "platt", "a": 1.0, "b": 0.0}) == cal
-    assert resolve_calibration(None, {"method": "platt", "a": 5.0, "b": -1.0}) is None  # not from verification
+    assert resolve_calibration(cal.to_dict()) == cal
+    assert resolve_calibration(None) is None  # never derived from the verification calibration
     assert resolve_calibration({"method": "platt", "a": 5.0, "b": -1.0}) is None
-    assert resolve_calibration(None, None) is None
 
 
 def test_gradient_matches_finite_differences():

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from engine.calibrate.platt import PairCalibration
 from engine.evaluate import data as evaluate_data
 from engine.base.errors import EngineError
 from engine.evaluate.recalibrate import calibrate_model
@@ -49,7 +50,7 @@ class Fakes:
     def __init__(self, data_dir, threshold=None, calibration=None):
         self.stored = []
         self.trained = SimpleNamespace(
-            backbone="resnet34", fingerprint="f" * 64, threshold=threshold, calibration=calibration,
+            backbone="resnet34", fingerprint="f" * 64, pair_calibration=PairCalibration.from_stored(threshold, calibration),
             config={"data_dir": str(data_dir)}, signal=3.0,
         )
         self.baseline = SimpleNamespace(backbone="resnet34", fingerprint="baseline:resnet34:imagenet", signal=0.7)

@@ -28,6 +28,7 @@ def test_calibrate_stores_calibration_in_a_saved_checkpoint(tmp_path):
     assert val["baseline"]["model"] == "baseline:efficientnet_lite0:none"
     stored = load_model(model_path)
     assert stored.fingerprint == val["fingerprint"]  # weights untouched
-    assert stored.threshold == pytest.approx(val["verification"]["threshold"])
-    assert stored.calibration == {k: val["calibration"][k] for k in ("method", "a", "b", "anchor")}
-    assert stored.calibration["anchor"] == pytest.approx(stored.threshold)  # p = 0.5 exactly at the threshold
+    pair = stored.pair_calibration
+    assert pair.threshold == pytest.approx(val["verification"]["threshold"])
+    assert pair.record == {k: val["calibration"][k] for k in ("method", "a", "b", "anchor")}
+    assert pair.anchor == pytest.approx(pair.threshold)  # p = 0.5 exactly at the threshold

@@ -44,7 +44,8 @@ def test_round_trip_gives_the_same_embeddings(saved):
         assert torch.allclose(lm.model(x), model(x), atol=1e-6)
     assert (lm.input_size, lm.embedding_dim, lm.normalized, lm.backbone) == (32, 16, True, TINY)
     assert lm.fingerprint == fp and len(fp) == 64
-    assert lm.threshold == 0.4 and lm.calibration == {"method": "platt", "a": 5.0, "b": -2.0}
+    assert lm.pair_calibration.threshold == 0.4 and lm.pair_calibration.record == {"method": "platt", "a": 5.0, "b": -2.0}
+    assert (lm.pair_calibration.a, lm.pair_calibration.b, lm.pair_calibration.anchor) == (5.0, -2.0, None)
     assert lm.config["epochs"] == 3 and lm.path == path
     assert not lm.model.training
 
@@ -125,14 +126,14 @@ def test_update_calibration_rewrites_only_the_calibration(saved):
     path, _, fp = saved
     update_calibration(path, threshold=0.7, calibration={"method": "platt", "a": 1.5, "b": 0.5}, metrics={"roc_auc": 0.9})
     lm = load_model(path)
-    assert lm.threshold == 0.7 and lm.calibration["a"] == 1.5 and lm.fingerprint == fp
+    assert lm.pair_calibration.threshold == 0.7 and lm.pair_calibration.a == 1.5 and lm.fingerprint == fp
     assert lm.metrics["roc_auc"] == 0.9
     assert not list(path.parent.glob(".*.tmp"))
 
 
 def test_baseline_is_the_normalised_pooled_trunk():
     lm = load_baseline(TINY, weights="none")
-    assert lm.fingerprint == f"baseline:{TINY}:none" and lm.embedding_dim == 24 and lm.threshold is None
+    assert lm.fingerprint == f"baseline:{TINY}:none" and lm.embedding_dim == 24 and lm.pair_calibration is None
     with torch.no_grad():
         out = lm.model(torch.randn(3, 3, 32, 32))
     assert out.shape == (3, 24)

@@ -48,8 +48,8 @@ def test_finetune_loss_falls_and_checkpoint_round_trips(data, tmp_path):
     assert Home.resolve(tmp_path / "home").current_model() == tmp_path / "m" / "model.pt"
 
     lm = load_model(summary["model_path"])
-    assert lm.fingerprint == summary["fingerprint"] and lm.threshold == pytest.approx(summary["threshold"])
-    assert lm.calibration["anchor"] == lm.threshold  # p = 0.5 exactly at the decision threshold
+    assert lm.fingerprint == summary["fingerprint"] and lm.pair_calibration.threshold == pytest.approx(summary["threshold"])
+    assert lm.pair_calibration.anchor == lm.pair_calibration.threshold  # p = 0.5 exactly at the decision threshold
     assert lm.config["mode"] == "finetune" and lm.metrics["epoch"] == summary["best_epoch"]
     # re-embedding the val images with the loaded model reproduces the stored val ROC-AUC
     val = load_train_data(data).val
