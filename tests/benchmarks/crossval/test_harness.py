@@ -198,3 +198,147 @@ def test_a_head_recipe_cross_fits_its_calibration_as_engine_train_does():
     assert embedder(val.features[0]).shape == (len(val.artists), 8)
     plain = HeadRecipe("h0", TrainConfig(network=NetworkConfig(embedding_dim=8), epochs=2, batch_size=16, calibration_folds=0))
     assert not hasattr(plain.fit(train, val, seed=0), "held_out")
+
+
+# --- threshold, calibration and ECE of a fold against references written here (tests/kits/calibration_reference_kit.py) ---
+
+def _fold_set(emb: np.ndarray, names: np.ndarray, tag: str) -> FeatureSet:
+    """A FeatureSet carrying the given embeddings as its only view (score_fold reads artists and groups)."""
+    n = len(names)
+    return FeatureSet(emb[None].astype(np.float32), names, np.array([f"{tag}{k}" for k in range(n)], dtype=object),
+                      np.zeros(n, int), [f"{tag}{k}" for k in range(n)])
+
+
+def _drawn(data: FeatureSet, config: CrossValConfig, seed: int):
+    """The pairs the fold scores: the sampler is an input here, not what is checked."""
+    from engine.metrics.pair_sampling import draw_pairs
+
+    return draw_pairs(data.artists, data.groups, n_pairs=config.pairs, per_artist_cap=config.per_artist_cap, seed=seed)
+
+
+def _reference_fold(val_emb, val, test_emb, test, *, config, seed, held_out=None) -> dict:
+    """Threshold, anchored slope, test accuracy and ECE of a fold, by brute force: threshold and slope from the
+    val pairs (pooled with the held-out pairs, each source half the weight, when given), scored on the test pairs."""
+    from calibration_reference_kit import brute_slope, brute_threshold, hand_ece, pair_cosines, sigmoid
+
+    vp, tp = _drawn(val, config, seed), _drawn(test, config, seed)
+    s, y = pair_cosines(val_emb, vp.i, vp.j), vp.same
+    w = np.ones(len(s))
+    if held_out is not None:
+        w = np.concatenate([np.full(len(s), 0.5 / len(s)), np.full(len(held_out.scores), 0.5 / len(held_out.scores))])
+        s, y = np.concatenate([s, held_out.scores]), np.concatenate([y, held_out.same])
+    t = brute_threshold(s, y, w)
+    a = brute_slope(s, y, t, weights=w)
+    ts = pair_cosines(test_emb, tp.i, tp.j)
+    return {"threshold": t, "a": a, "accuracy": float(np.mean((ts >= t) == tp.same)),
+            "ece": hand_ece(sigmoid(a * (ts - t)), tp.same, bins=config.bins), "test_scores": ts, "test_same": tp.same}
+
+
+FOLD_CONFIG = CrossValConfig(folds=3, pairs=60, triplets=50, knn=3)
+
+
+def _val_and_test(test_diff, test_margin):
+    from calibration_reference_kit import constructed_embeddings
+
+    val_emb, val_names = constructed_embeddings(4, 6, diff=(0.57, 0.63), margin=(0.18, 0.22), seed=1)  # same 0.75-0.85
+    test_emb, test_names = constructed_embeddings(4, 6, diff=test_diff, margin=test_margin, seed=2, offset=10)
+    return val_emb, _fold_set(val_emb, val_names, "v"), test_emb, _fold_set(test_emb, test_names, "t")
+
+
+def test_score_fold_fits_threshold_and_calibration_on_val_pairs_not_test_pairs():
+    """Val pairs: same 0.75-0.85, different 0.57-0.63; test pairs: same 0.35-0.45, different 0.17-0.23.
+    The val threshold (~0.7) calls every test pair different (accuracy 0.5); one fit on the test pairs
+    would separate them (accuracy 1)."""
+    from benchmarks.crossval.harness import score_fold
+    from calibration_reference_kit import brute_threshold
+
+    val_emb, val, test_emb, test = _val_and_test((0.17, 0.23), (0.18, 0.22))
+    row, (prob, same) = score_fold(val_emb, val, test_emb, test, config=FOLD_CONFIG, seed=0)
+    ref = _reference_fold(val_emb, val, test_emb, test, config=FOLD_CONFIG, seed=0)
+    leaked = brute_threshold(ref["test_scores"], ref["test_same"])
+    assert 0.63 < ref["threshold"] < 0.75 and 0.23 < leaked < 0.35  # the two fits provably differ
+    assert ref["accuracy"] == 0.5 and np.mean((ref["test_scores"] >= leaked) == ref["test_same"]) == 1.0
+    assert row["accuracy"] == pytest.approx(ref["accuracy"])
+    assert row["ece"] == pytest.approx(ref["ece"], abs=1e-4)
+    np.testing.assert_array_equal(same, ref["test_same"])
+
+
+def test_score_fold_ece_is_against_the_true_labels():
+    """Test same-artist pairs (0.8-0.9) sit far above the val threshold, different ones (0.47-0.53) below:
+    the true labels make the probabilities nearly right; inverted labels would make them nearly all wrong."""
+    from benchmarks.crossval.harness import score_fold
+    from calibration_reference_kit import hand_ece, sigmoid
+
+    val_emb, val, test_emb, test = _val_and_test((0.47, 0.53), (0.33, 0.37))
+    row, _ = score_fold(val_emb, val, test_emb, test, config=FOLD_CONFIG, seed=0)
+    ref = _reference_fold(val_emb, val, test_emb, test, config=FOLD_CONFIG, seed=0)
+    inverted = hand_ece(sigmoid(ref["a"] * (ref["test_scores"] - ref["threshold"])), ~ref["test_same"])
+    assert ref["ece"] < 0.3 < inverted
+    assert row["ece"] == pytest.approx(ref["ece"], abs=1e-4)
+    assert row["accuracy"] == pytest.approx(ref["accuracy"]) == 1.0
+
+
+def _held_out():
+    """Held-out pairs: same 0.66-0.74, different 0.40-0.55, i.e. a best pooled cut between the val pairs'
+    highest different cosine (< 0.63) and 0.66, below the val-only one (~0.69)."""
+    from engine.calibrate.held_out import HeldOutPairs
+
+    scores = np.concatenate([np.linspace(0.66, 0.74, 41), np.linspace(0.40, 0.55, 37)])
+    return HeldOutPairs(scores, np.arange(len(scores)) < 41, artists=12, folds=3)
+
+
+def test_score_fold_pools_the_recipes_held_out_pairs():
+    """Test same pairs at 0.63-0.73: the pooled threshold (~0.645) calls most of them same, the val-only
+    one (~0.69) about half; the ECE follows the pooled slope."""
+    from benchmarks.crossval.harness import score_fold
+
+    val_emb, val, test_emb, test = _val_and_test((0.47, 0.53), (0.16, 0.20))
+    held_out = _held_out()
+    row, _ = score_fold(val_emb, val, test_emb, test, config=FOLD_CONFIG, seed=0, held_out=held_out)
+    pooled = _reference_fold(val_emb, val, test_emb, test, config=FOLD_CONFIG, seed=0, held_out=held_out)
+    alone = _reference_fold(val_emb, val, test_emb, test, config=FOLD_CONFIG, seed=0)
+    assert 0.63 < pooled["threshold"] < 0.66 < alone["threshold"]
+    assert pooled["accuracy"] - alone["accuracy"] > 0.1 and abs(pooled["ece"] - alone["ece"]) > 0.05
+    assert row["accuracy"] == pytest.approx(pooled["accuracy"])
+    assert row["ece"] == pytest.approx(pooled["ece"], abs=1e-4)
+
+
+def _weak_held_out():
+    """Held-out pairs of heads that rank poorly (same 0.45-0.90, different 0.35-0.80): pooled with them,
+    the slope drops and the test probabilities move towards 0.5."""
+    from engine.calibrate.held_out import HeldOutPairs
+
+    rng = np.random.default_rng(7)
+    scores = np.concatenate([rng.uniform(0.45, 0.90, 41), rng.uniform(0.35, 0.80, 37)])
+    return HeldOutPairs(scores, np.arange(len(scores)) < 41, artists=12, folds=3)
+
+
+class _CarriesHeldOut:
+    """A recipe whose embedder is the identity and, as a HeadRecipe's, carries cross-fitted held-out pairs."""
+
+    name = "held"
+
+    def fit(self, train, val, *, seed):
+        def embedder(features):
+            return features
+
+        embedder.held_out = _weak_held_out()
+        return embedder
+
+
+def test_cross_validate_passes_the_embedders_held_out_pairs_to_each_fold():
+    from calibration_reference_kit import constructed_embeddings
+
+    emb, names = constructed_embeddings(9, 5, diff=(0.57, 0.63), margin=(0.18, 0.22), seed=3)
+    data = _fold_set(emb, names, "p")
+    pool = np.ones(len(names), bool)
+    rows = cross_validate(data, [_CarriesHeldOut()], test_pool=pool, config=FOLD_CONFIG, seeds=(0,))["held"]
+    assert len(rows) == 3
+    for row in rows:
+        fold = make_folds(data.artists, pool, config=FOLD_CONFIG, seed=0)[row["fold"]]
+        val, test = data.take(fold.val), data.take(fold.test)
+        args = (val.features[0].astype(np.float64), val, test.features[0].astype(np.float64), test)
+        pooled = _reference_fold(*args, config=FOLD_CONFIG, seed=0, held_out=_weak_held_out())
+        alone = _reference_fold(*args, config=FOLD_CONFIG, seed=0)
+        assert pooled["a"] < alone["a"] / 2 and pooled["ece"] - alone["ece"] > 0.05  # the held-out pairs make a difference here
+        assert row["ece"] == pytest.approx(pooled["ece"], abs=1e-4)
