@@ -154,7 +154,17 @@ def load_model(path: str | Path, *, device: str | torch.device | None = None) ->
         raise EngineError(f"{path}: weights do not match its config ({network.backbone}, {network.embedding_dim}-d): {first}") from None
     if data.get("fingerprint") != fingerprint(state):
         raise EngineError(f"{path}: weights fingerprint mismatch (file damaged or edited); re-train or restore the file")
+    _require_finite(state, path)
     return _loaded(model, data, network, path=path, device=resolve_device(device))
+
+
+def _require_finite(state: dict, path: Path) -> None:
+    """Refuse weights holding NaN or infinity (a diverged run, or a file edited with its fingerprint
+    recomputed): every embedding would be NaN, and nothing downstream could use the model."""
+    bad = [name for name, tensor in state.items() if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())]
+    if bad:
+        more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
+        raise EngineError(f"{path}: weights hold NaN or infinite values ({bad[0]}{more}); re-train or restore the file")
 
 
 def _network_config(data: dict, path: Path) -> NetworkConfig:

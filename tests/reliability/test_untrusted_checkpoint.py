@@ -167,11 +167,6 @@ def test_newer_format_is_refused(tmp_path, tiny_model):
     assert "newer" in str(info.value)
 
 
-@pytest.mark.xfail(
-    strict=True, raises=pytest.fail.Exception,
-    reason="product gap: load_model (engine/model/checkpoint.py) does not check that weights are finite, so a NaN "
-    "checkpoint is not refused; indexing runs and skips every painting as non_finite_embedding instead",
-)
 def test_non_finite_weights_are_refused_before_indexing(tmp_path, tiny_model):
     """A checkpoint whose weights hold NaN (fingerprint recomputed, so it "looks" valid) must not fill the catalog with NaN vectors."""
     from indexer.config import IndexConfig
@@ -188,11 +183,11 @@ def test_non_finite_weights_are_refused_before_indexing(tmp_path, tiny_model):
     try:
         with pytest.raises(EngineError) as info:
             index_folder(tmp_path / "folder", home=home, model=path, config=IndexConfig(num_workers=0))
-    finally:  # refused or not, the poison never reaches the catalog (an AssertionError here is a real failure, not the xfail)
+    finally:  # refused or not, the poison never reaches the catalog
         audit = audit_home(home)
         assert audit.bad_vectors == 0 and audit.rows == 0, audit
     message = str(info.value)
-    assert "\n" not in message and str(path) in message
+    assert "\n" not in message and str(path) in message and "NaN or infinite" in message
 
 
 def test_other_embedding_size_cannot_touch_an_index(tmp_path, tiny_model, tiny_model_16d, fast_models):
