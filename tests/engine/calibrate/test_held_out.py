@@ -87,3 +87,28 @@ def test_record_round_trip_and_damage():
         HeldOutPairs.from_dict({"scores": [0.1]})
     with pytest.raises(EngineError):
         HeldOutPairs(np.array([0.1]), np.array([True, False]), artists=2, folds=2)
+
+
+def test_pooled_slope_is_the_brute_force_weighted_likelihood_optimum():
+    """Threshold and slope of the pooled fit against a cut scan and a grid search of the weighted NLL written
+    from the module docstring: weight / N_held_out per held-out pair, (1 - weight) / N_val per val pair,
+    Platt's smoothed targets over all pooled pairs, p = sigmoid(a (s - t))."""
+    from calibration_reference_kit import brute_slope, brute_threshold
+
+    rng = np.random.default_rng(13)  # a draw where one cut is best (ties are broken by an unspecified rule)
+    vy = rng.random(37) < 0.5
+    vs = np.where(vy, 0.45, 0.15) + 0.05 * rng.standard_normal(37)
+    hy = rng.random(101) < 0.5  # weaker held-out heads: closer and wider apart
+    hs = np.where(hy, 0.34, 0.24) + 0.2 * rng.standard_normal(101)
+    held = HeldOutPairs(hs, hy, artists=20, folds=4)
+    s, y = np.concatenate([vs, hs]), np.concatenate([vy, hy])
+    for weight in (0.5, 0.25):
+        w = np.concatenate([np.full(37, (1 - weight) / 37), np.full(101, weight / 101)])
+        t = brute_threshold(s, y, w)
+        a = brute_slope(s, y, t, weights=w)
+        threshold, calibration = pooled_calibration(vs, vy, held, weight=weight)
+        assert threshold == pytest.approx(t, abs=1e-12)
+        assert calibration["a"] == pytest.approx(a, abs=1e-3) and calibration["b"] == pytest.approx(-calibration["a"] * t)
+        assert calibration["held_out_weight"] == weight
+        # dropping the held-out pairs from the slope fit would move it far
+        assert brute_slope(vs, vy, t) - a > 3
