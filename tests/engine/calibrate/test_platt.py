@@ -112,3 +112,34 @@ def test_models_calibrated_before_anchoring_still_work():
     """Old model.pt files store a free (a, b) and no "anchor": probability() reads them unchanged."""
     old = {"method": "platt", "a": 4.5, "b": -0.57}
     assert probability([0.2], old)[0] == pytest.approx(1 / (1 + np.exp(-(4.5 * 0.2 - 0.57))))
+
+
+# 3 same-artist pairs, 2 different, not separable (0.4 same < 0.5 different): Platt's targets by hand are
+# (3 + 1) / (3 + 2) = 0.8 for the positives and 1 / (2 + 2) = 0.25 for the negatives.
+HAND_S = np.array([0.9, 0.6, 0.4, 0.5, 0.2])
+HAND_SAME = np.array([True, True, True, False, False])
+HAND_TARGETS = np.array([0.8, 0.8, 0.8, 0.25, 0.25])
+
+
+def test_platt_targets_by_hand():
+    np.testing.assert_allclose(platt_targets(HAND_SAME), HAND_TARGETS, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(platt_targets(np.array([True, False, False, False])), [2 / 3, 1 / 5, 1 / 5, 1 / 5])
+
+
+def test_anchored_slope_is_the_brute_force_optimum_with_hand_targets():
+    from calibration_reference_kit import brute_slope
+
+    a = brute_slope(HAND_S, HAND_SAME, 0.45, targets=HAND_TARGETS)
+    raw = brute_slope(HAND_S, HAND_SAME, 0.45, targets=HAND_SAME.astype(float))
+    assert abs(a - raw) > 0.5  # raw 0/1 targets would give another slope
+    cal = fit_calibration(HAND_S, HAND_SAME, anchor=0.45)
+    assert cal["a"] == pytest.approx(a, abs=1e-4) and cal["b"] == pytest.approx(-a * 0.45, abs=1e-4)
+
+
+def test_free_fit_zeroes_the_likelihood_gradient_with_hand_targets():
+    """At the optimum of the free fit, sum(p - t) = 0 and sum((p - t) s) = 0 for the smoothed targets t."""
+    cal = fit_calibration(HAND_S, HAND_SAME)
+    p = 1 / (1 + np.exp(-(cal["a"] * HAND_S + cal["b"])))
+    assert np.sum(p - HAND_TARGETS) == pytest.approx(0, abs=1e-8)
+    assert np.sum((p - HAND_TARGETS) * HAND_S) == pytest.approx(0, abs=1e-8)
+    assert abs(np.sum(p - HAND_SAME)) > 0.05  # not the raw 0/1 targets' optimum
