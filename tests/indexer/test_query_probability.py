@@ -46,3 +46,50 @@ def test_stored_attribution_calibration_is_used(indexed, tmp_path):
     (result,) = query_images([art / "Bob Green" / "2.jpg"], home=home, model=copy, k=6)["results"]
     _check_rule(result, cal)  # only the first k=4 of the 6 matches feed the rule
     assert len(result["matches"]) == 6
+
+
+def _by_hand(w_best: float, w_vote: float, bias: float) -> tuple[dict[str, float], float]:
+    """engine.calibrate.attribution's documented rule for matches [A 0.9, B 0.85, B 0.84]:
+    best_A = 0.9, best_B = 0.85; votes 0.9 and 1.69 of 2.59; z = w_best best + w_vote vote + bias;
+    P(a) = exp(z_a) / (1 + sum exp z), P(unknown) = 1 / (1 + sum exp z)."""
+    import math
+
+    z_a = w_best * 0.9 + w_vote * 0.9 / 2.59 + bias
+    z_b = w_best * 0.85 + w_vote * 1.69 / 2.59 + bias
+    norm = 1 + math.exp(z_a) + math.exp(z_b)
+    return {"A": math.exp(z_a) / norm, "B": math.exp(z_b) / norm}, 1 / norm
+
+
+MATCHES = [{"path": "/a/1.jpg", "artist": "A", "similarity": 0.9}, {"path": "/b/1.jpg", "artist": "B", "similarity": 0.85},
+           {"path": "/b/2.jpg", "artist": "B", "similarity": 0.84}]
+
+
+def test_probabilities_are_attached_to_artists_by_name():
+    """B wins the vote (ranked first) while A holds the nearest painting (first seen): each probability
+    must follow its artist, not the position."""
+    from indexer.search import rank_artists, with_probabilities
+
+    cal = AttributionCalibration(w_best=20.0, w_vote=1.0, bias=-15.0, k=10)
+    expected, unknown = _by_hand(20.0, 1.0, -15.0)
+    assert abs(expected["A"] - expected["B"]) > 0.1  # a swap would show
+    ranked, got_unknown = with_probabilities(rank_artists(MATCHES), MATCHES, cal)
+    assert [r["artist"] for r in ranked] == ["B", "A"]
+    assert {r["artist"]: r["probability"] for r in ranked} == pytest.approx(expected, abs=1e-6)
+    assert got_unknown == pytest.approx(unknown, abs=1e-6)
+
+
+def test_query_answer_attaches_probabilities_by_name():
+    """The same through one result of the query answer (catalog rows stand in as views)."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from indexer.search import _result
+
+    cal = AttributionCalibration(w_best=20.0, w_vote=1.0, bias=-15.0, k=10)
+    views = {i: SimpleNamespace(path=m["path"], artist=m["artist"]) for i, m in enumerate(MATCHES, start=7)}
+    result = _result("q.jpg", np.array([0.9, 0.85, 0.84]), np.array([7, 8, 9]), views, attribution=cal)
+    expected, unknown = _by_hand(20.0, 1.0, -15.0)
+    assert [r["artist"] for r in result["artists"]] == ["B", "A"]
+    assert {r["artist"]: r["probability"] for r in result["artists"]} == pytest.approx(expected, abs=1e-6)
+    assert result["unknown"] == pytest.approx(unknown, abs=1e-6)
