@@ -101,3 +101,25 @@ def test_check_reports_and_repairs(art, home, tiny_model, catalog_url):
     check = index_folder(art, home=home, db=catalog_url, check=True)["check"]
     assert check["found"] == {"index_file": "unreadable"} and check["repaired"]["rebuilt"] and check["consistent"]
     catalog_state(home, catalog_url)
+
+
+def test_check_finds_two_swapped_vectors_under_the_right_ids(art, home, tiny_model, catalog_url):
+    """Same ids, same vector set, two vectors exchanged: only a vector-by-vector comparison sees it."""
+    index_folder(art, home=home, db=catalog_url, model=tiny_model)
+    path = _index_path(home, catalog_url)
+    index = VectorIndex.load(path)
+    first, second = (int(i) for i in index.ids()[[1, 7]])
+    v = index.reconstruct(np.array([first, second], np.int64))
+    assert not np.allclose(v[0], v[1], atol=1e-3)  # two different paintings
+    index.remove(np.array([first, second], np.int64))
+    index.add(np.array([first, second], np.int64), v[::-1].copy())
+    index.save(path)
+    check = index_folder(art, home=home, db=catalog_url, check=True)["check"]
+    assert check["found"]["index_file"] == "ok"
+    assert check["found"]["mismatched_vectors"] == 2
+    assert check["found"]["catalog_rows"] == check["found"]["index_vectors"] == 12
+    assert check["repaired"]["rebuilt"] is True
+    assert check["after"]["mismatched_vectors"] == 0 and check["consistent"] is True
+    repaired = VectorIndex.load(path).reconstruct(np.array([first, second], np.int64))
+    np.testing.assert_allclose(repaired, v, atol=1e-6)  # each id has its own painting's vector back
+    catalog_state(home, catalog_url)
