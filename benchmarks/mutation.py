@@ -1,0 +1,106 @@
+"""Mutation testing of the modules whose numbers users and the README rely on (issue 29), with mutmut.
+
+    .venv/bin/pip install mutmut && .venv/bin/python benchmarks/mutation.py            # every module
+    .venv/bin/python benchmarks/mutation.py --only engine/calibrate/platt.py            # one (repeatable)
+
+Each module is mutated alone and run against its own test files only (MODULES), in a throw-away copy
+of the committed tree (`git archive HEAD`), so a mutant is "killed" only by the tests written for it.
+Writes benchmarks/results/mutation.json: per module killed / total, the score, and the surviving
+mutants' names (`mutmut show NAME` in the kept copy prints one). Too slow for CI (1-3 minutes a module
+on 2 cores); run it before changing these modules. BENCHMARKS.md "Mutation testing" is made from the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results" / "mutation.json"
+
+# module -> the test files written for it (the only ones that may kill its mutants)
+MODULES: dict[str, tuple[str, ...]] = {
+    "engine/calibrate/platt.py": ("tests/engine/calibrate/test_platt.py",),
+    "engine/calibrate/held_out.py": ("tests/engine/calibrate/test_held_out.py",),
+    "engine/calibrate/attribution.py": ("tests/engine/calibrate/test_attribution_calibration.py",),
+    "engine/calibrate/fit.py": ("tests/engine/calibrate", "tests/engine/evaluate/test_model_scores.py"),
+    "engine/metrics/verification.py": ("tests/engine/metrics/test_verification.py",),
+    "engine/metrics/pair_sampling.py": ("tests/engine/metrics/test_verification.py",),
+    "engine/metrics/calibration_error.py": ("tests/engine/metrics/test_calibration_error.py",),
+    "engine/metrics/retrieval.py": ("tests/engine/metrics/test_retrieval.py",),
+    "engine/metrics/attribution.py": ("tests/engine/metrics/test_attribution.py",),
+    "engine/metrics/triplets.py": ("tests/engine/metrics/test_triplets.py",),
+    "engine/metrics/bootstrap.py": ("tests/engine/metrics/test_bootstrap.py",),
+    "benchmarks/crossval/harness.py": ("tests/benchmarks/crossval/test_harness.py",),
+    "indexer/consistency.py": ("tests/indexer/test_consistency.py",),
+    "indexer/search.py": ("tests/indexer/test_query_probability.py", "tests/indexer/test_query_search.py"),
+    "engine/inference/verify.py": ("tests/engine/inference/test_verify.py",),
+}
+
+
+def mutate(module: str, tests: tuple[str, ...], *, keep: Path | None, python: str) -> dict:
+    """Run mutmut on `module` against `tests` in a fresh copy of HEAD -> its result row."""
+    work = Path(tempfile.mkdtemp(prefix="mutation-"))
+    try:
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", "HEAD"], check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(work)], input=archive, check=True)
+        package = module.split("/")[0]
+        (work / "setup.cfg").write_text(
+            "[mutmut]\n"
+            f"source_paths={package}\n"
+            f"only_mutate={module}\n"
+            "tests_dir=" + "\n    ".join(tests) + "\n"
+            "also_copy=tests\n    pyproject.toml\n    engine\n    indexer\n    db\n    cli\n    benchmarks\n"
+            "pytest_add_cli_args=-p no:randomly -q -x\n"
+        )
+        mutmut = str(Path(python).with_name("mutmut"))
+        started = time.perf_counter()
+        run = subprocess.run([mutmut, "run", "--max-children", "2"], cwd=work, capture_output=True, text=True)
+        seconds = time.perf_counter() - started
+        subprocess.run([mutmut, "export-cicd-stats"], cwd=work, capture_output=True, text=True)
+        stats_file = work / "mutants" / "mutmut-cicd-stats.json"
+        if run.returncode != 0 or not stats_file.is_file():
+            return {"module": module, "tests": list(tests), "error": (run.stderr or run.stdout)[-2000:]}
+        stats = json.loads(stats_file.read_text())
+        listing = subprocess.run([mutmut, "results"], cwd=work, capture_output=True, text=True).stdout
+        survivors = sorted(line.split(":")[0].strip() for line in listing.splitlines() if line.strip().endswith("survived"))
+        scored = stats["killed"] + stats["survived"] + stats.get("timeout", 0) + stats.get("suspicious", 0)
+        killed = stats["killed"] + stats.get("timeout", 0)  # a mutant that hangs the tests is caught by their timeout
+        return {
+            "module": module, "tests": list(tests), "killed": killed, "total": scored,
+            "score": round(killed / scored, 4) if scored else None, "no_tests": stats.get("no_tests", 0),
+            "survivors": survivors, "seconds": round(seconds, 1),
+        }
+    finally:
+        if keep is not None:
+            shutil.copytree(work, keep / module.replace("/", "__"), dirs_exist_ok=True)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", action="append", choices=sorted(MODULES), help="one module (repeatable)")
+    parser.add_argument("--keep", type=Path, help="keep each module's mutated copy under this folder (to `mutmut show`)")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    if shutil.which("mutmut", path=str(Path(sys.executable).parent)) is None:
+        raise SystemExit("mutmut is not installed in this environment: .venv/bin/pip install mutmut")
+    previous = json.loads(args.out.read_text()) if args.out.is_file() else {"modules": {}}
+    for module in args.only or sorted(MODULES):
+        row = mutate(module, MODULES[module], keep=args.keep, python=sys.executable)
+        previous["modules"][module] = row
+        shown = f"{row['killed']}/{row['total']} killed ({row['score']:.0%})" if "error" not in row else "error"
+        print(f"{module}: {shown}", flush=True)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(previous, indent=2) + "\n")
+    return previous
+
+
+if __name__ == "__main__":
+    main()
