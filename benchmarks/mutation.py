@@ -2,6 +2,7 @@
 
     .venv/bin/pip install mutmut && .venv/bin/python benchmarks/mutation.py            # every module
     .venv/bin/python benchmarks/mutation.py --only engine/calibrate/platt.py            # one (repeatable)
+    .venv/bin/python benchmarks/run.py --only mutation                                  # the same, as a benchmark
 
 Each module is mutated alone and run against its own test files only (MODULES), in a throw-away copy
 of the committed tree (`git archive HEAD`), so a mutant is "killed" only by the tests written for it.
@@ -83,24 +84,39 @@ def mutate(module: str, tests: tuple[str, ...], *, keep: Path | None, python: st
         shutil.rmtree(work, ignore_errors=True)
 
 
+def run(*, scale: str = "full", results_dir: Path = RESULTS.parent, only: list[str] | None = None,
+        keep: Path | None = None) -> dict:
+    """Mutate every module (or `only` these) -> results_dir/mutation.json, earlier modules' rows kept.
+    `scale` is accepted for benchmarks/run.py; mutation testing has one size."""
+    if shutil.which("mutmut", path=str(Path(sys.executable).parent)) is None:
+        raise SystemExit("mutmut is not installed in this environment: .venv/bin/pip install mutmut")
+    out = Path(results_dir) / "mutation.json"
+    previous = json.loads(out.read_text()) if out.is_file() else {"benchmark": "mutation", "modules": {}}
+    for module in only or sorted(MODULES):
+        row = mutate(module, MODULES[module], keep=keep, python=sys.executable)
+        previous["modules"][module] = row
+        shown = f"{row['killed']}/{row['total']} killed ({row['score']:.0%})" if "error" not in row else "error"
+        print(f"{module}: {shown}", flush=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(previous, indent=2) + "\n")
+    return previous
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", action="append", choices=sorted(MODULES), help="one module (repeatable)")
     parser.add_argument("--keep", type=Path, help="keep each module's mutated copy under this folder (to `mutmut show`)")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--results", type=Path, default=RESULTS.parent, help="folder for mutation.json")
     args = parser.parse_args(argv)
-    if shutil.which("mutmut", path=str(Path(sys.executable).parent)) is None:
-        raise SystemExit("mutmut is not installed in this environment: .venv/bin/pip install mutmut")
-    previous = json.loads(args.out.read_text()) if args.out.is_file() else {"modules": {}}
-    for module in args.only or sorted(MODULES):
-        row = mutate(module, MODULES[module], keep=args.keep, python=sys.executable)
-        previous["modules"][module] = row
-        shown = f"{row['killed']}/{row['total']} killed ({row['score']:.0%})" if "error" not in row else "error"
-        print(f"{module}: {shown}", flush=True)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(previous, indent=2) + "\n")
-    return previous
+    result = run(results_dir=args.results, only=args.only, keep=args.keep)
+    if args.results == RESULTS.parent:
+        from benchmarks.report import update_markdown
+
+        update_markdown()
+    return result
 
 
 if __name__ == "__main__":
+    if __package__ in (None, ""):
+        sys.path.insert(0, str(REPO))
     main()

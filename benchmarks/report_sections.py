@@ -229,6 +229,17 @@ def openset_section(res: dict) -> str:
             "folds; accuracy only, no speed.\n\n" + table(rows))
 
 
+def mutation_section(res: dict) -> str:
+    rows = [{"module": f"`{m}`", "tests": ", ".join(f"`{t}`" for t in r["tests"]),
+             "killed / total": "error" if "error" in r else f"{r['killed']} / {r['total']}",
+             "score": "-" if "error" in r else f"{r['score']:.0%}", "survivors": "-" if "error" in r else len(r["survivors"])}
+            for m, r in sorted(res["modules"].items())]
+    return ("Each module mutated alone by mutmut and run against its own test files only (`benchmarks/mutation.py`, "
+            "a copy of HEAD). A survivor is a change to the code that no test notices: either a missing test or an "
+            "equivalent mutant; their names are in `benchmarks/results/mutation.json` (`mutmut show NAME` in a copy kept "
+            "with `--keep DIR` prints one).\n\n" + table(rows))
+
+
 SECTIONS = {
     "serve": ("7. Serving over HTTP (`engine serve`)", serve_section),
     "cold_start": ("8. Cold start", cold_start_section),
@@ -238,6 +249,7 @@ SECTIONS = {
     "ray": ("12. Embedding on Ray (`engine index --cluster ray`)", ray_section),
     "ivfpq": ("13. IVF-PQ recipe for 100M paintings", ivfpq_section),
     "openset": ("14. Open-set attribution", openset_section),
+    "mutation": ("15. Mutation testing (the tests of the numbers users rely on)", mutation_section),
 }
 GOALS = {"serve": serve_goals, "cold_start": cold_start_goals, "pairs": pairs_goals, "cpu_runtime": cpu_runtime_goals,
          "catalog_writes": catalog_writes_goals, "ray": ray_goals, "ivfpq": ivfpq_goals}

@@ -36,6 +36,7 @@ MODULES = {
     "ray": "benchmarks.bench_ray",
     "ivfpq": "benchmarks.ivfpq_scale",
     "openset": "benchmarks.openset",
+    "mutation": "benchmarks.mutation",
 }
 # Skipped unless named with --only, and why: each needs something this runner cannot provide.
 OPT_IN = {
@@ -43,6 +44,7 @@ OPT_IN = {
                       "postgres (a maintenance database) and pass --only catalog_writes (without the URL it measures SQLite alone)",
     "openset": "needs a prepared set and is accuracy, not speed: ENGINE_BENCH_PREPARED=DIR (engine prepare ... --out DIR) "
                "with --only openset",
+    "mutation": "needs mutmut (.venv/bin/pip install mutmut) and is test strength, not speed (~30 min): --only mutation",
 }
 
 
