@@ -31,6 +31,7 @@ from engine.model.checkpoint import LoadedModel
 from indexer.config import IndexConfig
 from indexer.embed_loop import EmbedStats, commit_chunk, warn_if_damaged
 from indexer.change_plan import Work
+from indexer.ray_processes import local_ray_processes, reap
 from indexer.writer import IndexWriter
 
 logger = logging.getLogger(__name__)
@@ -70,7 +71,11 @@ def ray_session(cluster: str, *, cpus: int | None = None) -> Iterator[Any]:
     try:
         yield ray
     finally:
+        started = local_ray_processes() if cluster == "ray" else {}  # ours to stop: the local cluster we started
         ray.shutdown()
+        killed = reap(started)
+        if killed:
+            logger.warning("%d Ray process(es) outlived ray.shutdown() by 30 s and were killed", len(killed))
 
 
 def _pythonpath() -> str:
