@@ -54,11 +54,15 @@ def catalog_url(request, tmp_path) -> str:
         yield url
 
 
-def pytest_terminal_summary(terminalreporter) -> None:
-    """CI shows the PostgreSQL half passing, with its count (issue 15)."""
+def pytest_terminal_summary(terminalreporter, config) -> None:
+    """CI shows the PostgreSQL half passing, with its count (issue 15), and the random order's seed
+    (pytest-randomly; `-q` hides its header line): `pytest -p randomly --randomly-seed=N` replays it."""
     from catalog_kit import postgres_summary
 
     terminalreporter.write_line(postgres_summary(terminalreporter.stats))
+    seed = getattr(config.option, "randomly_seed", None)
+    if seed is not None and config.pluginmanager.has_plugin("randomly"):
+        terminalreporter.write_line(f"random test order: replay it with --randomly-seed={seed}")
 
 
 @pytest.fixture(autouse=True)
