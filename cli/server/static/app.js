@@ -97,17 +97,21 @@ async function searchPainting(match) {
   await runSearch(`/api/paintings/${match.id}/similar?${filters()}`, {});
 }
 
+let latestSearch = 0;  // the search started last: only its answer is drawn
+
 async function runSearch(url, options) {
+  const ticket = ++latestSearch;
   const form = $("#query-form");
   busy(form, true);
   showMessage("");
   try {
     const result = await (await api(url, options)).json();
+    if (ticket !== latestSearch) return;  // a newer search (another drop, a thumbnail) was started meanwhile
     await renderResult(result.results[0]);
   } catch (error) {
-    showMessage(error.message);
+    if (ticket === latestSearch) showMessage(error.message);
   } finally {
-    busy(form, false);
+    if (ticket === latestSearch) busy(form, false);
   }
 }
 

@@ -128,10 +128,12 @@ def test_keyboard_only_and_narrow_screen(browser, indexed, state, live_server):
         page.keyboard.press("Tab")
         assert page.evaluate("document.activeElement.id") == "query-file"  # the file chooser is reachable
         _search(page, indexed.paths["Ann Red"][0])
+        opened = _searches(page)
         page.focus("#results-grid li:first-child button")
-        page.keyboard.press("Enter")  # a thumbnail opens with the keyboard
+        page.keyboard.press("Enter")  # a thumbnail opens with the keyboard, and searches for its like
         page.wait_for_selector("#detail:not([hidden])")
         page.wait_for_function("document.activeElement.id === 'detail'")  # focus follows, not lost with the old grid
+        _wait_for_search(page, opened)  # the thumbnail's search is drawn before the next one starts
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scrolling
 
         before = _searches(page)  # a painting dropped on the drop zone
@@ -139,6 +141,22 @@ def test_keyboard_only_and_narrow_screen(browser, indexed, state, live_server):
         _wait_for_search(page, before)
         assert page.inner_text("#query-name") == "dropped.jpg"
         assert page.inner_text("#artist-bars li:first-child .name") == "Bob Green"
+
+
+def test_the_last_search_started_is_the_one_shown(browser, indexed, state, live_server):
+    """Two paintings dropped one right after the other: the answer to the first, whenever it arrives, never
+    replaces the second's (the page draws only the search started last)."""
+    app = create_app(ServeConfig(home=indexed.home, model=indexed.model), state)
+    with live_server(app) as url:
+        page = browser.new_page()
+        page.goto(url)
+        page.wait_for_function("document.querySelector('#health').textContent.length > 0")
+        before = _searches(page)
+        first, second = (list(indexed.paths[name][1].read_bytes()) for name in ("Ann Red", "Bob Green"))
+        page.evaluate(f"([a, b]) => {{ ({DROP_JS})(a); ({DROP_JS})(b); }}", [first, second])  # both before any answer
+        _wait_for_search(page, before)
+        assert page.inner_text("#artist-bars li:first-child .name") == "Bob Green"
+        assert _searches(page) == before + 1  # the first search's answer was dropped, not drawn
 
 
 DROP_JS = """(bytes) => {
