@@ -45,8 +45,11 @@ def covariance_features(flat: torch.Tensor) -> torch.Tensor:
 def _upper_triangle(c: int) -> torch.Tensor:
     """Flat positions r*c + k (k >= r) of the upper triangle of a (c, c) matrix, in torch.triu_indices order.
 
-    A constant index rather than torch.triu_indices, which ONNX export (ENGINE_RUNTIME=onnx) cannot express."""
-    return torch.tensor([r * c + k for r in range(c) for k in range(r, c)], dtype=torch.long)
+    A constant index rather than torch.triu_indices, which ONNX export (ENGINE_RUNTIME=onnx) cannot express.
+    Made outside inference mode: it is cached for the process, and an inference tensor (had the first call
+    come from `engine query` or indexing) could not be saved for backward by a later training step."""
+    with torch.inference_mode(False):
+        return torch.tensor([r * c + k for r in range(c) for k in range(r, c)], dtype=torch.long)
 
 
 class MultiScaleTrunk(nn.Module):
