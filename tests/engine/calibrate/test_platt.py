@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
+from engine.base.errors import EngineError
 from engine.calibrate.platt import best_threshold, fit_calibration, platt_targets, probability
 from engine.metrics.calibration_error import expected_calibration_error, reliability_table
 
@@ -143,3 +144,59 @@ def test_free_fit_zeroes_the_likelihood_gradient_with_hand_targets():
     assert np.sum(p - HAND_TARGETS) == pytest.approx(0, abs=1e-8)
     assert np.sum((p - HAND_TARGETS) * HAND_S) == pytest.approx(0, abs=1e-8)
     assert abs(np.sum(p - HAND_SAME)) > 0.05  # not the raw 0/1 targets' optimum
+
+
+# --- survivors of benchmarks/mutation.py (engine/calibrate/platt.py), killed by hand-computed cases ---
+
+def test_weights_move_the_threshold_by_hand():
+    """scores 0.1 0.2 0.3 0.4 with same = F T F T. Unweighted, the cuts at 0.15 and 0.35 both make 3 of 4
+    right and the lowest wins (0.15); weighting the pair at 0.3 by 10 makes the cut above it (0.35) the only
+    best one (12 of 13)."""
+    scores, same = [0.1, 0.2, 0.3, 0.4], [False, True, False, True]
+    assert best_threshold(scores, same) == pytest.approx(0.15)
+    assert best_threshold(scores, same, weights=[1, 1, 10, 1]) == pytest.approx(0.35)
+
+
+def test_an_all_different_sample_puts_the_threshold_above_every_score():
+    assert best_threshold([0.2, 0.5, 0.9], [False, False, False]) == pytest.approx(0.9 + 1e-6)
+    assert best_threshold([0.2, 0.5, 0.9], [True, True, True]) == pytest.approx(0.2 - 1e-6)
+
+
+@pytest.mark.parametrize("weights", [[1, 1], [1, 1, np.nan], [1, -1, 1], [0, 0, 0]], ids=["length", "nan", "negative", "zero"])
+def test_bad_weights_are_refused(weights):
+    with pytest.raises(EngineError, match="weights"):
+        best_threshold([0.1, 0.5, 0.9], [False, True, True], weights=weights)
+    with pytest.raises(EngineError, match="weights"):
+        fit_calibration([0.1, 0.5, 0.9], [False, True, True], anchor=0.3, weights=weights)
+
+
+@pytest.mark.parametrize(("scores", "same"), [([], []), ([0.1, 0.2], [True])], ids=["empty", "lengths"])
+def test_unusable_pairs_are_refused(scores, same):
+    with pytest.raises(EngineError, match="non-empty"):
+        best_threshold(scores, same)
+    with pytest.raises(EngineError, match="non-empty"):
+        fit_calibration(scores, same)
+
+
+@pytest.mark.parametrize("record", [None, {}, {"method": "isotonic", "a": 1.0, "b": 0.0}], ids=["none", "empty", "other"])
+def test_probability_needs_a_platt_record(record):
+    with pytest.raises(EngineError, match="engine calibrate"):
+        probability([0.5], record)
+
+
+def test_probability_by_hand():
+    assert probability([0.5, 0.0], {"method": "platt", "a": 4.0, "b": -2.0}) == pytest.approx([0.5, 1 / (1 + np.exp(2.0))])
+
+
+def test_pair_calibration_from_the_stored_record():
+    from engine.calibrate.platt import PairCalibration
+
+    stored = PairCalibration.from_stored(0.5, {"method": "platt", "a": 4.0, "b": -2.0, "anchor": 0.5, "held_out_artists": 6})
+    assert (stored.threshold, stored.a, stored.b, stored.anchor) == (0.5, 4.0, -2.0, 0.5)
+    assert stored.record["held_out_artists"] == 6
+    assert stored.probability([0.5, 1.0]) == pytest.approx([0.5, 1 / (1 + np.exp(-2.0))])
+    assert stored.same_artist(0.5) and not stored.same_artist(0.4999)
+    assert PairCalibration.from_stored(None, {"method": "platt", "a": 1.0, "b": 0.0}) is None
+    assert PairCalibration.from_stored(0.3, None) is None and PairCalibration.from_stored(0.3, {}) is None
+    with pytest.raises(EngineError, match="engine calibrate"):
+        PairCalibration.from_stored(0.3, {"method": "isotonic"})
