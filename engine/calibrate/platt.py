@@ -19,16 +19,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.base.errors import EngineError
+from engine.metrics.calibration_error import scored_pairs
 
 _MAX_ITER = 100
-
-
-def _checked(scores, same) -> tuple[np.ndarray, np.ndarray]:
-    scores = np.asarray(scores, dtype=np.float64).ravel()
-    same = np.asarray(same, dtype=bool).ravel()
-    if len(scores) != len(same) or len(scores) == 0:
-        raise EngineError("calibration needs a non-empty set of scored pairs")
-    return scores, same
 
 
 def _weights(weights, n: int) -> np.ndarray:
@@ -61,7 +54,7 @@ def fit_calibration(scores, same, *, anchor: float | None = None, weights=None) 
     anchor=None: free fit p = sigmoid(a * s + b) -> {"method": "platt", "a", "b"};
     anchor=t: p = sigmoid(a * (s - t)), a >= 0 -> {"method": "platt", "a", "b": -a * t, "anchor": t}.
     """
-    x, same = _checked(scores, same)
+    x, same = scored_pairs(scores, same)
     w = _weights(weights, len(x))
     t = platt_targets(same)
     if anchor is None:
@@ -110,7 +103,7 @@ def probability(scores, calibration: dict) -> np.ndarray:
 def best_threshold(scores, same, *, weights=None) -> float:
     """Cosine t maximising the (weighted) accuracy of (s >= t) == same; the midpoint of the best gap
     between distinct sorted scores (below the minimum / above the maximum at the ends)."""
-    s, same = _checked(scores, same)
+    s, same = scored_pairs(scores, same)
     w = _weights(weights, len(s))
     order = np.argsort(s, kind="stable")
     s, same, w = s[order], same[order], w[order]

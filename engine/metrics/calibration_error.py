@@ -7,12 +7,14 @@ import numpy as np
 from engine.base.errors import EngineError
 
 
-def _checked(prob, same) -> tuple[np.ndarray, np.ndarray]:
-    prob = np.asarray(prob, dtype=np.float64).ravel()
+def scored_pairs(values, same) -> tuple[np.ndarray, np.ndarray]:
+    """(values as float64, same as bool), flat; EngineError unless they are non-empty and of one length
+    (the check every calibration fit and calibration metric starts with)."""
+    values = np.asarray(values, dtype=np.float64).ravel()
     same = np.asarray(same, dtype=bool).ravel()
-    if len(prob) != len(same) or len(prob) == 0:
+    if len(values) != len(same) or len(values) == 0:
         raise EngineError("calibration needs a non-empty set of scored pairs")
-    return prob, same
+    return values, same
 
 
 def _bin_index(prob: np.ndarray, bins: int) -> np.ndarray:
@@ -21,7 +23,7 @@ def _bin_index(prob: np.ndarray, bins: int) -> np.ndarray:
 
 def reliability_table(prob, same, *, bins: int = 10) -> list[dict]:
     """Equal-width probability bins (non-empty ones): lo, hi, count, mean_probability, fraction_same."""
-    p, same = _checked(prob, same)
+    p, same = scored_pairs(prob, same)
     idx = _bin_index(p, bins)
     rows = []
     for b in range(bins):
@@ -36,6 +38,6 @@ def reliability_table(prob, same, *, bins: int = 10) -> list[dict]:
 
 def expected_calibration_error(prob, same, *, bins: int = 10) -> float:
     """ECE = sum_b (n_b / N) * |mean(p in b) - fraction same in b| over equal-width bins."""
-    p, _ = _checked(prob, same)
+    p, _ = scored_pairs(prob, same)
     rows = reliability_table(prob, same, bins=bins)
     return float(sum(r["count"] / len(p) * abs(r["mean_probability"] - r["fraction_same"]) for r in rows))
