@@ -44,7 +44,7 @@ def verify(
            "pass two images A B, or --pairs PAIRS.csv --out OUT.csv [--images-dir DIR] [--strict]")
     from engine.base.home import Home
     from engine.inference.verify import verify_pair
-    from indexer.model_choice import home_model
+    from indexer.home_model import home_model
 
     the_home = Home.resolve(home)  # the model of the home's index first, as query does
     emit(verify_pair(a, b, home=home, model=home_model(the_home, model)), as_json=as_json, render=_render)

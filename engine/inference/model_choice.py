@@ -1,7 +1,7 @@
 """Which model a command uses when the home has no index: `--model`, else the home's most recently
 trained model, else the model shipped in the package (engine.model.shipped).
 
-indexer.model_choice puts the model recorded by the home's index before the home's own; every command
+indexer.home_model puts the model recorded by the home's index before the home's own; every command
 that needs a model resolves it through one of the two, and its `--json` names the choice.
 """
 

@@ -36,7 +36,7 @@ def verify_pair(
     """{"similarity", "probability", "same_artist", "threshold", "model", "model_used"} for images `a` and `b`.
 
     `model`: a model file, else the home's trained model, else the shipped one (engine.inference.model_choice);
-    or a ModelChoice made by the caller (the CLI's puts the model of the home's index first: indexer.model_choice)."""
+    or a ModelChoice made by the caller (the CLI's puts the model of the home's index first: indexer.home_model)."""
     choice = model if isinstance(model, ModelChoice) else choose_model(Home.resolve(home), model)
     lm = cached_model(choice.path)
     require_calibrated(lm)

@@ -13,6 +13,7 @@ from db.records import ModelInfo
 from db.store import CatalogStore, NothingIndexed
 from engine.base.home import Home
 from engine.inference.model_choice import ModelChoice, choose_model
+from engine.model.card import model_card
 from indexer.index_model import index_model
 
 
@@ -36,3 +37,9 @@ def recorded_model(home: Home) -> ModelInfo | None:
         return store.model_info() if store.count() else None
     finally:
         store.close()
+
+
+def model_card_of(home: Home, model: str | os.PathLike[str] | None = None) -> dict:
+    """The model card (engine.model.card) of the model a command in `home` would use, with how it was chosen."""
+    choice = home_model(home, model)
+    return {**model_card(choice.path), "source": choice.source}
