@@ -132,6 +132,8 @@ def write_card(card_extra: dict | None = None) -> dict:
     card = {**stored, **(card_extra or {}), "cv": cv_rows()}
     atomic_write_json(SHIPPED_CARD, card)
     atomic_write_text(MODEL_CARD, render_card(model_card(SHIPPED_MODEL)))
+    for path in (SHIPPED_CARD, MODEL_CARD):
+        path.chmod(0o644)
     return card
 
 
@@ -154,6 +156,7 @@ def main(argv: list[str] | None = None) -> dict:
     trained = train(work / "prepared", work)
     train_s = time.perf_counter() - started - prepared_s
     header = compact_checkpoint(trained["model_path"], SHIPPED_MODEL)
+    SHIPPED_MODEL.chmod(0o644)  # package data, readable by every user (atomic writes make 0600 files)
     check = half_precision_check(Path(trained["model_path"]), SHIPPED_MODEL, work / "prepared")
     card = write_card({
         "recipe": SHIP_RECIPE,
