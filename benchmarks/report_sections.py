@@ -230,14 +230,34 @@ def openset_section(res: dict) -> str:
 
 
 def mutation_section(res: dict) -> str:
+    modules = sorted(res["modules"].items())
     rows = [{"module": f"`{m}`", "tests": ", ".join(f"`{t}`" for t in r["tests"]),
              "killed / total": "error" if "error" in r else f"{r['killed']} / {r['total']}",
-             "score": "-" if "error" in r else f"{r['score']:.0%}", "survivors": "-" if "error" in r else len(r["survivors"])}
-            for m, r in sorted(res["modules"].items())]
-    return ("Each module mutated alone by mutmut and run against its own test files only (`benchmarks/mutation.py`, "
+             "equivalent": "-" if "error" in r else len(r.get("equivalent", {})),
+             "score = killed / (total - equivalent)": "-" if "error" in r else f"{r['score']:.1%}",
+             ">= 90%": "-" if "error" in r else ("yes" if r["score"] >= 0.9 else "NO"),
+             "survivors left": "-" if "error" in r else len(r["survivors"])}
+            for m, r in modules]
+    text = ("Each module mutated alone by mutmut and run against its own test files only (`benchmarks/mutation.py`, "
             "a copy of HEAD). A survivor is a change to the code that no test notices: either a missing test or an "
-            "equivalent mutant; their names are in `benchmarks/results/mutation.json` (`mutmut show NAME` in a copy kept "
-            "with `--keep DIR` prints one).\n\n" + table(rows))
+            "equivalent mutant, one that changes no observable behaviour. Equivalent mutants are listed with a reason in "
+            "`benchmarks/mutation_equivalent.py` and left out of the score's denominator; every other survivor counts "
+            "against it. Survivors' names and changed lines are in `benchmarks/results/mutation.json` (`mutmut show NAME` "
+            "in a copy kept with `--keep DIR` prints one).\n\n" + table(rows))
+    for m, r in modules:
+        listed = [f"- `{name.rsplit('.', 1)[1]}`: {_change(e['change'])}: {e['reason']}" for name, e in r.get("equivalent", {}).items()]
+        left = [f"- `{s['name'].rsplit('.', 1)[1]}`: {_change(s['change'])}" for s in r.get("survivors", []) if isinstance(s, dict)]
+        stale = [f"- `{name}`" for name in r.get("stale_equivalent", [])]
+        for title, lines in (("equivalent mutants", listed), ("survivors without a test", left),
+                             ("stale equivalent entries (killed or gone: remove them)", stale)):
+            if lines:
+                text += f"\n`{m}`, {title}:\n\n" + "\n".join(lines) + "\n"
+    return text
+
+
+def _change(lines: list[str]) -> str:
+    """A mutant's removed / added lines as inline code, `-` first."""
+    return " -> ".join(f"`{line[2:]}`" for line in lines) if lines else "(no diff)"
 
 
 SECTIONS = {
