@@ -111,3 +111,62 @@ def test_accuracy_at_the_callers_threshold_and_one_class_is_an_error():
     assert verification_metrics(scores, same, threshold=0.95)["accuracy"] == pytest.approx(4 / 8)
     with pytest.raises(EngineError):
         verification_metrics(scores, np.ones(8, bool), threshold=0.5)
+
+
+def _eer_by_brute_force(scores, same):
+    """Every threshold's (FPR, FNR), highest threshold first, from counting; the first point where
+    FNR <= FPR and the linear interpolation of FNR - FPR = 0 between it and the point before."""
+    points = [(0.0, 1.0)]  # above every score: nothing accepted
+    for t in sorted(set(scores.tolist()), reverse=True):
+        accepted = scores >= t
+        points.append((accepted[~same].mean(), 1.0 - accepted[same].mean()))
+    for k, (fpr, fnr) in enumerate(points):
+        if fnr - fpr <= 0:
+            if fnr == fpr:
+                return fpr
+            (f0, n0) = points[k - 1]
+            t = (n0 - f0) / ((n0 - f0) - (fnr - fpr))
+            return f0 + t * (fpr - f0)
+    raise AssertionError("unreachable: the last point accepts everything")
+
+
+def test_eer_interpolates_between_the_roc_points_by_hand():
+    # negatives 0.9, 0.9, 0.1; positives 0.9, 0.2: at 0.9 FPR 2/3 > FNR 1/2 already -> between (0, 1) and (2/3, 1/2):
+    # FNR - FPR goes 1 -> -1/6, zero at t = 6/7 of the way: EER = 6/7 * 2/3 = 4/7
+    scores = np.array([0.9, 0.9, 0.1, 0.9, 0.2])
+    same = np.array([0, 0, 0, 1, 1], bool)
+    assert equal_error_rate(scores, same) == pytest.approx(4 / 7, abs=1e-12)
+    # negatives 0.1, 0.3, 0.5; positives 0.4, 0.6: (FPR, FNR) = (0, 1) (0, 1/2) (1/3, 1/2) (1/3, 0):
+    # FNR - FPR goes 1/6 -> -1/3 on a vertical step, EER = 1/3
+    scores = np.array([0.1, 0.3, 0.5, 0.4, 0.6])
+    same = np.array([0, 0, 0, 1, 1], bool)
+    assert equal_error_rate(scores, same) == pytest.approx(1 / 3, abs=1e-12) == _eer_by_brute_force(scores, same)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_eer_equals_the_brute_force_crossing_on_small_tied_samples(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(4, 12))
+    same = rng.random(n) < 0.5
+    same[:2] = [True, False]
+    scores = rng.integers(0, 5, n).astype(np.float64) / 4 + 0.3 * same * rng.random()
+    assert equal_error_rate(scores, same) == pytest.approx(_eer_by_brute_force(scores, same), abs=1e-12)
+
+
+def test_metrics_report_eer_and_count_a_score_at_the_threshold_as_same():
+    scores = [0.2, 0.5, 0.5, 0.9]
+    same = [0, 1, 0, 1]  # 0/1 ints are read as booleans
+    m = verification_metrics(scores, same, threshold=0.5)
+    assert m["eer"] == equal_error_rate(np.array(scores), np.array(same, bool))
+    assert m["accuracy"] == 0.75  # both 0.5s are called same: one right, one wrong
+    assert verification_metrics(scores, same, threshold=0.50001)["accuracy"] == 0.75  # now 0.5 (same) is wrong, 0.5 (diff) right
+    assert verification_metrics([0.2, 0.5, 0.9], [0, 1, 1], threshold=0.5)["accuracy"] == 1.0
+
+
+def test_bad_input_messages():
+    with pytest.raises(ValueError, match=r"^scores and same differ in length$"):
+        verification_metrics([0.1, 0.2], [True], threshold=0.5)
+    with pytest.raises(EngineError) as info:
+        verification_metrics([0.1, 0.2], [False, False], threshold=0.5)
+    assert str(info.value) == ("verification needs both same-artist and different-artist pairs; "
+                               "use a split with at least 2 artists")
