@@ -9,4 +9,9 @@ not an entry. mutation.py reports an entry whose mutant the tests kill, or that 
 from __future__ import annotations
 
 EQUIVALENT: dict[str, str] = {
+    "engine.metrics.verification.x_verification_metrics__mutmut_8":
+        "`same` without dtype=bool: pair labels are booleans or 0/1 (documented); all(), any(), the == with the "
+        "accept mask and sklearn read 0/1 exactly as False/True",
+    "engine.metrics.verification.x_verification_metrics__mutmut_10":
+        "`same` without dtype (np.asarray(same, )): as mutmut_8, 0/1 and booleans are read alike by every use",
 }

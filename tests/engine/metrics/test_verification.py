@@ -170,3 +170,11 @@ def test_bad_input_messages():
         verification_metrics([0.1, 0.2], [False, False], threshold=0.5)
     assert str(info.value) == ("verification needs both same-artist and different-artist pairs; "
                                "use a split with at least 2 artists")
+
+
+def test_float32_scores_are_compared_with_the_threshold_in_float64():
+    # a threshold a hair above float32(0.1): as float32 it would round onto the score and accept it
+    scores = np.array([0.1, 0.9, 0.05, 0.95], np.float32)
+    threshold = float(np.float32(0.1)) + 1e-12
+    m = verification_metrics(scores, np.array([0, 1, 0, 1], bool), threshold=threshold)
+    assert m["accuracy"] == 1.0
