@@ -14,4 +14,25 @@ EQUIVALENT: dict[str, str] = {
         "accept mask and sklearn read 0/1 exactly as False/True",
     "engine.metrics.verification.x_verification_metrics__mutmut_10":
         "`same` without dtype (np.asarray(same, )): as mutmut_8, 0/1 and booleans are read alike by every use",
+    "engine.metrics.pair_sampling.x__round_robin__mutmut_13":
+        "`len(same) <= half` in the while: the inner `wanted` test still stops adding at half, so a round adds "
+        "nothing, progress stays False and the loop ends where it did",
+    "engine.metrics.pair_sampling.x__round_robin__mutmut_14": "as mutmut_13, for the different half",
+    "engine.metrics.pair_sampling.x__round_robin__mutmut_15": "progress = None instead of False: both falsy",
+    "engine.metrics.pair_sampling.x__round_robin__mutmut_18":
+        "one extra same pair is drawn and then cut by the truncation to min(same, different): the pairs returned "
+        "follow the same rules and distribution; only the random stream after it (the seed's exact draw) shifts",
+    "engine.metrics.pair_sampling.x__round_robin__mutmut_19": "as mutmut_18, for the different half",
+    "engine.metrics.pair_sampling.x_sample_pairs__mutmut_3":
+        "labels as a numpy str array instead of object: `labels == a`, set() and sorted() treat str alike",
+    "engine.metrics.pair_sampling.x_sample_pairs__mutmut_5": "as mutmut_3 (dtype left out)",
+    "engine.metrics.pair_sampling.x_sample_pairs__mutmut_13": "as mutmut_3, for the groups (compared only with ==)",
+    "engine.metrics.pair_sampling.x_sample_pairs__mutmut_15": "as mutmut_13 (dtype left out)",
+    "engine.metrics.pair_sampling.x_sample_pairs__mutmut_70":
+        "reshape(-2, 2): numpy reads any negative size as 'the rest', as -1",
+    "engine.metrics.pair_sampling.x\u01c1_PairDrawer\u01c1same__mutmut_8": "replace=None is falsy: as replace=False",
+    "engine.metrics.pair_sampling.x\u01c1_PairDrawer\u01c1same__mutmut_11":
+        "drawing with replacement: a draw of one painting twice is rejected by _accept (i == j) and redrawn, so the "
+        "accepted pairs have the same distribution; only the seed's exact stream shifts (25 tries: a miss is 2^-25 likely)",
+    "engine.metrics.pair_sampling.x\u01c1_PairDrawer\u01c1same__mutmut_13": "as mutmut_11 (replace=True)",
 }

@@ -178,3 +178,51 @@ def test_float32_scores_are_compared_with_the_threshold_in_float64():
     threshold = float(np.float32(0.1)) + 1e-12
     m = verification_metrics(scores, np.array([0, 1, 0, 1], bool), threshold=threshold)
     assert m["accuracy"] == 1.0
+
+
+def test_an_artist_with_two_paintings_gives_exactly_one_same_pair():
+    labels = _labels([2, 2, 2])
+    i, j, same = sample_pairs(labels, n_pairs=100, per_artist_cap=100, seed=0)
+    assert same.sum() == 3 and len(i) == 6  # one same pair each; as many different ones
+    assert {tuple(sorted(p)) for p in zip(i[same].tolist(), j[same].tolist())} == {(0, 1), (2, 3), (4, 5)}
+
+
+def test_the_cap_counts_every_pair_an_artist_anchors():
+    # cap 3: each round an artist anchors a same then a different pair -> same, different, same: 4 artists give
+    # 8 same and 4 different pairs, truncated to 4 + 4 (a cap of 4 would give 8 + 8)
+    labels = _labels([10, 10, 10, 10])
+    i, j, same = sample_pairs(labels, n_pairs=1000, per_artist_cap=3, seed=2)
+    assert same.sum() == 4 and (~same).sum() == 4
+
+
+def test_an_odd_request_gives_the_even_number_below_it_and_no_log(caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="engine.metrics.pair_sampling"):
+        i, _, same = sample_pairs(_labels([10, 10, 10]), n_pairs=7, per_artist_cap=100, seed=0)
+    assert len(i) == 6 and same.sum() == 3
+    assert not caplog.records
+
+
+def test_the_same_half_is_filled_after_the_different_half_is_full():
+    # two single-painting artists give only different pairs, so the different half fills first; the same
+    # half must go on filling from the third artist until it too holds n_pairs / 2
+    labels = ["solo1", "solo2"] + ["many"] * 10
+    i, j, same = sample_pairs(labels, n_pairs=20, per_artist_cap=100, seed=0)
+    assert same.sum() == 10 and (~same).sum() == 10
+
+
+def test_a_short_sample_is_logged_with_its_counts(caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="engine.metrics.pair_sampling"):
+        i, _, same = sample_pairs(_labels([2] * 8), n_pairs=20, per_artist_cap=100, seed=0)  # 8 same pairs at most
+    assert len(i) == 16
+    assert [r.getMessage() for r in caplog.records] == ["sampled 16 pairs (asked for 20): not enough distinct pairs under the cap"]
+
+
+def test_no_pairs_still_come_as_typed_empty_arrays_and_bad_groups_are_refused():
+    i, j, same = sample_pairs(["a"] * 5, n_pairs=10, per_artist_cap=10, seed=0)
+    assert i.dtype == j.dtype == np.int64 and same.dtype == bool
+    with pytest.raises(ValueError, match=r"^labels and groups differ in length$"):
+        sample_pairs(["a", "b"], n_pairs=2, per_artist_cap=2, seed=0, groups=["g"])
