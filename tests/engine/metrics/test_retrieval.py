@@ -43,20 +43,6 @@ def test_hand_made_map_at_r():
     assert m["precision_at_1"] == pytest.approx(p1)
 
 
-def test_matches_pytorch_metric_learning():
-    torch = require_module("torch")
-    calc_mod = require_module("pytorch_metric_learning.utils.accuracy_calculator")
-    rng = np.random.default_rng(1)
-    codes = rng.integers(0, 5, 120)
-    emb = (rng.normal(size=(120, 8)) + 1.5 * np.eye(8)[codes]).astype(np.float32)
-    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
-    calc = calc_mod.AccuracyCalculator(include=("precision_at_1", "mean_average_precision_at_r"), k="max_bin_count")
-    ref = calc.get_accuracy(torch.from_numpy(emb), torch.from_numpy(codes), torch.from_numpy(emb), torch.from_numpy(codes), True)
-    m = retrieval_metrics(emb, [str(c) for c in codes])
-    assert m["precision_at_1"] == pytest.approx(ref["precision_at_1"], abs=1e-6)
-    assert m["map_at_r"] == pytest.approx(ref["mean_average_precision_at_r"], abs=1e-6)
-
-
 def test_hand_made_ranks_with_a_duplicate_and_a_query_left_without_relevant_paintings():
     # 0, 1: artist a, one painting scanned twice (group g); 2: a; 3, 4: b; 5: c alone
     emb = np.array([[1.0, 0.0], [1.0, 0.01], [0.6, 0.8], [0.8, 0.6], [0.0, 1.0], [-1.0, 0.0]])
@@ -85,3 +71,17 @@ def test_unnormalised_and_integer_embeddings_rank_by_cosine():
     p1, mapr = _brute(emb.astype(float), labels, list(range(4)))
     assert m["precision_at_1"] == pytest.approx(p1) and m["map_at_r"] == pytest.approx(mapr)
     assert type(m["precision_at_1"]) is float and type(m["queries"]) is int
+
+
+def test_matches_pytorch_metric_learning():  # last: the slowest (mutation runs stop at the first failure)
+    torch = require_module("torch")
+    calc_mod = require_module("pytorch_metric_learning.utils.accuracy_calculator")
+    rng = np.random.default_rng(1)
+    codes = rng.integers(0, 5, 120)
+    emb = (rng.normal(size=(120, 8)) + 1.5 * np.eye(8)[codes]).astype(np.float32)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    calc = calc_mod.AccuracyCalculator(include=("precision_at_1", "mean_average_precision_at_r"), k="max_bin_count")
+    ref = calc.get_accuracy(torch.from_numpy(emb), torch.from_numpy(codes), torch.from_numpy(emb), torch.from_numpy(codes), True)
+    m = retrieval_metrics(emb, [str(c) for c in codes])
+    assert m["precision_at_1"] == pytest.approx(ref["precision_at_1"], abs=1e-6)
+    assert m["map_at_r"] == pytest.approx(ref["mean_average_precision_at_r"], abs=1e-6)
