@@ -13,41 +13,6 @@ from indexer.search import query_images
 from indexer_kit import CALIBRATION
 
 
-@pytest.fixture
-def indexed(art, home, tiny_model):
-    index_folder(art, home=home, model=tiny_model)
-    return art, home, tiny_model
-
-
-def _check_rule(result, cal: AttributionCalibration):
-    named, unknown = cal.probabilities([m["similarity"] for m in result["matches"]], [m["artist"] for m in result["matches"]])
-    assert result["unknown"] == pytest.approx(unknown, abs=1e-6)
-    for row in result["artists"]:
-        assert set(row) == {"artist", "score", "probability"}
-        assert row["probability"] == pytest.approx(named.get(row["artist"], 0.0), abs=1e-6)  # 0 beyond the first k
-    assert sum(r["probability"] for r in result["artists"]) + result["unknown"] == pytest.approx(1.0, abs=1e-5)
-
-
-def test_model_without_attribution_calibration_keeps_todays_answer_with_nulls(indexed):
-    art, home, model = indexed
-    assert read_checkpoint(model).get("attribution") is None  # as every model saved before open-set attribution
-    (result,) = query_images([art / "Ann Red" / "1.jpg"], home=home, model=model, k=5)["results"]
-    assert result["unknown"] is None and result["artists"]
-    assert all(r["probability"] is None and r["score"] >= 0 for r in result["artists"])
-
-
-def test_stored_attribution_calibration_is_used(indexed, tmp_path):
-    art, home, model = indexed
-    copy = tmp_path / "calibrated" / "model.pt"
-    copy.parent.mkdir()
-    shutil.copy(model, copy)
-    cal = AttributionCalibration(w_best=4.0, w_vote=3.0, bias=-6.0, k=4)
-    update_calibration(copy, threshold=0.6, calibration=CALIBRATION, attribution=cal.to_dict())
-    (result,) = query_images([art / "Bob Green" / "2.jpg"], home=home, model=copy, k=6)["results"]
-    _check_rule(result, cal)  # only the first k=4 of the 6 matches feed the rule
-    assert len(result["matches"]) == 6
-
-
 def _by_hand(w_best: float, w_vote: float, bias: float) -> tuple[dict[str, float], float]:
     """engine.calibrate.attribution's documented rule for matches [A 0.9, B 0.85, B 0.84]:
     best_A = 0.9, best_B = 0.85; votes 0.9 and 1.69 of 2.59; z = w_best best + w_vote vote + bias;
@@ -147,3 +112,39 @@ def test_a_result_skips_empty_slots_and_rows_gone_and_rounds_similarities():
                                   {"path": "/x/5.jpg", "artist": None, "similarity": 0.4, "id": 5}],
                       "artists": [{"artist": "A", "score": 1.0, "probability": None}], "unknown": None}
     assert "id" not in _result("q.jpg", sims, ids, views)["matches"][0]
+
+
+
+@pytest.fixture
+def indexed(art, home, tiny_model):
+    index_folder(art, home=home, model=tiny_model)
+    return art, home, tiny_model
+
+
+def _check_rule(result, cal: AttributionCalibration):
+    named, unknown = cal.probabilities([m["similarity"] for m in result["matches"]], [m["artist"] for m in result["matches"]])
+    assert result["unknown"] == pytest.approx(unknown, abs=1e-6)
+    for row in result["artists"]:
+        assert set(row) == {"artist", "score", "probability"}
+        assert row["probability"] == pytest.approx(named.get(row["artist"], 0.0), abs=1e-6)  # 0 beyond the first k
+    assert sum(r["probability"] for r in result["artists"]) + result["unknown"] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_model_without_attribution_calibration_keeps_todays_answer_with_nulls(indexed):
+    art, home, model = indexed
+    assert read_checkpoint(model).get("attribution") is None  # as every model saved before open-set attribution
+    (result,) = query_images([art / "Ann Red" / "1.jpg"], home=home, model=model, k=5)["results"]
+    assert result["unknown"] is None and result["artists"]
+    assert all(r["probability"] is None and r["score"] >= 0 for r in result["artists"])
+
+
+def test_stored_attribution_calibration_is_used(indexed, tmp_path):
+    art, home, model = indexed
+    copy = tmp_path / "calibrated" / "model.pt"
+    copy.parent.mkdir()
+    shutil.copy(model, copy)
+    cal = AttributionCalibration(w_best=4.0, w_vote=3.0, bias=-6.0, k=4)
+    update_calibration(copy, threshold=0.6, calibration=CALIBRATION, attribution=cal.to_dict())
+    (result,) = query_images([art / "Bob Green" / "2.jpg"], home=home, model=copy, k=6)["results"]
+    _check_rule(result, cal)  # only the first k=4 of the 6 matches feed the rule
+    assert len(result["matches"]) == 6
