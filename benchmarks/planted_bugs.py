@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+if __package__ in (None, ""):
+    sys.path.insert(0, str(REPO))
 RESULTS = REPO / "benchmarks" / "results" / "planted_bugs.json"
 
 
@@ -124,23 +126,35 @@ def plant(bug: Bug) -> dict:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", action="append", choices=[b.name for b in BUGS], help="one bug (repeatable)")
-    args = parser.parse_args(argv)
-    previous = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {"benchmark": "planted_bugs", "bugs": {}}
+def run(*, scale: str = "full", results_dir: Path = RESULTS.parent, only: list[str] | None = None) -> dict:
+    """Plant every bug (or `only` these) -> results_dir/planted_bugs.json, earlier rows kept.
+    `scale` is accepted for benchmarks/run.py; there is one size."""
+    out = Path(results_dir) / "planted_bugs.json"
+    previous = json.loads(out.read_text()) if out.is_file() else {"benchmark": "planted_bugs", "bugs": {}}
     for bug in BUGS:
-        if args.only and bug.name not in args.only:
+        if only and bug.name not in only:
             continue
         row = plant(bug)
         previous["bugs"][bug.name] = row
         shown = row.get("error") or ("caught by " + ", ".join(row["failing_tests"]) if row["caught"] else "NOT CAUGHT")
         print(f"{bug.name}: {shown}", flush=True)
-        RESULTS.write_text(json.dumps(previous, indent=2) + "\n")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(previous, indent=2) + "\n")
     missed = [n for n, r in previous["bugs"].items() if not r.get("caught")]
     if missed:
         print(f"not caught: {missed}", file=sys.stderr)
     return previous
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", action="append", choices=[b.name for b in BUGS], help="one bug (repeatable)")
+    args = parser.parse_args(argv)
+    result = run(only=args.only)
+    from benchmarks.report import update_markdown
+
+    update_markdown()
+    return result
 
 
 if __name__ == "__main__":

@@ -32,3 +32,12 @@ def test_section_shows_killed_total_equivalent_with_reasons_and_the_score():
     assert "| `engine/a.py` | `tests/t.py` | 8 / 10 | 1 | 88.9% | NO | 1 |" in text
     assert "- `x_f__mutmut_1`: `x = 1` -> `x = 2`: a label never read" in text
     assert "`engine.a.x_g__mutmut_9`" in text
+
+
+def test_section_names_the_modules_not_measured_yet():
+    from benchmarks.mutation import MODULES
+
+    some = sorted(MODULES)[0]
+    row = {"tests": ["tests/t.py"], **score_row(some, {"killed": 1, "survived": 0}, {}, {}, {})}
+    text = mutation_section({"modules": {some: row}})
+    assert "Not measured yet (no row above): " + ", ".join(f"`{m}`" for m in sorted(MODULES)[1:]) + "." in text
