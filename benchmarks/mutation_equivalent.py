@@ -49,4 +49,17 @@ EQUIVALENT: dict[str, str] = {
         "dropped either way)",
     "engine.metrics.triplets.x_sample_triplets__mutmut_84":
         "the negative's draw gets skip=None: _draw_excluding ignores `skip` when `total` is given",
+    "engine.metrics.bootstrap.x_bootstrap_ci__mutmut_4":
+        "chunk=201: multinomial rows are drawn in sequence, so any chunking gives the same resamples (a test checks "
+        "chunks of 7, 100 and 200 against one draw)",
+    "engine.metrics.bootstrap.x_weighted_auc__mutmut_10": "astype(None) is astype(float64)",
+    "engine.metrics.bootstrap.x_weighted_auc__mutmut_3":
+        "argsort without kind='stable': pairs of equal scores are summed into one group by reduceat, so their order "
+        "inside the group cannot change the AUC",
+    "engine.metrics.bootstrap.x_weighted_auc__mutmut_5": "as mutmut_3 (kind left out)",
+    "engine.metrics.bootstrap.x_weighted_auc__mutmut_7": "kind='STABLE': numpy reads the kind case-insensitively",
+    "engine.metrics.bootstrap.x_weighted_auc__mutmut_47":
+        "divide=None: the only division by zero is 0/0 (a one-class resample has a zero numerator too), which numpy "
+        "reports as `invalid`, still ignored",
+    "engine.metrics.bootstrap.x_weighted_auc__mutmut_49": "as mutmut_47 (divide left out)",
 }

@@ -62,3 +62,17 @@ def test_weighted_auc_by_hand_with_a_tie_and_a_zero_weight():
     # pairs (weight): 0.8>0.5 (2), 0.8>0.2 (6), 0.5=0.5 (1, counts 1/2), 0.5>0.2 (3) of 3 * 4 = 12
     assert weighted_auc(scores, same, w)[0] == pytest.approx((2 + 6 + 0.5 + 3) / 12, abs=1e-15)
     assert np.isnan(weighted_auc(scores, same, np.array([[1, 1, 0, 0, 0]])))[0]  # no negative weight: no AUC
+
+
+def test_defaults_float32_scores_and_no_warning_for_one_class_resamples():
+    import warnings
+
+    scores = np.array([0.1, 0.5, 0.5, 0.7, 0.2, 0.9, 0.4, 0.6], np.float32)
+    same = np.array([0, 1, 0, 1, 0, 1, 1, 0], bool)
+    threshold = float(np.float32(0.5)) + 1e-12  # above both 0.5s in float64; equal to them in float32
+    got = bootstrap_ci(scores, same, threshold=threshold)
+    assert got == bootstrap_ci(scores.astype(np.float64), same, threshold=threshold, n_boot=1000, seed=0)
+    assert got != bootstrap_ci(scores.astype(np.float64), same, threshold=float(np.float32(0.5)), n_boot=1000, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isnan(weighted_auc(scores, same, np.array([[0, 1, 0, 1, 0, 1, 1, 0]]))[0])  # positives only
