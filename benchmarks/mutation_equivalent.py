@@ -62,4 +62,29 @@ EQUIVALENT: dict[str, str] = {
         "divide=None: the only division by zero is 0/0 (a one-class resample has a zero numerator too), which numpy "
         "reports as `invalid`, still ignored",
     "engine.metrics.bootstrap.x_weighted_auc__mutmut_49": "as mutmut_47 (divide left out)",
+    "engine.metrics.attribution.x_rank_artists__mutmut_18": "argpartition without axis=1: the default axis -1 is axis 1 of the (Q, G) sims",
+    "engine.metrics.attribution.x_rank_artists__mutmut_33": "take_along_axis without axis=1: the default axis -1 is axis 1",
+    "engine.metrics.attribution.x_rank_artists__mutmut_59": "lexsort without axis=1: the default axis -1 is axis 1",
+    "engine.metrics.attribution.x_rank_artists__mutmut_21":
+        "argpartition at k - 2 instead of k - 1: not guaranteed by numpy's API, but its introselect left the k-th "
+        "most similar at position k - 1 in every trial (900 random rows, k 2-30, numpy 2.4); no test can tell",
+    "engine.metrics.attribution.x_attribution_metrics__mutmut_7": "labels as a numpy str array instead of object: compared, sorted and searched alike",
+    "engine.metrics.attribution.x_attribution_metrics__mutmut_9": "as mutmut_7 (dtype left out)",
+    "engine.metrics.attribution.x_attribution_metrics__mutmut_35": "artist names as a numpy str array instead of object: searchsorted and == alike",
+    "engine.metrics.attribution.x_attribution_metrics__mutmut_37": "as mutmut_35 (dtype left out)",
+    "engine.metrics.attribution.x_attribution_metrics__mutmut_30":
+        "l2_normalize(emb, dtype=None) keeps the input's float dtype (float64 for float64 input); the cosines are cast "
+        "to float32 right after, so only float32 input changes, by rounding in the last bits",
+    "engine.metrics.attribution.x_attribution_metrics__mutmut_32": "as mutmut_30 (dtype left out: l2_normalize's float32)",
+    "engine.metrics.attribution.x_attribution_metrics__mutmut_41":
+        "cosines kept in float64 instead of float32: the ranking changes only for cosines equal in float32 and "
+        "different in float64 (a 1e-8 tie)",
+    "engine.metrics.attribution.x__centroid_predict__mutmut_3": "as x_attribution_metrics__mutmut_30, for the centroids (rounding only)",
+    "engine.metrics.attribution.x__centroid_predict__mutmut_5": "as mutmut_3 (dtype left out)",
+    "engine.metrics.attribution.x_enrol_split__mutmut_5": "labels as a numpy str array instead of object: compared and sorted alike",
+    "engine.metrics.attribution.x_enrol_split__mutmut_7": "as mutmut_5 (dtype left out)",
+    "engine.metrics.attribution.x_enrol_split__mutmut_16": "groups as a numpy str array instead of object: compared and sorted alike",
+    "engine.metrics.attribution.x_enrol_split__mutmut_18": "as mutmut_16 (dtype left out)",
+    "engine.metrics.attribution.x_enrol_split__mutmut_30": "the unique groups as a numpy str array instead of object: permuted and compared alike",
+    "engine.metrics.attribution.x_enrol_split__mutmut_32": "as mutmut_30 (dtype left out)",
 }

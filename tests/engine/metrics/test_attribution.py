@@ -126,3 +126,45 @@ def test_too_few_artists_is_one_message():
     assert str(info.value) == "attribution needs at least 2 artists and one artist with 2 distinct paintings"
     with pytest.raises(EngineError):
         attribution_metrics(np.eye(3), ["a", "b", "c"])  # every artist a distractor: no query
+
+
+def test_votes_are_similarities_not_counts_and_ties_break_per_query():
+    artists = np.array(["a", "b", "c"], dtype=object)
+    gallery = np.array(["a", "b", "b", "c"], dtype=object)
+    # query 0, k = 3: a .9 beats b .3 + .3 (counted votes would put b first)
+    # query 1, k = 1: only c votes; a and b tie on no vote, b's best (.6) beats a's (.1) in this query
+    sims = np.array([[0.9, 0.3, 0.3, 0.1], [0.1, 0.6, 0.2, 0.7]])
+    assert rank_artists(sims[:1], gallery, artists, k=3).tolist() == [[0, 1, 2]]
+    assert rank_artists(sims, gallery, artists, k=1).tolist() == [[0, 1, 2], [2, 1, 0]]
+
+
+def test_the_kth_neighbour_is_the_kth_most_similar():
+    artists = np.array(["a", "b", "c"], dtype=object)
+    gallery = np.array(["c", "c", "a", "b", "c", "c"], dtype=object)
+    sims = np.array([[0.1, 0.2, 0.9, 0.8, 0.05, 0.15]])
+    assert rank_artists(sims, gallery, artists, k=2).tolist() == [[0, 1, 2]]  # a .9, b .8; c no vote
+
+
+def test_metrics_use_the_documented_defaults_and_pass_fraction_and_groups_on():
+    rng = np.random.default_rng(5)
+    codes = rng.integers(0, 6, 80)
+    labels = [f"p{c}" for c in codes]
+    emb = rng.normal(size=(80, 6)) + 0.9 * np.eye(6)[codes]
+    assert attribution_metrics(emb, labels) == attribution_metrics(emb, labels, k=10, top=5, fraction=0.5, seed=0)
+    assert attribution_metrics(emb, labels, k=10) != attribution_metrics(emb, labels, k=11)
+    assert attribution_metrics(emb, labels, seed=0) != attribution_metrics(emb, labels, seed=1)
+    quarter = attribution_metrics(emb, labels, fraction=0.25)
+    assert quarter["enrolled"] == len(enrol_split(labels, fraction=0.25)[0])
+    groups = [str(k // 2) for k in range(80)]  # pairs of files are one painting
+    with_groups = attribution_metrics(emb, labels, groups=groups)
+    assert with_groups["enrolled"] == len(enrol_split(labels, groups=groups)[0]) != attribution_metrics(emb, labels)["enrolled"]
+
+
+def test_enrol_split_without_groups_treats_each_painting_as_its_own_and_defaults_to_seed_0():
+    labels = ["a"] * 12 + ["b"] * 3
+    groups = [str(k) for k in range(15)]
+    for seed in range(4):
+        assert all(np.array_equal(x, y) for x, y in zip(enrol_split(labels, seed=seed), enrol_split(labels, seed=seed, groups=groups)))
+    assert all(np.array_equal(x, y) for x, y in zip(enrol_split(labels), enrol_split(labels, seed=0)))
+    enrolled, queries = enrol_split([])
+    assert enrolled.dtype == np.int64 and len(enrolled) == len(queries) == 0
