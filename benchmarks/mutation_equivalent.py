@@ -87,4 +87,11 @@ EQUIVALENT: dict[str, str] = {
     "engine.metrics.attribution.x_enrol_split__mutmut_18": "as mutmut_16 (dtype left out)",
     "engine.metrics.attribution.x_enrol_split__mutmut_30": "the unique groups as a numpy str array instead of object: permuted and compared alike",
     "engine.metrics.attribution.x_enrol_split__mutmut_32": "as mutmut_30 (dtype left out)",
+    "engine.metrics.verification.x_equal_error_rate__mutmut_14":
+        "`diff < 0` instead of `<= 0`: where FNR - FPR hits 0 exactly, the crossing moves one point on and the "
+        "interpolation from that zero point has t = 0, giving the same FPR = FNR",
+    "engine.metrics.verification.x_equal_error_rate__mutmut_17":
+        "`k == 0 and diff[k] == 0`: k is never 0 (the first ROC point has FNR - FPR = 1), so the interpolation runs; "
+        "with diff[k] = 0 it gives t = 1, FPR[k], which equals (FPR[k] + FNR[k]) / 2",
+    "engine.metrics.verification.x_equal_error_rate__mutmut_21": "`diff[k] == 1` never holds (diff[k] <= 0): the interpolation runs, as mutmut_17",
 }
