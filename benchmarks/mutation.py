@@ -115,6 +115,18 @@ def score_row(module: str, stats: dict, status: dict[str, str], changes: dict[st
     }
 
 
+def rescore(module: str, row: dict, equivalent: dict[str, str] = EQUIVALENT) -> dict:
+    """`row` scored again against today's equivalent list, without mutating anything (its survivors and equivalent
+    mutants, with their changed lines, are all it needs): for an entry added or removed after the run."""
+    if "error" in row or not isinstance(row.get("equivalent"), dict):
+        return row
+    status = {s["name"]: "survived" for s in row["survivors"]} | {name: "survived" for name in row["equivalent"]}
+    changes = {s["name"]: s["change"] for s in row["survivors"]} | {n: e["change"] for n, e in row["equivalent"].items()}
+    survived = len(status)
+    stats = {"killed": row["killed"], "survived": survived, "suspicious": row["total"] - row["killed"] - survived}
+    return {**row, **score_row(module, stats, status, changes, equivalent), "no_tests": row.get("no_tests", 0)}
+
+
 def run(*, scale: str = "full", results_dir: Path = RESULTS.parent, only: list[str] | None = None,
         keep: Path | None = None) -> dict:
     """Mutate every module (or `only` these) -> results_dir/mutation.json, earlier modules' rows kept.
@@ -140,8 +152,16 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--only", action="append", choices=sorted(MODULES), help="one module (repeatable)")
     parser.add_argument("--keep", type=Path, help="keep each module's mutated copy under this folder (to `mutmut show`)")
     parser.add_argument("--results", type=Path, default=RESULTS.parent, help="folder for mutation.json")
+    parser.add_argument("--rescore", action="store_true",
+                        help="only score the saved rows again against benchmarks/mutation_equivalent.py (no mutation)")
     args = parser.parse_args(argv)
-    result = run(results_dir=args.results, only=args.only, keep=args.keep)
+    if args.rescore:
+        out = args.results / "mutation.json"
+        result = json.loads(out.read_text())
+        result["modules"] = {m: rescore(m, row) for m, row in result["modules"].items()}
+        out.write_text(json.dumps(result, indent=2) + "\n")
+    else:
+        result = run(results_dir=args.results, only=args.only, keep=args.keep)
     if args.results == RESULTS.parent:
         from benchmarks.report import update_markdown
 

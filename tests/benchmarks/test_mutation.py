@@ -41,3 +41,16 @@ def test_section_names_the_modules_not_measured_yet():
     row = {"tests": ["tests/t.py"], **score_row(some, {"killed": 1, "survived": 0}, {}, {}, {})}
     text = mutation_section({"modules": {some: row}})
     assert "Not measured yet (no row above): " + ", ".join(f"`{m}`" for m in sorted(MODULES)[1:]) + "." in text
+
+
+def test_rescore_moves_a_newly_listed_survivor_out_of_the_denominator():
+    from benchmarks.mutation import rescore
+
+    row = {"tests": ["tests/t.py"], **score_row("engine/a.py", {"killed": 7, "survived": 2, "timeout": 1}, STATUS,
+                                                {"engine.a.x_f__mutmut_2": ["- y", "+ z"]}, {})}
+    assert row["score"] == 0.8 and len(row["survivors"]) == 2
+    again = rescore("engine/a.py", row, {"engine.a.x_f__mutmut_2": "now known equivalent"})
+    assert (again["killed"], again["total"], again["score"]) == (8, 10, round(8 / 9, 4))
+    assert again["equivalent"] == {"engine.a.x_f__mutmut_2": {"reason": "now known equivalent", "change": ["- y", "+ z"]}}
+    assert [s["name"] for s in again["survivors"]] == ["engine.a.x_f__mutmut_1"] and again["stale_equivalent"] == []
+    assert rescore("engine/a.py", again, {}) == {**row, "no_tests": again["no_tests"]}
