@@ -94,4 +94,12 @@ EQUIVALENT: dict[str, str] = {
         "`k == 0 and diff[k] == 0`: k is never 0 (the first ROC point has FNR - FPR = 1), so the interpolation runs; "
         "with diff[k] = 0 it gives t = 1, FPR[k], which equals (FPR[k] + FNR[k]) / 2",
     "engine.metrics.verification.x_equal_error_rate__mutmut_21": "`diff[k] == 1` never holds (diff[k] <= 0): the interpolation runs, as mutmut_17",
+    "engine.calibrate.held_out.x_pooled_calibration__mutmut_3":
+        "val scores without dtype=float64: best_threshold and fit_calibration convert them again (scored_pairs), and "
+        "concatenating with the float64 held-out scores promotes them",
+    "engine.calibrate.held_out.x_pooled_calibration__mutmut_5": "as mutmut_3 (dtype left out)",
+    "engine.calibrate.held_out.x_pooled_calibration__mutmut_8":
+        "val flags without dtype=bool: best_threshold and fit_calibration convert them again (scored_pairs); 0/1 and "
+        "booleans are read alike",
+    "engine.calibrate.held_out.x_pooled_calibration__mutmut_10": "as mutmut_8 (dtype left out)",
 }

@@ -70,3 +70,9 @@ def test_scored_pairs_flattens_and_refuses_empty_or_unequal_inputs():
             scored_pairs(*bad)
         with pytest.raises(EngineError, match="non-empty set of scored pairs"):
             expected_calibration_error(*bad)
+
+
+def test_a_value_below_zero_falls_in_the_first_bin_as_one_falls_in_the_last():
+    prob, same = np.array([-0.2, 0.95]), np.array([False, True])
+    assert expected_calibration_error(prob, same, bins=10) == pytest.approx((0.2 + 0.05) / 2, abs=1e-15)
+    assert [row["count"] for row in reliability_table(prob, same, bins=10) if row["count"]] == [1, 1]
