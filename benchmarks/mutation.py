@@ -6,9 +6,12 @@
 
 Each module is mutated alone and run against its own test files only (MODULES), in a throw-away copy
 of the committed tree (`git archive HEAD`), so a mutant is "killed" only by the tests written for it.
-Writes benchmarks/results/mutation.json: per module killed / total, the score, and the surviving
-mutants' names (`mutmut show NAME` in the kept copy prints one). Too slow for CI (1-3 minutes a module
-on 2 cores); run it before changing these modules. BENCHMARKS.md "Mutation testing" is made from the file.
+Writes benchmarks/results/mutation.json: per module killed / total, the survivors (name and changed
+lines; `mutmut show NAME` in a copy kept with --keep prints one in full), those of them that are
+equivalent mutants (benchmarks/mutation_equivalent.py: a reason each; they change no observable
+behaviour, so no test can kill them) and the score killed / (total - equivalent). A listed mutant that
+the tests kill, or that no longer exists, is reported as a stale entry. Too slow for CI (1-3 minutes a
+module on 2 cores); run it before changing these modules. BENCHMARKS.md "Mutation testing" is made from the file.
 """
 
 from __future__ import annotations
@@ -21,6 +24,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.mutation_equivalent import EQUIVALENT  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "mutation.json"
@@ -69,19 +77,54 @@ def mutate(module: str, tests: tuple[str, ...], *, keep: Path | None, python: st
         if run.returncode != 0 or not stats_file.is_file():
             return {"module": module, "tests": list(tests), "error": (run.stderr or run.stdout)[-2000:]}
         stats = json.loads(stats_file.read_text())
-        listing = subprocess.run([mutmut, "results"], cwd=work, capture_output=True, text=True).stdout
-        survivors = sorted(line.split(":")[0].strip() for line in listing.splitlines() if line.strip().endswith("survived"))
-        scored = stats["killed"] + stats["survived"] + stats.get("timeout", 0) + stats.get("suspicious", 0)
-        killed = stats["killed"] + stats.get("timeout", 0)  # a mutant that hangs the tests is caught by their timeout
-        return {
-            "module": module, "tests": list(tests), "killed": killed, "total": scored,
-            "score": round(killed / scored, 4) if scored else None, "no_tests": stats.get("no_tests", 0),
-            "survivors": survivors, "seconds": round(seconds, 1),
-        }
+        listing = subprocess.run([mutmut, "results", "--all", "true"], cwd=work, capture_output=True, text=True).stdout
+        status = dict(line.strip().rsplit(": ", 1) for line in listing.splitlines() if ": " in line)
+        survivors = sorted(name for name, state in status.items() if state == "survived")
+        changes = {name: changed_lines(subprocess.run([mutmut, "show", name], cwd=work, capture_output=True, text=True).stdout)
+                   for name in survivors}
+        return {"module": module, "tests": list(tests), **score_row(module, stats, status, changes), "seconds": round(seconds, 1)}
     finally:
         if keep is not None:
             shutil.copytree(work, keep / module.replace("/", "__"), dirs_exist_ok=True)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def changed_lines(diff: str) -> list[str]:
+    """The removed and added source lines of a `mutmut show` diff, stripped."""
+    return [line[0] + " " + line[1:].strip() for line in diff.splitlines()
+            if line[:1] in "+-" and line[:3] not in ("+++", "---") and line[1:].strip()]
+
+
+def score_row(module: str, stats: dict, status: dict[str, str], changes: dict[str, list[str]],
+              equivalent: dict[str, str] = EQUIVALENT) -> dict:
+    """One module's counts from mutmut's stats and per-mutant status: killed / total, the survivors that are
+    listed as equivalent (with their reasons), the others, and score = killed / (total - equivalent).
+    A listed mutant of this module that was killed or no longer exists is returned as `stale_equivalent`."""
+    scored = stats["killed"] + stats["survived"] + stats.get("timeout", 0) + stats.get("suspicious", 0)
+    killed = stats["killed"] + stats.get("timeout", 0)  # a mutant that hangs the tests is caught by their timeout
+    survivors = sorted(name for name, state in status.items() if state == "survived")
+    prefix = module.removesuffix(".py").replace("/", ".") + "."
+    listed = {name: reason for name, reason in equivalent.items() if name.startswith(prefix)}
+    equal = {name: {"reason": listed[name], "change": changes.get(name, [])} for name in survivors if name in listed}
+    live = [{"name": name, "change": changes.get(name, [])} for name in survivors if name not in listed]
+    stale = sorted(name for name in listed if status.get(name) != "survived")
+    denominator = scored - len(equal)
+    return {
+        "killed": killed, "total": scored, "equivalent": equal, "survivors": live, "stale_equivalent": stale,
+        "score": round(killed / denominator, 4) if denominator else None, "no_tests": stats.get("no_tests", 0),
+    }
+
+
+def rescore(module: str, row: dict, equivalent: dict[str, str] = EQUIVALENT) -> dict:
+    """`row` scored again against today's equivalent list, without mutating anything (its survivors and equivalent
+    mutants, with their changed lines, are all it needs): for an entry added or removed after the run."""
+    if "error" in row or not isinstance(row.get("equivalent"), dict):
+        return row
+    status = {s["name"]: "survived" for s in row["survivors"]} | {name: "survived" for name in row["equivalent"]}
+    changes = {s["name"]: s["change"] for s in row["survivors"]} | {n: e["change"] for n, e in row["equivalent"].items()}
+    survived = len(status)
+    stats = {"killed": row["killed"], "survived": survived, "suspicious": row["total"] - row["killed"] - survived}
+    return {**row, **score_row(module, stats, status, changes, equivalent), "no_tests": row.get("no_tests", 0)}
 
 
 def run(*, scale: str = "full", results_dir: Path = RESULTS.parent, only: list[str] | None = None,
@@ -95,7 +138,9 @@ def run(*, scale: str = "full", results_dir: Path = RESULTS.parent, only: list[s
     for module in only or sorted(MODULES):
         row = mutate(module, MODULES[module], keep=keep, python=sys.executable)
         previous["modules"][module] = row
-        shown = f"{row['killed']}/{row['total']} killed ({row['score']:.0%})" if "error" not in row else "error"
+        shown = "error" if "error" in row else (
+            f"{row['killed']}/{row['total']} killed, {len(row['equivalent'])} equivalent, score {row['score']:.0%}"
+            + (f"; stale equivalent entries: {row['stale_equivalent']}" if row["stale_equivalent"] else ""))
         print(f"{module}: {shown}", flush=True)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(previous, indent=2) + "\n")
@@ -107,8 +152,16 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--only", action="append", choices=sorted(MODULES), help="one module (repeatable)")
     parser.add_argument("--keep", type=Path, help="keep each module's mutated copy under this folder (to `mutmut show`)")
     parser.add_argument("--results", type=Path, default=RESULTS.parent, help="folder for mutation.json")
+    parser.add_argument("--rescore", action="store_true",
+                        help="only score the saved rows again against benchmarks/mutation_equivalent.py (no mutation)")
     args = parser.parse_args(argv)
-    result = run(results_dir=args.results, only=args.only, keep=args.keep)
+    if args.rescore:
+        out = args.results / "mutation.json"
+        result = json.loads(out.read_text())
+        result["modules"] = {m: rescore(m, row) for m, row in result["modules"].items()}
+        out.write_text(json.dumps(result, indent=2) + "\n")
+    else:
+        result = run(results_dir=args.results, only=args.only, keep=args.keep)
     if args.results == RESULTS.parent:
         from benchmarks.report import update_markdown
 
@@ -117,6 +170,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    if __package__ in (None, ""):
-        sys.path.insert(0, str(REPO))
     main()

@@ -37,6 +37,7 @@ MODULES = {
     "ivfpq": "benchmarks.ivfpq_scale",
     "openset": "benchmarks.openset",
     "mutation": "benchmarks.mutation",
+    "planted_bugs": "benchmarks.planted_bugs",
 }
 # Skipped unless named with --only, and why: each needs something this runner cannot provide.
 OPT_IN = {
@@ -45,6 +46,7 @@ OPT_IN = {
     "openset": "needs a prepared set and is accuracy, not speed: ENGINE_BENCH_PREPARED=DIR (engine prepare ... --out DIR) "
                "with --only openset",
     "mutation": "needs mutmut (.venv/bin/pip install mutmut) and is test strength, not speed (~30 min): --only mutation",
+    "planted_bugs": "needs the test suite run once per planted bug and is test strength, not speed (~10 min): --only planted_bugs",
 }
 
 

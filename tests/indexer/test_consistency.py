@@ -1,5 +1,6 @@
-"""Crash safety in-process: whatever stops a run, the next run ends consistent, complete, without re-embedding committed work
-(on SQLite and PostgreSQL: `catalog_url`)."""
+"""The index/catalog consistency rules on a stand-in catalog (a dict of vectors, checked by hand), then crash
+safety in-process: whatever stops a run, the next run ends consistent, complete, without re-embedding committed
+work (on SQLite and PostgreSQL: `catalog_url`). The fast tests come first (mutation runs stop at the first failure)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,149 @@ from indexer.pipeline import index_folder
 from indexer.vector_index import VectorIndex, build_index
 from indexer.writer import IndexWriter
 from indexer_kit import catalog_state
+
+
+# -- the consistency rules on a stand-in catalog (a dict of id -> vector; fast, no model) ----------------
+
+
+class _Catalog:
+    """What indexer.consistency reads from a CatalogStore, over a dict {id: vector}."""
+
+    def __init__(self, rows: dict[int, np.ndarray]):
+        self.rows = {int(i): np.asarray(v, np.float32) for i, v in rows.items()}
+
+    def ids(self):
+        return np.array(sorted(self.rows), dtype=np.int64)
+
+    def count(self):
+        return len(self.rows)
+
+    def vectors(self, ids):
+        return {int(i): self.rows[int(i)] for i in ids if int(i) in self.rows}
+
+    def iter_vectors(self, *, batch: int = 3):
+        ids = sorted(self.rows)
+        for start in range(0, len(ids), batch):
+            part = np.array(ids[start : start + batch], dtype=np.int64)
+            yield part, np.stack([self.rows[int(i)] for i in part])
+
+
+def _unit_rows(ids, dim=4, seed=0):
+    rng = np.random.default_rng(seed)
+    v = rng.normal(size=(len(ids), dim)).astype(np.float32)
+    return {int(i): x / np.linalg.norm(x) for i, x in zip(ids, v)}
+
+
+def _flat(rows: dict[int, np.ndarray], dim=4):
+    index = VectorIndex.empty(dim)
+    ids = np.array(sorted(rows), dtype=np.int64)
+    index.add(ids, np.stack([rows[int(i)] for i in ids]))
+    return index
+
+
+def test_check_index_counts_each_disagreement_by_hand():
+    from indexer.consistency import check_index
+
+    rows = _unit_rows([1, 2, 3, 4, 5, 6])
+    catalog = _Catalog(rows)
+    index = _flat({i: v for i, v in rows.items() if i not in (5, 6)})  # rows 5, 6 have no vector
+    index.add(np.array([9], np.int64), rows[1][None])  # a vector whose row is gone
+    index.remove(np.array([2], np.int64))
+    index.add(np.array([2], np.int64), rows[3][None])  # row 2 holds row 3's vector
+    index.add(np.array([4], np.int64), rows[4][None])  # id 4 twice
+    assert check_index(index, catalog) == {"catalog_rows": 6, "index_vectors": 6, "duplicate_vector_ids": 1,
+                                           "rows_without_vector": 2, "vectors_without_row": 1, "mismatched_vectors": 1}
+    assert check_index(_flat(rows), catalog) == {"catalog_rows": 6, "index_vectors": 6, "duplicate_vector_ids": 0,
+                                                 "rows_without_vector": 0, "vectors_without_row": 0, "mismatched_vectors": 0}
+
+
+def test_check_index_compares_every_vector_past_one_block_and_within_the_tolerance():
+    from indexer.consistency import ATOL, check_index
+
+    rows = _unit_rows(range(1, 4200), dim=2, seed=3)
+    catalog = _Catalog(rows)
+    shifted = dict(rows)
+    shifted[4150] = rows[4150] + np.float32(3 * ATOL)  # beyond the first 4096 ids, just outside the tolerance
+    shifted[7] = rows[7] + np.float32(ATOL / 4)  # within it
+    assert check_index(_flat(shifted, dim=2), catalog)["mismatched_vectors"] == 1
+
+
+def test_reconcile_drops_orphans_and_adds_missing_rows_from_the_catalog():
+    from indexer.consistency import Repair, reconcile
+
+    rows = _unit_rows([1, 2, 3, 4, 5])
+    catalog = _Catalog(rows)
+    index = _flat({1: rows[1], 2: rows[2], 7: rows[3], 8: rows[4]})
+    assert reconcile(index, catalog) == Repair(rebuilt=False, orphan_vectors_removed=2, missing_vectors_added=3)
+    assert index.ids().tolist() == [1, 2, 3, 4, 5]
+    assert np.array_equal(index.reconstruct(np.array([3, 4, 5])), np.stack([rows[3], rows[4], rows[5]]))
+    assert reconcile(index, catalog) == Repair()  # nothing left to do
+    assert not Repair().changed and Repair(rebuilt=True).changed and Repair(orphan_vectors_removed=1).changed
+    assert Repair(missing_vectors_added=1).changed and Repair(False, 0, 2).to_dict() == {
+        "rebuilt": False, "orphan_vectors_removed": 0, "missing_vectors_added": 2}
+
+
+def test_rebuild_and_convert_hold_exactly_the_catalogs_vectors():
+    from indexer.consistency import all_vectors, convert, rebuild
+
+    rows = _unit_rows(range(10, 60), seed=5)
+    catalog = _Catalog(rows)
+    flat = rebuild(catalog, dim=4)
+    assert flat.kind == "flat" and flat.ids().tolist() == list(range(10, 60))
+    assert np.array_equal(flat.reconstruct(np.arange(10, 60)), np.stack([rows[i] for i in range(10, 60)]))
+    ivf = rebuild(catalog, dim=4, kind="ivf", nprobe=3)
+    assert ivf.kind == "ivf" and ivf.ids().tolist() == list(range(10, 60)) and ivf.nprobe == 3
+    same, recall = convert(catalog, dim=4, kind="flat", nprobe=3, recall_queries=5)
+    assert recall is None and same.kind == "flat" and same.ids().tolist() == list(range(10, 60))
+    approx, recall = convert(catalog, dim=4, kind="ivf", nprobe=1000, recall_queries=20)
+    assert approx.kind == "ivf" and recall == 1.0  # every list probed: exact
+    ids, vectors = all_vectors(_Catalog({}), 4)
+    assert ids.dtype == np.int64 and ids.shape == (0,) and vectors.dtype == np.float32 and vectors.shape == (0, 4)
+    ids, vectors = all_vectors(catalog, 4)
+    assert ids.tolist() == list(range(10, 60)) and np.array_equal(vectors[0], rows[10])
+
+
+def test_open_index_rebuilds_a_foreign_or_damaged_file_and_reconciles_a_stale_one(tmp_path):
+    from indexer.consistency import Repair, open_index
+
+    rows = _unit_rows(range(1, 31), seed=7)
+    catalog, path = _Catalog(rows), tmp_path / "index.faiss"
+    index, repair = open_index(catalog, path, dim=4)  # no file
+    assert repair == Repair(rebuilt=True) and index.ids().tolist() == list(range(1, 31))
+    _, repair = open_index(_Catalog({}), path, dim=4)
+    assert repair == Repair(rebuilt=False)  # nothing to rebuild from
+    _flat({i: v for i, v in rows.items() if i != 30}, dim=4).save(path)  # stale: the last row is missing
+    index, repair = open_index(catalog, path, dim=4)
+    assert repair == Repair(rebuilt=False, missing_vectors_added=1) and index.ntotal == 30
+    _flat(_unit_rows(range(1, 31), dim=4, seed=8)).save(path)  # another catalog's vectors under the same ids
+    index, repair = open_index(catalog, path, dim=4)
+    assert repair == Repair(rebuilt=True)
+    assert np.array_equal(index.reconstruct(np.arange(1, 31)), np.stack([rows[i] for i in range(1, 31)]))
+    _flat(_unit_rows(range(1, 31), dim=8), dim=8).save(path)  # another dimension
+    index, repair = open_index(catalog, path, dim=4)
+    assert repair == Repair(rebuilt=True) and index.dim == 4
+    wrong_early = dict(rows)
+    wrong_early[1] = rows[2]  # the oldest row only: found by the random part of the spot check
+    _flat(wrong_early).save(path)
+    assert open_index(catalog, path, dim=4)[1] == Repair(rebuilt=True)
+    wrong_last = dict(rows)
+    wrong_last[30] = rows[2]
+    _flat(wrong_last).save(path)
+    assert open_index(catalog, path, dim=4, verify_sample=2)[1] == Repair(rebuilt=True)  # the newest rows are always checked
+    assert open_index(catalog, path, dim=4, verify_sample=0)[1] == Repair()  # no spot check asked for
+
+
+def test_open_index_rebuilds_an_index_with_duplicate_ids_as_its_kind(tmp_path):
+    from indexer.consistency import Repair, open_index
+
+    rows = _unit_rows(range(1, 11), seed=9)
+    catalog, path = _Catalog(rows), tmp_path / "index.faiss"
+    twice = _flat(rows)
+    twice.add(np.array([3], np.int64), rows[3][None])
+    twice.save(path)
+    index, repair = open_index(catalog, path, dim=4)
+    assert repair == Repair(rebuilt=True) and index.ids().tolist() == list(range(1, 11)) and index.kind == "flat"
+
 
 
 class Crash(BaseException):

@@ -13,41 +13,6 @@ from indexer.search import query_images
 from indexer_kit import CALIBRATION
 
 
-@pytest.fixture
-def indexed(art, home, tiny_model):
-    index_folder(art, home=home, model=tiny_model)
-    return art, home, tiny_model
-
-
-def _check_rule(result, cal: AttributionCalibration):
-    named, unknown = cal.probabilities([m["similarity"] for m in result["matches"]], [m["artist"] for m in result["matches"]])
-    assert result["unknown"] == pytest.approx(unknown, abs=1e-6)
-    for row in result["artists"]:
-        assert set(row) == {"artist", "score", "probability"}
-        assert row["probability"] == pytest.approx(named.get(row["artist"], 0.0), abs=1e-6)  # 0 beyond the first k
-    assert sum(r["probability"] for r in result["artists"]) + result["unknown"] == pytest.approx(1.0, abs=1e-5)
-
-
-def test_model_without_attribution_calibration_keeps_todays_answer_with_nulls(indexed):
-    art, home, model = indexed
-    assert read_checkpoint(model).get("attribution") is None  # as every model saved before open-set attribution
-    (result,) = query_images([art / "Ann Red" / "1.jpg"], home=home, model=model, k=5)["results"]
-    assert result["unknown"] is None and result["artists"]
-    assert all(r["probability"] is None and r["score"] >= 0 for r in result["artists"])
-
-
-def test_stored_attribution_calibration_is_used(indexed, tmp_path):
-    art, home, model = indexed
-    copy = tmp_path / "calibrated" / "model.pt"
-    copy.parent.mkdir()
-    shutil.copy(model, copy)
-    cal = AttributionCalibration(w_best=4.0, w_vote=3.0, bias=-6.0, k=4)
-    update_calibration(copy, threshold=0.6, calibration=CALIBRATION, attribution=cal.to_dict())
-    (result,) = query_images([art / "Bob Green" / "2.jpg"], home=home, model=copy, k=6)["results"]
-    _check_rule(result, cal)  # only the first k=4 of the 6 matches feed the rule
-    assert len(result["matches"]) == 6
-
-
 def _by_hand(w_best: float, w_vote: float, bias: float) -> tuple[dict[str, float], float]:
     """engine.calibrate.attribution's documented rule for matches [A 0.9, B 0.85, B 0.84]:
     best_A = 0.9, best_B = 0.85; votes 0.9 and 1.69 of 2.59; z = w_best best + w_vote vote + bias;
@@ -93,3 +58,93 @@ def test_query_answer_attaches_probabilities_by_name():
     assert [r["artist"] for r in result["artists"]] == ["B", "A"]
     assert {r["artist"]: r["probability"] for r in result["artists"]} == pytest.approx(expected, abs=1e-6)
     assert result["unknown"] == pytest.approx(unknown, abs=1e-6)
+
+
+def test_vote_scores_by_hand_ties_by_name_and_six_places():
+    from indexer.search import rank_artists
+
+    matches = [{"artist": "Zed", "similarity": 0.5}, {"artist": "Amy", "similarity": 0.25}, {"artist": "", "similarity": 0.9},
+               {"artist": "Amy", "similarity": 0.25}, {"artist": "Max", "similarity": 0.5}]
+    # votes: Zed 0.5, Amy 0.5, Max 0.5 of 1.5 (the unlabelled match takes no part): a three-way tie, by name
+    assert rank_artists(matches) == [{"artist": "Amy", "score": 0.333333}, {"artist": "Max", "score": 0.333333},
+                                     {"artist": "Zed", "score": 0.333333}]
+    lopsided = [{"artist": "B", "similarity": 0.2}, {"artist": "A", "similarity": 0.1}, {"artist": "B", "similarity": 0.4}]
+    assert rank_artists(lopsided) == [{"artist": "B", "score": round(0.6 / 0.7, 6)}, {"artist": "A", "score": round(0.1 / 0.7, 6)}]
+    negative = [{"artist": "B", "similarity": -0.2}, {"artist": "A", "similarity": 0.0}]
+    assert rank_artists(negative) == [{"artist": "A", "score": 0.0}, {"artist": "B", "score": 0.0}]
+    assert rank_artists([]) == [] and rank_artists([{"artist": None, "similarity": 0.9}]) == []
+
+
+def test_without_a_calibration_every_probability_and_the_unknown_are_null():
+    from indexer.search import rank_artists, with_probabilities
+
+    ranked, unknown = with_probabilities(rank_artists(MATCHES), MATCHES, None)
+    assert ranked == [{"artist": "B", "score": round(1.69 / 2.59, 6), "probability": None},
+                      {"artist": "A", "score": round(0.9 / 2.59, 6), "probability": None}] and unknown is None
+
+
+def test_an_artist_beyond_the_calibrations_k_gets_probability_zero_rounded_to_six_places():
+    import math
+
+    from indexer.search import rank_artists, with_probabilities
+
+    matches = [{"artist": "A", "similarity": 0.8}, {"artist": "C", "similarity": 0.7}]
+    cal = AttributionCalibration(w_best=3.0, w_vote=2.0, bias=-1.0, k=1)  # only the first match feeds the rule
+    ranked, unknown = with_probabilities(rank_artists(matches), matches, cal)
+    z = 3.0 * 0.8 + 2.0 * 1.0 - 1.0  # A: best 0.8, the whole vote of the one match seen
+    assert ranked == [{"artist": "A", "score": round(0.8 / 1.5, 6), "probability": round(math.exp(z) / (1 + math.exp(z)), 6)},
+                      {"artist": "C", "score": round(0.7 / 1.5, 6), "probability": 0.0}]
+    assert unknown == round(1 / (1 + math.exp(z)), 6)
+
+
+def test_a_result_skips_empty_slots_and_rows_gone_and_rounds_similarities():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from indexer.search import _result
+
+    views = {3: SimpleNamespace(path="/x/3.jpg", artist="A"), 5: SimpleNamespace(path="/x/5.jpg", artist=None)}
+    sims, ids = np.array([0.91234567, 0.5, 0.4, 0.3]), np.array([3, 4, 5, -1])  # 4: deleted meanwhile; -1: no neighbour
+    result = _result("q.jpg", sims, ids, views, with_ids=True)
+    assert result == {"query": "q.jpg",
+                      "matches": [{"path": "/x/3.jpg", "artist": "A", "similarity": 0.912346, "id": 3},
+                                  {"path": "/x/5.jpg", "artist": None, "similarity": 0.4, "id": 5}],
+                      "artists": [{"artist": "A", "score": 1.0, "probability": None}], "unknown": None}
+    assert "id" not in _result("q.jpg", sims, ids, views)["matches"][0]
+
+
+
+@pytest.fixture
+def indexed(art, home, tiny_model):
+    index_folder(art, home=home, model=tiny_model)
+    return art, home, tiny_model
+
+
+def _check_rule(result, cal: AttributionCalibration):
+    named, unknown = cal.probabilities([m["similarity"] for m in result["matches"]], [m["artist"] for m in result["matches"]])
+    assert result["unknown"] == pytest.approx(unknown, abs=1e-6)
+    for row in result["artists"]:
+        assert set(row) == {"artist", "score", "probability"}
+        assert row["probability"] == pytest.approx(named.get(row["artist"], 0.0), abs=1e-6)  # 0 beyond the first k
+    assert sum(r["probability"] for r in result["artists"]) + result["unknown"] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_model_without_attribution_calibration_keeps_todays_answer_with_nulls(indexed):
+    art, home, model = indexed
+    assert read_checkpoint(model).get("attribution") is None  # as every model saved before open-set attribution
+    (result,) = query_images([art / "Ann Red" / "1.jpg"], home=home, model=model, k=5)["results"]
+    assert result["unknown"] is None and result["artists"]
+    assert all(r["probability"] is None and r["score"] >= 0 for r in result["artists"])
+
+
+def test_stored_attribution_calibration_is_used(indexed, tmp_path):
+    art, home, model = indexed
+    copy = tmp_path / "calibrated" / "model.pt"
+    copy.parent.mkdir()
+    shutil.copy(model, copy)
+    cal = AttributionCalibration(w_best=4.0, w_vote=3.0, bias=-6.0, k=4)
+    update_calibration(copy, threshold=0.6, calibration=CALIBRATION, attribution=cal.to_dict())
+    (result,) = query_images([art / "Bob Green" / "2.jpg"], home=home, model=copy, k=6)["results"]
+    _check_rule(result, cal)  # only the first k=4 of the 6 matches feed the rule
+    assert len(result["matches"]) == 6

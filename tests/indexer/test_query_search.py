@@ -121,3 +121,29 @@ def test_rank_artists_is_a_clipped_normalised_vote():
     ]
     assert rank_artists(matches) == [{"artist": "A", "score": 0.8}, {"artist": "B", "score": 0.2}, {"artist": "C", "score": 0.0}]
     assert rank_artists([{"artist": "A", "similarity": -0.1}]) == [{"artist": "A", "score": 0.0}]
+
+
+@pytest.mark.parametrize("k", [0, -3])
+def test_a_k_below_one_is_refused_before_any_work(tmp_path, k):
+    with pytest.raises(EngineError) as info:
+        query_images([tmp_path / "q.jpg"], home=tmp_path / "no-home", k=k)
+    assert str(info.value) == f"-k {k} is not a positive number; pass -k 1 or more"
+    assert not (tmp_path / "no-home").exists()
+
+
+def test_no_query_image_is_refused_before_any_work(tmp_path):
+    with pytest.raises(EngineError) as info:
+        query_images([], home=tmp_path / "no-home", k=1)
+    assert str(info.value) == "no query image given; pass one or more image paths"
+
+
+def test_the_default_k_is_ten_clamped_to_the_index(indexed, monkeypatch):
+    import indexer.search as search
+
+    (result,) = _query(indexed, [indexed[0] / "Ann Red" / "0.jpg"])["results"]
+    assert len(result["matches"]) == 10  # 12 indexed
+    monkeypatch.setattr(search, "DEFAULT_K", 50)
+    (result,) = _query(indexed, [indexed[0] / "Ann Red" / "0.jpg"])["results"]
+    assert len(result["matches"]) == 12  # the default never errs: clamped
+    (result,) = _query(indexed, [indexed[0] / "Ann Red" / "0.jpg"], k=12)["results"]
+    assert len(result["matches"]) == 12  # k equal to the index is allowed

@@ -342,3 +342,186 @@ def test_cross_validate_passes_the_embedders_held_out_pairs_to_each_fold():
         alone = _reference_fold(*args, config=FOLD_CONFIG, seed=0)
         assert pooled["a"] < alone["a"] / 2 and pooled["ece"] - alone["ece"] > 0.05  # the held-out pairs make a difference here
         assert row["ece"] == pytest.approx(pooled["ece"], abs=1e-4)
+
+
+# --- what cross_validate hands to the recipe, the embedder, `extra` and `on_row`; config checks; summarise edges ---
+
+class _Recorder:
+    """A recipe whose embedder is the identity; it remembers the seed of each fit and every array it embeds."""
+
+    name = "rec"
+
+    def __init__(self):
+        self.seeds, self.embedded = [], []
+
+    def fit(self, train, val, *, seed):
+        self.seeds.append(seed)
+
+        def embedder(features):
+            self.embedded.append(np.array(features))
+            return features
+
+        return embedder
+
+
+def _two_view_data():
+    data = clusters(9, 5, spread=0.3)
+    flipped = data.features.copy()
+    flipped[1] = -flipped[0] + 0.3 * np.random.default_rng(4).normal(size=flipped[0].shape)  # view 1 far from view 0
+    return FeatureSet(flipped.astype(np.float32), *_meta(data))
+
+
+def test_cross_validate_hands_seed_views_extra_and_progress_their_arguments():
+    data = _two_view_data()
+    pool = np.ones(len(data.artists), bool)
+    config = CrossValConfig(folds=3, pairs=60, triplets=50, knn=3)
+    recorder, extras, reported = _Recorder(), [], []
+
+    def extra(val_emb, val, test_emb, test, seed):
+        extras.append((val_emb, val, test_emb, test, seed))
+        return {"extra_column": 1000 * seed + len(test.artists)}
+
+    rows = cross_validate(data, [recorder], test_pool=pool, config=config, seeds=(3, 4), eval_views=(0, 1), extra=extra,
+                          on_row=lambda name, row: reported.append((name, dict(row))))["rec"]
+    assert recorder.seeds == [3, 3, 3, 4, 4, 4]
+    assert len(recorder.embedded) == 4 * 6  # two views of val and of test, each fold
+    assert [(name, row["fold"], row["seed"]) for name, row in reported] == [("rec", r["fold"], r["seed"]) for r in rows]
+    assert all(row["extra_column"] == 1000 * row["seed"] + len(e[3].artists) for row, e in zip(rows, extras))
+    for k, (row, (val_emb, val, test_emb, test, seed)) in enumerate(zip(rows, extras)):
+        fold = make_folds(data.artists, pool, config=config, seed=row["seed"])[row["fold"]]
+        assert seed == row["seed"] and list(val.artists) == list(data.artists[fold.val])
+        assert list(test.artists) == list(data.artists[fold.test])
+        for emb, part, calls in ((val_emb, data.take(fold.val), recorder.embedded[4 * k:4 * k + 2]),
+                                 (test_emb, data.take(fold.test), recorder.embedded[4 * k + 2:4 * k + 4])):
+            np.testing.assert_array_equal(calls[0], part.features[0])
+            np.testing.assert_array_equal(calls[1], part.features[1])
+            unit = part.features.astype(np.float64) / np.linalg.norm(part.features.astype(np.float64), axis=2, keepdims=True)
+            np.testing.assert_allclose(emb, (unit[0] + unit[1]) / 2, rtol=1e-12)  # float64 mean of both unit views
+            assert emb.dtype == np.float64
+
+
+def _free_platt(scores, same):
+    """argmin over (a, b) of the NLL of sigmoid(a s + b) with Platt's smoothed targets (scipy, not the product's Newton)."""
+    from scipy.optimize import minimize
+
+    from calibration_reference_kit import platt_smoothed
+
+    t = platt_smoothed(same)
+
+    def nll(theta):
+        z = theta[0] * scores + theta[1]
+        return float(np.sum(t * np.logaddexp(0, -z) + (1 - t) * np.logaddexp(0, z)))
+
+    return minimize(nll, np.zeros(2), method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000}).x
+
+
+def _noisy_with_twins(seed=5):
+    """6 artists of 8 paintings whose same- and different-artist cosines overlap (0.55-0.80 and 0.55-0.70, around
+    the val threshold), the first 4 of each duplicated (same vector, same group): the duplicate groups and the
+    config's knobs all change the metrics here."""
+    from calibration_reference_kit import constructed_embeddings
+
+    emb, names = constructed_embeddings(6, 8, diff=(0.55, 0.7), margin=(0.0, 0.1), seed=seed, offset=10)
+    base = _fold_set(emb, names, "t")
+    twins = np.flatnonzero(np.arange(len(base.artists)) % 8 < 4)
+    idx = np.concatenate([np.arange(len(base.artists)), twins])
+    return base.take(idx)
+
+
+def test_score_fold_passes_the_configs_knobs_and_the_duplicate_groups_to_every_metric():
+    from benchmarks.crossval.harness import score_fold
+    from calibration_reference_kit import hand_ece, pair_cosines
+    from engine.metrics.attribution import attribution_metrics
+    from engine.metrics.pair_sampling import draw_pairs
+    from engine.metrics.retrieval import retrieval_metrics
+    from engine.metrics.triplets import triplet_accuracy
+
+    config = CrossValConfig(folds=3, pairs=80, triplets=60, knn=2, enrol_fraction=0.3, bins=4, per_artist_cap=5)
+    val_emb, val, _, _ = _val_and_test((0.17, 0.23), (0.18, 0.22))
+    test = _noisy_with_twins()
+    test_emb = test.features[0].astype(np.float64)
+    row, _ = score_fold(val_emb, val, test_emb, test, config=config, seed=2)
+    again, _ = score_fold(val_emb, val, test_emb, test, config=config, seed=2)
+    assert row == again  # reproducible: every random draw is seeded
+    assert set(row) == set(METRICS_OF_A_FOLD)
+    # the metrics (each checked against sklearn / brute force in tests/engine/metrics) with the config's arguments
+    attribution = attribution_metrics(test_emb, test.artists, k=2, fraction=0.3, seed=2, groups=test.groups)
+    retrieval = retrieval_metrics(test_emb, test.artists, groups=test.groups)
+    triplets = triplet_accuracy(test_emb, test.artists, n_triplets=60, seed=2, groups=test.groups)
+    assert (row["top1"], row["centroid_top1"]) == (attribution["top1"], attribution["centroid_top1"])
+    assert (row["precision_at_1"], row["map_at_r"]) == (retrieval["precision_at_1"], retrieval["map_at_r"])
+    assert row["triplet_accuracy"] == triplets
+    # ... and those arguments make a difference on this data, so a dropped one would show
+    wrong_attribution = [attribution_metrics(test_emb, test.artists, **kw) for kw in (
+        dict(fraction=0.3, seed=2, groups=test.groups), dict(k=2, seed=2, groups=test.groups), dict(k=2, fraction=0.3, seed=2))]
+    assert all((w["top1"], w["centroid_top1"]) != (attribution["top1"], attribution["centroid_top1"]) for w in wrong_attribution)
+    assert retrieval_metrics(test_emb, test.artists)["precision_at_1"] > retrieval["precision_at_1"]  # twins find each other
+    assert retrieval_metrics(test_emb, test.artists)["map_at_r"] != retrieval["map_at_r"]
+    assert triplet_accuracy(test_emb, test.artists, seed=2, groups=test.groups) != triplets
+    assert triplet_accuracy(test_emb, test.artists, n_triplets=60, seed=2) != triplets
+    # ECE of both calibrations in 4 bins over the test pairs drawn with the cap of 5 and the groups
+    ref = _reference_fold(val_emb, val, test_emb, test, config=config, seed=2)
+    assert row["ece"] == pytest.approx(ref["ece"], abs=1e-4)
+    anchored = 1 / (1 + np.exp(-ref["a"] * (ref["test_scores"] - ref["threshold"])))
+    assert abs(hand_ece(anchored, ref["test_same"], bins=10) - ref["ece"]) > 1e-3
+    vp = draw_pairs(val.artists, val.groups, n_pairs=80, per_artist_cap=5, seed=2)
+    a, b = _free_platt(pair_cosines(val_emb, vp.i, vp.j), vp.same)
+    free_ece = hand_ece(1 / (1 + np.exp(-(a * ref["test_scores"] + b))), ref["test_same"], bins=4)
+    assert row["ece_free"] == pytest.approx(free_ece, abs=1e-4)
+    assert abs(hand_ece(1 / (1 + np.exp(-(a * ref["test_scores"] + b))), ref["test_same"], bins=10) - free_ece) > 1e-3
+    uncapped = draw_pairs(test.artists, test.groups, n_pairs=80, per_artist_cap=0, seed=2)
+    no_groups = draw_pairs(test.artists, None, n_pairs=80, per_artist_cap=5, seed=2)
+    assert len(uncapped.i) > len(ref["test_same"]) and bool(np.any(test.groups[no_groups.i] == test.groups[no_groups.j]))
+
+
+METRICS_OF_A_FOLD = ("roc_auc", "accuracy", "eer", "triplet_accuracy", "top1", "centroid_top1", "precision_at_1",
+                     "map_at_r", "ece", "ece_free")
+
+
+def test_ece_over_folds_uses_the_given_bins():
+    from calibration_reference_kit import hand_ece
+
+    rng = np.random.default_rng(0)
+    parts = [(rng.uniform(size=50), rng.uniform(size=50) < 0.6) for _ in range(2)]
+    pooled = (np.concatenate([p for p, _ in parts]), np.concatenate([y for _, y in parts]))
+    assert ece_over_folds(parts, bins=3) == pytest.approx(hand_ece(*pooled, bins=3))
+    assert abs(hand_ece(*pooled, bins=3) - hand_ece(*pooled, bins=10)) > 1e-3
+
+
+def test_make_folds_sizes_the_inner_val_by_fraction_and_refuses_too_few_training_artists():
+    names = np.repeat([f"a{k}" for k in range(12)], 2).astype(object)
+    pool = np.ones(len(names), bool)
+    for fold in make_folds(names, pool, config=CrossValConfig(folds=4, inner_val_fraction=0.5), seed=0):
+        assert len(set(names[fold.val])) == 4 and len(set(names[fold.train])) == 5  # round(0.5 * 9) = round(4.5) = 4
+    six = names[:12]  # 6 artists, 3 folds: 4 others, 2 val, exactly 2 train
+    for fold in make_folds(six, pool[:12], config=CrossValConfig(folds=3), seed=0):
+        assert len(set(six[fold.train])) == 2 and len(set(six[fold.val])) == 2
+    with pytest.raises(EngineError, match=r"^too few artists outside the test fold for inner val and training; use fewer --folds$"):
+        make_folds(names[:8], pool[:8], config=CrossValConfig(folds=2), seed=0)  # 4 artists: 2 others, all needed for val
+
+
+def test_make_folds_reads_a_0_1_test_pool_as_a_mask():
+    data = join(clusters(12, 4), clusters(9, 4, seed=1, collection=1))
+    as_bool = make_folds(data.artists, data.collection == 0, config=CrossValConfig(folds=4, extra_role="val"), seed=0)
+    as_int = make_folds(data.artists, (data.collection == 0).astype(int), config=CrossValConfig(folds=4, extra_role="val"), seed=0)
+    for a, b in zip(as_bool, as_int):
+        assert all(np.array_equal(x, y) for x, y in ((a.train, b.train), (a.val, b.val), (a.test, b.test)))
+
+
+def test_summarise_skips_seed_fold_and_text_and_gives_sd_0_for_one_row():
+    rows = [{"seed": 0, "fold": 0, "recipe": "t", "roc_auc": 0.7}]
+    assert summarise(rows) == {"roc_auc": {"mean": 0.7, "sd": 0.0, "n": 1}}
+    two = summarise(rows + [{"seed": 1, "fold": 1, "recipe": "t", "roc_auc": 0.9}])["roc_auc"]
+    assert two["sd"] == pytest.approx(0.2 / 2 ** 0.5) and two["n"] == 2
+
+
+@pytest.mark.parametrize("field, good, bad, message", [
+    ("folds", 2, 1, r"^--folds must be >= 2, got 1$"),
+    ("inner_val_fraction", 0.99, 1.0, r"^inner val fraction must be in \(0, 1\), got 1.0$"),
+    ("inner_val_fraction", 0.01, 0.0, r"^inner val fraction must be in \(0, 1\), got 0.0$"),
+    ("extra_role", "val", "test", r"^extra role must be train or val, got 'test'$"),
+])
+def test_config_validation_bounds(field, good, bad, message):
+    assert CrossValConfig(**{field: good}).validate() == CrossValConfig(**{field: good})
+    with pytest.raises(EngineError, match=message):
+        CrossValConfig(**{field: bad}).validate()

@@ -112,3 +112,46 @@ def test_pooled_slope_is_the_brute_force_weighted_likelihood_optimum():
         assert calibration["held_out_weight"] == weight
         # dropping the held-out pairs from the slope fit would move it far
         assert brute_slope(vs, vy, t) - a > 3
+
+
+def test_pooled_threshold_counts_each_pair_by_its_sources_share():
+    """4 val pairs (3 different at ~0.7, 1 same at 0.9) against 20 held-out pairs (same ~0.6, different ~0.55):
+    counted pair by pair the held-out pairs win (cut ~0.58, 21 of 24 right); weighted half and half, the val
+    pairs do (cut ~0.8: all val pairs and half the held-out ones right, 0.75 against 0.625)."""
+    from calibration_reference_kit import brute_slope, brute_threshold
+
+    vs, vy = np.array([0.70, 0.71, 0.72, 0.90]), np.array([False, False, False, True])
+    hs = np.concatenate([0.600 + 0.001 * np.arange(10), 0.550 + 0.001 * np.arange(10)])
+    hy = np.arange(20) < 10
+    s, y = np.concatenate([vs, hs]), np.concatenate([vy, hy])
+    w = np.concatenate([np.full(4, 0.5 / 4), np.full(20, 0.5 / 20)])
+    t = brute_threshold(s, y, w)
+    assert 0.72 < t < 0.9 and 0.559 < brute_threshold(s, y) < 0.6  # the two rules disagree here
+    threshold, calibration = pooled_calibration(vs, vy, HeldOutPairs(hs, hy, artists=8, folds=2))
+    assert threshold == pytest.approx(t, abs=1e-12)
+    assert calibration["a"] == pytest.approx(brute_slope(s, y, t, weights=w), abs=1e-3)
+
+
+def test_pooled_weights_by_hand_at_the_edges():
+    np.testing.assert_allclose(pooled_weights(1, 3), [0.5, 1 / 6, 1 / 6, 1 / 6])
+    np.testing.assert_allclose(pooled_weights(3, 1), [1 / 6, 1 / 6, 1 / 6, 0.5])
+    np.testing.assert_allclose(pooled_weights(2, 2, weight=0.0), [0.5, 0.5, 0.0, 0.0])  # the held-out pairs ignored
+    np.testing.assert_allclose(pooled_weights(2, 2, weight=1.0), [0.0, 0.0, 0.5, 0.5])  # the val pairs ignored
+    for bad in (-0.1, 1.1):
+        with pytest.raises(EngineError, match=rf"^held-out weight must be in \[0, 1\], got {bad}$"):
+            pooled_weights(2, 2, weight=bad)
+
+
+def test_one_held_out_pair_is_enough_and_none_is_refused_with_its_message():
+    assert len(HeldOutPairs(np.array([0.3]), np.array([True]), artists=2, folds=2).scores) == 1
+    for scores, same in (([], []), ([0.1], [True, False])):
+        with pytest.raises(EngineError, match=r"^held-out calibration pairs must be a non-empty list of \(score, same\) pairs$"):
+            HeldOutPairs(np.array(scores), np.array(same, dtype=bool), artists=2, folds=2)
+
+
+def test_from_dict_reads_numbers_as_float64_and_flags_as_bool():
+    back = HeldOutPairs.from_dict({"scores": [1, 0], "same": [1, 0], "artists": "3", "folds": 2})
+    assert back.scores.dtype == np.float64 and back.same.dtype == bool
+    assert back.same.tolist() == [True, False] and back.artists == 3
+    with pytest.raises(EngineError, match=r"^unreadable held-out calibration pairs in the model; re-train with `engine train`$"):
+        HeldOutPairs.from_dict({"scores": [0.1], "same": [True], "artists": "many", "folds": 2})

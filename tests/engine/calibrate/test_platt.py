@@ -200,3 +200,88 @@ def test_pair_calibration_from_the_stored_record():
     assert PairCalibration.from_stored(0.3, None) is None and PairCalibration.from_stored(0.3, {}) is None
     with pytest.raises(EngineError, match="engine calibrate"):
         PairCalibration.from_stored(0.3, {"method": "isotonic"})
+
+
+# --- second round of survivors: backtracking, edge samples, weights at their bounds, ties, dtypes, messages ---
+
+def _likelihood_gradient(s, y, a, b, w=None):
+    """d/d(a, b) of the weighted NLL of sigmoid(a s + b) with Platt's smoothed targets, written out by hand."""
+    from calibration_reference_kit import platt_smoothed
+
+    s = np.asarray(s, dtype=np.float64)
+    w = np.ones(len(s)) if w is None else np.asarray(w, dtype=np.float64)
+    r = w * (1 / (1 + np.exp(-(a * s + b))) - platt_smoothed(y))
+    return float(np.sum(r * s)), float(np.sum(r))
+
+
+def test_a_fit_whose_first_newton_step_overshoots_still_reaches_the_optimum():
+    """2 same pairs among 62: from the prior, the full Newton step of the free fit raises the NLL, so the step must
+    be halved; the fit must still end where the gradient of the likelihood is 0."""
+    s = np.r_[np.linspace(0.6, 0.9, 2), np.linspace(0.1, 0.3, 60)]
+    y = np.arange(62) < 2
+    cal = fit_calibration(s, y)
+    ga, gb = _likelihood_gradient(s, y, cal["a"], cal["b"])
+    assert abs(ga) < 1e-9 and abs(gb) < 1e-9
+
+
+@pytest.mark.parametrize("same", [np.zeros(10, bool), np.ones(10, bool)], ids=["all-different", "all-same"])
+def test_a_one_sided_sample_gets_a_finite_free_fit_at_the_optimum(same):
+    """One class only: the smoothed target is one constant 1/12 or 11/12, reached with a = 0, b = logit(target)."""
+    s = np.linspace(0.1, 0.5, 10)
+    cal = fit_calibration(s, same)
+    target = 11 / 12 if same[0] else 1 / 12
+    assert cal["a"] == pytest.approx(0, abs=1e-7) and cal["b"] == pytest.approx(np.log(target / (1 - target)), abs=1e-7)
+
+
+def test_weights_of_any_scale_fractional_or_zero_are_accepted():
+    """The NLL and the accuracy scale with the weights: weights c * 1 give the unweighted fit for any c > 0 (sum
+    1 included), and a weight of 0 drops a pair from the likelihood and the accuracy."""
+    s, y = _two_gaussians(40, 3)
+    plain_t, plain = best_threshold(s, y), fit_calibration(s, y)
+    for c in (1 / len(s), 0.3, 7.0):
+        w = np.full(len(s), c)
+        assert best_threshold(s, y, weights=w) == pytest.approx(plain_t, abs=1e-12)
+        scaled = fit_calibration(s, y, weights=w)
+        assert (scaled["a"], scaled["b"]) == pytest.approx((plain["a"], plain["b"]), abs=1e-6)
+    from calibration_reference_kit import brute_slope
+
+    w = np.r_[np.zeros(5), np.ones(len(s) - 5)]  # (the smoothed targets still count every pair)
+    assert fit_calibration(s, y, anchor=0.3, weights=w)["a"] == pytest.approx(brute_slope(s, y, 0.3, weights=w), abs=1e-3)
+    assert best_threshold(s, y, weights=w) == pytest.approx(best_threshold(s[5:], y[5:]), abs=1e-12)
+
+
+def test_bad_weights_message():
+    with pytest.raises(EngineError, match=r"^calibration weights must be one finite, non-negative number per pair, not all 0$"):
+        best_threshold([0.1, 0.5], [False, True], weights=[1, -1])
+
+
+def test_the_all_same_cut_wins_with_small_weights():
+    """Weights 0.1 (total 0.4), all same: calling every pair same (all 0.4 right) beats any other cut."""
+    assert best_threshold([0.2, 0.4, 0.6, 0.8], [True] * 4, weights=[0.1] * 4) == pytest.approx(0.2 - 1e-6)
+    # one different pair at the bottom, weight 0.05: cutting above it (0.45 right) beats calling all same (0.4)
+    assert best_threshold([0.1, 0.2, 0.4], [False, True, True], weights=[0.05, 0.2, 0.2]) == pytest.approx(0.15)
+
+
+def test_the_threshold_never_splits_equal_scores():
+    """0.3 D | 0.5 D, 0.5 S, 0.5 S | 0.7 S: cutting inside the three 0.5s would get all right, but they cannot be
+    told apart; the best real cut is 0.4 (4 of 5). Small weights (0.1 each) too: a forbidden cut never wins."""
+    from calibration_reference_kit import brute_threshold
+
+    scores, same = [0.3, 0.5, 0.5, 0.5, 0.7], [False, False, True, True, True]
+    assert brute_threshold(scores, same) == pytest.approx(0.4)
+    assert best_threshold(scores, same) == pytest.approx(0.4)
+    assert best_threshold(scores, same, weights=[0.1] * 5) == pytest.approx(0.4)
+
+
+def test_probabilities_are_float64_and_messages_name_the_fix():
+    from engine.calibrate.platt import PairCalibration
+
+    record = {"method": "platt", "a": 4.0, "b": -2.0}
+    scores = np.array([0.5, 0.25], dtype=np.float32)
+    assert probability(scores, record).dtype == np.float64
+    stored = PairCalibration.from_stored(0.5, record)
+    assert stored.probability(scores).dtype == np.float64 and stored.anchor is None
+    with pytest.raises(EngineError, match=r"^the model has no Platt calibration; run `engine calibrate` to calibrate it$"):
+        probability([0.5], {"method": "isotonic"})
+    with pytest.raises(EngineError, match=r"^unknown calibration method 'isotonic'; run `engine calibrate` to re-fit it$"):
+        PairCalibration.from_stored(0.5, {"method": "isotonic", "a": 1.0, "b": 0.0})

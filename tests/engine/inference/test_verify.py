@@ -12,6 +12,63 @@ from engine.inference.verify import cosine, verify_pair
 from indexer_kit import CALIBRATION, THRESHOLD, cached_load_model, painting, write_model
 
 
+def test_cosine_edge_cases():
+    assert cosine(np.array([1.0, 0]), np.array([0, 2.0])) == 0.0
+    assert cosine(np.zeros(2), np.ones(2)) == 0.0
+    assert cosine(np.array([1.0, 1]), np.array([2.0, 2])) == pytest.approx(1.0)
+
+
+def _calibrated(threshold=0.6, a=10.0, b=-6.0, path="/models/m.pt"):
+    """A stand-in for a LoadedModel: what `verdict` reads (pair calibration, fingerprint, path)."""
+    import types
+
+    from engine.calibrate.platt import PairCalibration
+
+    return types.SimpleNamespace(pair_calibration=PairCalibration(threshold, a, b), fingerprint="0123456789abcdef" * 4, path=path)
+
+
+def test_verdict_by_hand_on_both_sides_of_the_threshold():
+    from engine.inference.verify import verdict
+
+    lm = _calibrated(threshold=0.6123456789)
+    u = np.array([3.0, 4.0])  # |u| = 5
+    above = verdict(lm, u, np.array([4.0, 3.0]))  # cos = 24 / 25 = 0.96
+    assert above == {"similarity": 0.96, "probability": round(1 / (1 + math.exp(-(10 * 0.96 - 6))), 6),
+                     "same_artist": True, "threshold": 0.612346, "model": "0123456789ab"}
+    below = verdict(lm, u, np.array([5.0, 0.0]))  # cos = 3 / 5 = 0.6 < 0.6123...
+    assert below["similarity"] == 0.6 and below["same_artist"] is False
+    assert below["probability"] == round(1 / (1 + math.exp(-(10 * 0.6 - 6))), 6) == 0.5
+
+
+def test_verdict_rounds_to_six_places_and_decides_on_the_unrounded_cosine():
+    from engine.inference.verify import verdict
+
+    u, v = np.array([1.0, 0.0]), np.array([1.0, 1.2345678])  # cos = 1 / sqrt(1 + 1.2345678^2)
+    want = 1 / math.sqrt(1 + 1.2345678**2)
+    lm = _calibrated(threshold=want + 1e-9, a=7.0, b=-3.3)  # above the cosine by less than the rounding
+    got = verdict(lm, u, v)
+    assert got["similarity"] == round(want, 6) and got["similarity"] != want
+    assert got["probability"] == round(1 / (1 + math.exp(-(7.0 * want - 3.3))), 6)
+    assert got["same_artist"] is False and got["threshold"] == round(want + 1e-9, 6)
+    at = verdict(_calibrated(threshold=float(np.float64(u @ v) / np.linalg.norm(v))), u, v)
+    assert at["same_artist"] is True  # exactly at the threshold: the same hand
+
+
+def test_verdict_refuses_a_non_finite_embedding_naming_the_model():
+    from engine.inference.verify import verdict
+
+    with pytest.raises(EngineError) as info:
+        verdict(_calibrated(path="/models/bad.pt"), np.array([np.inf, 1.0]), np.ones(2))
+    assert str(info.value) == "the model gave a NaN/inf embedding: /models/bad.pt is probably damaged; re-train or restore it"
+
+
+def test_cosine_by_hand():
+    assert cosine(np.array([1.0, 2.0, 2.0]), np.array([2.0, 0.0, 1.0])) == pytest.approx(4 / (3 * math.sqrt(5)), abs=1e-15)
+    assert cosine(np.array([1.0, 0.0]), np.array([-3.0, 0.0])) == -1.0
+    assert np.isnan(cosine(np.ones(2), np.array([1.0, np.nan])))
+    assert isinstance(cosine(np.ones(2, np.float32), np.ones(2, np.float32)), float)
+
+
 def test_same_image_is_the_same_artist(tmp_path, tiny_model):
     a = painting(tmp_path / "a.jpg", colour=(200, 30, 30), seed=1)
     result = verify_pair(a, a, model=tiny_model)
@@ -49,12 +106,6 @@ def test_bad_images(tmp_path, tiny_model):
         verify_pair(tmp_path / "x.jpg", a, model=tiny_model)
 
 
-def test_cosine_edge_cases():
-    assert cosine(np.array([1.0, 0]), np.array([0, 2.0])) == 0.0
-    assert cosine(np.zeros(2), np.ones(2)) == 0.0
-    assert cosine(np.array([1.0, 1]), np.array([2.0, 2])) == pytest.approx(1.0)
-
-
 def test_non_finite_embedding_is_an_error(tmp_path, tiny_model, monkeypatch):
     import engine.inference.verify as verify
 
@@ -63,3 +114,20 @@ def test_non_finite_embedding_is_an_error(tmp_path, tiny_model, monkeypatch):
     with pytest.raises(EngineError, match="NaN/inf"):
         verify_pair(a, a, model=tiny_model)
     assert np.isnan(cosine(np.array([np.nan, 1.0]), np.ones(2)))
+
+
+def test_refusals_name_the_model_and_the_image(tmp_path, tiny_model):
+    model = write_model(tmp_path / "raw" / "model.pt", calibrated=False)
+    a = painting(tmp_path / "a.jpg", colour=(1, 2, 3), seed=0)
+    with pytest.raises(EngineError) as info:
+        verify_pair(a, a, model=model)
+    assert str(info.value) == (f"model {model} has no threshold or calibration yet; "
+                               f"calibrate it with `engine calibrate --model {model}`")
+    with pytest.raises(EngineError) as info:
+        verify_pair(a, tmp_path / "missing.jpg", model=tiny_model)
+    assert str(info.value) == f"image not found: {tmp_path / 'missing.jpg'}; check the path"
+    (tmp_path / "x.jpg").write_bytes(b"\xff\xd8garbage")
+    with pytest.raises(EngineError) as info:
+        verify_pair(tmp_path / "x.jpg", a, model=tiny_model)
+    assert str(info.value).startswith(f"cannot read image {tmp_path / 'x.jpg'} (") and str(info.value).endswith(
+        "); pass a readable image file (JPEG, PNG, ...)")

@@ -43,7 +43,37 @@ def test_hand_made_map_at_r():
     assert m["precision_at_1"] == pytest.approx(p1)
 
 
-def test_matches_pytorch_metric_learning():
+def test_hand_made_ranks_with_a_duplicate_and_a_query_left_without_relevant_paintings():
+    # 0, 1: artist a, one painting scanned twice (group g); 2: a; 3, 4: b; 5: c alone
+    emb = np.array([[1.0, 0.0], [1.0, 0.01], [0.6, 0.8], [0.8, 0.6], [0.0, 1.0], [-1.0, 0.0]])
+    labels = ["a", "a", "a", "b", "b", "c"]
+    groups = ["g", "g", "x", "y", "z", "w"]
+    # c (alone) has no query; 0 and 1 never see each other; chunks of 1 and 2 split the queries unevenly
+    m = retrieval_metrics(emb, labels, groups=groups, chunk=2)
+    p1, mapr = _brute(emb, labels, groups)
+    assert (m["precision_at_1"], m["map_at_r"], m["queries"]) == pytest.approx((p1, mapr, 5))
+    assert m == retrieval_metrics(emb, labels, groups=groups, chunk=1) == retrieval_metrics(emb, labels, groups=groups)
+
+
+@pytest.mark.parametrize("labels, groups", [(["a", "b", "c"], None), (["a", "a", "b"], ["g", "g", "h"])])
+def test_no_artist_with_two_distinct_paintings_is_one_message(labels, groups):
+    from engine.base.errors import EngineError
+
+    with pytest.raises(EngineError) as info:
+        retrieval_metrics(np.eye(3), labels, groups=groups)
+    assert str(info.value) == "retrieval needs an artist with at least 2 distinct paintings"
+
+
+def test_unnormalised_and_integer_embeddings_rank_by_cosine():
+    emb = np.array([[10, 0], [1, 1], [0, 3], [3, 3]])  # query 0: cosine .71 to both 1 and 3, 0 to 2
+    labels = ["a", "b", "a", "b"]
+    m = retrieval_metrics(emb, labels)
+    p1, mapr = _brute(emb.astype(float), labels, list(range(4)))
+    assert m["precision_at_1"] == pytest.approx(p1) and m["map_at_r"] == pytest.approx(mapr)
+    assert type(m["precision_at_1"]) is float and type(m["queries"]) is int
+
+
+def test_matches_pytorch_metric_learning():  # last: the slowest (mutation runs stop at the first failure)
     torch = require_module("torch")
     calc_mod = require_module("pytorch_metric_learning.utils.accuracy_calculator")
     rng = np.random.default_rng(1)

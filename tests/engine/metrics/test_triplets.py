@@ -43,3 +43,68 @@ def test_accuracy_matches_brute_force_on_hand_made_embedding():
 def test_needs_two_artists():
     with pytest.raises(EngineError):
         triplet_accuracy(np.zeros((3, 2)), ["a"] * 3)
+
+
+def test_ordered_fraction_by_hand_ties_fail():
+    from engine.metrics.triplets import ordered_fraction
+
+    emb = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, -1.0], [3.0, 4.0]])
+    triplets = np.array([[0, 1, 2],   # 1 == 1: a tie fails
+                         [0, 1, 3],   # 1 < 5
+                         [1, 0, 3],   # 1 < sqrt(4 + 16)
+                         [3, 2, 1]])  # sqrt(9 + 25) > sqrt(4 + 16): fails
+    assert ordered_fraction(emb, triplets) == 0.5
+    assert ordered_fraction(emb.astype(np.float32).tolist(), triplets[1:3]) == 1.0
+
+
+def test_every_triplet_asked_for_comes_when_there_are_no_duplicates():
+    labels = ["a"] * 3 + ["b"] * 2 + ["c"]
+    trip = sample_triplets(labels, n_triplets=777, seed=5)
+    assert trip.shape == (777, 3) and trip.dtype == np.int64
+    assert set(trip[:, 0].tolist()) == {0, 1, 2, 3, 4}  # c (one painting) never anchors
+    assert not np.array_equal(trip, sample_triplets(labels, n_triplets=777, seed=6))
+    assert np.array_equal(trip, sample_triplets(labels, n_triplets=777, seed=5))
+
+
+def test_an_artist_whose_paintings_are_one_duplicate_group_never_anchors():
+    labels = ["a", "a", "a", "b", "b"]
+    groups = ["g", "g", "g", "h", "i"]  # a's three files are one painting
+    trip = sample_triplets(labels, n_triplets=300, seed=0, groups=groups)
+    assert set(trip[:, 0].tolist()) == {3, 4} and len(trip) == 300
+    assert set(trip[:, 2].tolist()) == {0, 1, 2}
+    near_duplicates = ["a", "a", "a", "b", "b"]
+    groups = ["g", "g", "x", "h", "h"]  # b's two files are one painting; a has 2 distinct ones
+    trip = sample_triplets(near_duplicates, n_triplets=400, seed=1, groups=groups)
+    assert set(trip[:, 0].tolist()) == {0, 1, 2}
+    assert all({a, p} & {2} for a, p in trip[:, :2].tolist())  # never 0 with 1 (the same painting)
+    assert len(trip) == 400  # positives that were the anchor's duplicate are drawn again
+
+
+@pytest.mark.parametrize("labels, groups", [(["a", "a", "a"], None), ([], None), (["a", "a", "b"], ["g", "g", "h"])])
+def test_too_few_artists_or_paintings_is_one_message(labels, groups):
+    with pytest.raises(EngineError) as info:
+        sample_triplets(labels, n_triplets=10, seed=0, groups=groups)
+    assert str(info.value) == "triplets need at least 2 artists and one artist with 2 distinct paintings"
+
+
+def test_distances_are_taken_in_float64_whatever_the_embedding_dtype():
+    from engine.metrics.triplets import ordered_fraction
+
+    emb = np.array([[100], [-100], [0]], dtype=np.int8)  # 100 - (-100) overflows int8
+    assert ordered_fraction(emb, np.array([[0, 2, 1]])) == 1.0  # d(a, p) = 100 < d(a, n) = 200
+
+
+def test_accuracy_uses_the_documented_defaults_and_the_duplicate_groups():
+    from engine.metrics.triplets import ordered_fraction
+
+    rng = np.random.default_rng(0)
+    labels = [f"a{k % 3}" for k in range(30)]
+    emb = rng.normal(size=(30, 4)) + 0.7 * np.eye(4)[[k % 3 for k in range(30)]]
+    assert triplet_accuracy(emb, labels) == ordered_fraction(emb, sample_triplets(labels, n_triplets=5000, seed=0))
+    # paintings 0 and 3 (artist a0) are one painting: identical vectors would always "win" as each other's positive
+    groups = [str(k) for k in range(30)]
+    groups[3] = "0"
+    emb[3] = emb[0]
+    want = ordered_fraction(emb, sample_triplets(labels, n_triplets=2000, seed=1, groups=groups))
+    assert triplet_accuracy(emb, labels, n_triplets=2000, seed=1, groups=groups) == want
+    assert want != ordered_fraction(emb, sample_triplets(labels, n_triplets=2000, seed=1))
