@@ -75,11 +75,15 @@ def live_server():
 
 @contextlib.contextmanager
 def _live_server(app, *, timeout: float = 30.0):
-    """Run `app` with uvicorn on a free 127.0.0.1 port in a thread; yields the base URL."""
+    """Run `app` with uvicorn on a free 127.0.0.1 port in a thread, with the settings `engine serve` gives
+    uvicorn for the app's config (timeouts, connection cap); yields the base URL."""
     import uvicorn
 
+    from cli.server.run import uvicorn_options
+
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    options = {**uvicorn_options(app.state.config), "log_level": "warning"}
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **options))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout

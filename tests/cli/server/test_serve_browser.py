@@ -168,12 +168,12 @@ DROP_JS = """(bytes) => {
 
 
 def test_token_is_asked_once(browser, indexed, state, live_server):
-    app = create_app(ServeConfig(home=indexed.home, model=indexed.model, host="0.0.0.0", token="tok-123"), state)
+    app = create_app(ServeConfig(home=indexed.home, model=indexed.model, host="0.0.0.0", token="tok-123-tok-123-tok"), state)
     with live_server(app) as url:
         page = browser.new_page()
         page.goto(url)
         page.wait_for_selector("#token-dialog[open]")
-        page.fill("#token-input", "tok-123")
+        page.fill("#token-input", "tok-123-tok-123-tok")
         page.keyboard.press("Enter")
         page.wait_for_function("document.querySelector('#health').textContent.includes('12 paintings')")
         _search(page, indexed.paths["Bob Green"][3])
