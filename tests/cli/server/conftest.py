@@ -31,6 +31,15 @@ def _one_torch_thread():
         yield
 
 
+@pytest.fixture(autouse=True)
+def _no_internal_errors(caplog):
+    """An unforeseen exception in the server answers a JSON 500 (cli.server.errors) and logs it: here it
+    fails the test that caused it, whatever that test asserts of the answer."""
+    yield
+    internal = [r for r in caplog.get_records("call") if r.name == "cli.server.errors" and r.levelname == "ERROR"]
+    assert not internal, f"the server hit an internal error: {internal[0].getMessage()}"
+
+
 def index_gallery(root: Path, model: Path, **gallery_kw) -> Indexed:
     from indexer.pipeline import index_folder
 
