@@ -37,6 +37,7 @@ MODULES = {
     "ivfpq": "benchmarks.ivfpq_scale",
     "openset": "benchmarks.openset",
     "mutation": "benchmarks.mutation",
+    "serve_soak": "benchmarks.bench_serve_soak",
 }
 # Skipped unless named with --only, and why: each needs something this runner cannot provide.
 OPT_IN = {
