@@ -247,7 +247,8 @@ def serve_soak_section(res: dict) -> str:
                for name, counts in res["attacks"].items()]
     return (f"A real `engine serve` process (default settings) over {c['indexed']} real paintings (model: {res['model']}); "
             f"{c['clients']} good clients (httpx threads) post real paintings to `/api/query` for {c['seconds']} s while "
-            f"`engine index` adds {c['added']} (exit {run.get('returncode')}, {run.get('seconds', 0):.0f} s). The soak alternates "
+            f"`engine index` adds {c['added']} (exit {run.get('returncode')}, {run.get('seconds', 0):.0f} s, busy through the whole soak: "
+            f"{'yes' if run.get('ran_through_the_soak') else 'no'}). The soak alternates "
             f"{c['window_s']:g}-s windows calm / hostile ({res['windows']} windows); in hostile ones {c['hostile']} hostile client processes "
             f"attack (`benchmarks/bench_serve_soak.py`), and each good request is counted in the window it started in, "
             "so both sides share the machine's load, the index run and any drift.\n\n"

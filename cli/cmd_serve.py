@@ -24,7 +24,7 @@ def serve(
     no_auth: Annotated[bool, typer.Option("--no-auth", help="Serve another address without a token (anyone who can reach it can query).")] = False,
     max_upload_mb: Annotated[Optional[float], typer.Option("--max-upload-mb", help="Largest accepted upload per image, in MB (default 50).", show_default=False)] = None,
     max_pixels: Annotated[Optional[int], typer.Option("--max-pixels", help="Largest accepted image, width x height (default 64000000: phone and camera photos; 413 above).", show_default=False)] = None,
-    pixels_in_flight: Annotated[Optional[int], typer.Option("--pixels-in-flight", help="Pixels decoded at once over all requests; more wait (default 2 x --max-pixels).", show_default=False)] = None,
+    pixels_in_flight: Annotated[Optional[int], typer.Option("--pixels-in-flight", help="Pixels decoded at once over all requests; more wait (default --max-pixels: one image at the limit at a time).", show_default=False)] = None,
     body_timeout: Annotated[Optional[float], typer.Option("--body-timeout", help="Seconds a request body may take to arrive whole (default 60; then 408).", show_default=False)] = None,
     keepalive_timeout: Annotated[Optional[float], typer.Option("--keepalive-timeout", help="Seconds an idle keep-alive connection stays open (default 5).", show_default=False)] = None,
     max_requests: Annotated[Optional[int], typer.Option("--max-requests", help="Requests handled at once; more get 429 (default 64).", show_default=False)] = None,

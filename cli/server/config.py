@@ -33,7 +33,10 @@ class ServeConfig:
     no_auth: bool = False
     max_upload_mb: float = 50.0
     max_pixels: int = SERVE_MAX_PIXELS  # width x height of an upload, from its header (decompression bombs stop here)
-    pixels_in_flight: int | None = None  # pixels decoded at once, all requests together; None: 2 x max_pixels
+    # Pixels decoded at once, all requests together; None: max_pixels. One image at the limit then decodes at a
+    # time, so it can take one inference worker, never all of them: in the soak (bench_serve_soak.py) two at once
+    # held both workers of a 2-core machine for seconds, and the good clients' p95 more than doubled.
+    pixels_in_flight: int | None = None
     body_timeout_s: float = 60.0  # a request body must arrive whole within this (then 408; 50 MB at 7 Mbit/s)
     keepalive_timeout_s: float = 5.0  # an idle keep-alive connection is closed after this
     max_requests: int = 64  # requests handled at once; more are answered 429 at once
@@ -69,7 +72,7 @@ class ServeConfig:
     @property
     def in_flight(self) -> int:
         """The pixel budget of concurrent decodes."""
-        return self.pixels_in_flight if self.pixels_in_flight is not None else 2 * self.max_pixels
+        return self.pixels_in_flight if self.pixels_in_flight is not None else self.max_pixels
 
     @property
     def max_upload_bytes(self) -> int:
