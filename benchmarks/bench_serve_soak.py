@@ -53,6 +53,7 @@ P95_GOAL, RSS_GOAL_GIB = 2.0, 1.0
 BOMB_SIDE, LIMIT_SIDE = 15_800, 7_900  # 249.6 MP (refused: over --max-pixels 64 MP); 62.4 MP (decoded)
 SOCKET_S = 30
 LEAD_IN_S = 15
+SERVER_ARGS: tuple[str, ...] = ()  # `engine serve` runs with its defaults; a comparison run may set options here
 
 
 class Server:
@@ -61,7 +62,7 @@ class Server:
     def __init__(self, home: Path, port: int, log_file: Path) -> None:
         self.url, self.port, self.log_file = f"http://127.0.0.1:{port}", port, log_file
         env = {**os.environ, "PYTHONPATH": str(REPO)}
-        argv = [sys.executable, "-m", "cli", "serve", "--home", str(home), "--port", str(port)]
+        argv = [sys.executable, "-m", "cli", "serve", "--home", str(home), "--port", str(port), *SERVER_ARGS]
         self._log = open(log_file, "w")
         self.proc = subprocess.Popen(argv, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=self._log)
 
