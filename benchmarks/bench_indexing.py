@@ -79,7 +79,7 @@ def decode_seconds(lm, paths: list[Path]) -> float:
     thread as in a worker. With the forward on all cores, decoding steals core time from it."""
     import torch
 
-    from engine.inference.embedding import _draft
+    from engine.inference.embedding import decode_side
     from engine.data.imageio import load_rgb
 
     threads = torch.get_num_threads()
@@ -87,7 +87,7 @@ def decode_seconds(lm, paths: list[Path]) -> float:
     try:
         start = time.perf_counter()
         for path in paths:
-            lm.transform(load_rgb(path, draft_size=_draft(lm)))
+            lm.transform(load_rgb(path, draft_size=decode_side(lm)))
         return (time.perf_counter() - start) / len(paths)
     finally:
         torch.set_num_threads(threads)

@@ -1,4 +1,4 @@
-"""Sections 7-14 of BENCHMARKS.md's generated part, and their lines in the goals table.
+"""Sections 7-16 of BENCHMARKS.md's generated part, and their lines in the goals table.
 
 Serving, cold start, pair scoring, CPU runtimes, catalog writes, Ray, IVF-PQ and open set; each
 renders the JSON its script saved (benchmarks/results/<name>.json), ratios to the same run's reference.
@@ -275,6 +275,36 @@ def _change(lines: list[str]) -> str:
     return " -> ".join(f"`{line[2:]}`" for line in lines) if lines else "(no diff)"
 
 
+# 16. serve under hostile clients (issue 27: good clients 0 errors; p95 hostile <= 2x calm; peak RSS < idle + 1 GiB)
+def serve_soak_section(res: dict) -> str:
+    c, run = res["config"], res["index_run"]
+    attacks = [{"attack": name, "answers (status: count)": ", ".join(f"{k}: {v}" for k, v in counts.items()) or "-"}
+               for name, counts in res["attacks"].items()]
+    return (f"A real `engine serve` process (default settings) over {c['indexed']} real paintings (model: {res['model']}); "
+            f"{c['clients']} good clients (httpx threads) post real paintings to `/api/query` for {c['seconds']} s while "
+            f"`engine index` adds {c['added']} (exit {run.get('returncode')}, {run.get('seconds', 0):.0f} s, busy through the whole soak: "
+            f"{'yes' if run.get('ran_through_the_soak') else 'no'}). The soak alternates "
+            f"{c['window_s']:g}-s windows calm / hostile ({res['windows']} windows); in hostile ones {c['hostile']} hostile client processes "
+            f"attack (`benchmarks/bench_serve_soak.py`), and each good request is counted in the window it started in, "
+            "so both sides share the machine's load, the index run and any drift.\n\n"
+            + table(res["rows"], ["good clients in", "requests", "errors", "p50_ms", "p95_ms"])
+            + f"\nGood clients' errors: **{res['good_errors']}** (goal 0): {verdict(res['good_errors'] == 0)}. "
+            f"p95 hostile / calm: **{res['p95_ratio_hostile_over_calm']:.2f}** (p50 {res['p50_ratio_hostile_over_calm']:.2f}; "
+            f"goal <= 2): {verdict(res['p95_ratio_hostile_over_calm'] <= 2)}. Server RSS idle {res['idle_rss_mib']:.0f} MiB, "
+            f"peak during the soak {res['peak_rss_mib']:.0f} MiB (**+{res['peak_rss_over_idle_mib']:.0f} MiB**, goal < +1024): "
+            f"{verdict(res['peak_rss_over_idle_mib'] < 1024)}; VmHWM since start {res['vm_hwm_mib']:.0f} MiB. "
+            f"Internal errors in the server's log: {res['server_internal_errors']}.\n\nWhat the attacks got "
+            f"(a {c['bomb_side']}x{c['bomb_side']} PNG, one at the pixel limit {c['limit_side']}x{c['limit_side']}, "
+            f"up to {c['slow_held']} slow connections per process, floods of {c['flood']} requests):\n\n" + table(attacks))
+
+
+def serve_soak_goals(res: dict) -> list[dict]:
+    return [_goal("16. serve soak: good clients' errors with hostile clients (count)", res["good_errors"], "0", res["good_errors"] == 0),
+            _goal("16. serve soak: good clients' p95, hostile / calm windows", res["p95_ratio_hostile_over_calm"], "<= 2",
+                  res["p95_ratio_hostile_over_calm"] <= 2),
+            _goal("16. serve soak: peak RSS over idle (MiB)", res["peak_rss_over_idle_mib"], "< 1024", res["peak_rss_over_idle_mib"] < 1024)]
+
+
 SECTIONS = {
     "serve": ("7. Serving over HTTP (`engine serve`)", serve_section),
     "cold_start": ("8. Cold start", cold_start_section),
@@ -286,9 +316,11 @@ SECTIONS = {
     "openset": ("14. Open-set attribution", openset_section),
     "mutation": ("15. Mutation testing (the tests of the numbers users rely on)", mutation_section),
     "planted_bugs": ("16. Planted bugs (each must fail a named test)", planted_bugs_section),
+    "serve_soak": ("17. Serving under hostile clients (`bench_serve_soak.py`)", serve_soak_section),
 }
 GOALS = {"serve": serve_goals, "cold_start": cold_start_goals, "pairs": pairs_goals, "cpu_runtime": cpu_runtime_goals,
-         "catalog_writes": catalog_writes_goals, "ray": ray_goals, "ivfpq": ivfpq_goals}
+         "catalog_writes": catalog_writes_goals, "ray": ray_goals, "ivfpq": ivfpq_goals,
+         "serve_soak": serve_soak_goals}
 
 
 def goal_rows(results: dict[str, dict]) -> list[dict]:

@@ -38,6 +38,7 @@ MODULES = {
     "openset": "benchmarks.openset",
     "mutation": "benchmarks.mutation",
     "planted_bugs": "benchmarks.planted_bugs",
+    "serve_soak": "benchmarks.bench_serve_soak",
 }
 # Skipped unless named with --only, and why: each needs something this runner cannot provide.
 OPT_IN = {

@@ -20,12 +20,16 @@ def create_app(config: ServeConfig, state=None):
     return build_app(config, state)
 
 
-def run_server(**options) -> None:
-    """Serve until interrupted; `options` are `ServeConfig` fields, None meaning the default.
+def run_server(*, token_file=None, **options) -> None:
+    """Serve until interrupted; `options` are `ServeConfig` fields, None meaning the default; the token
+    comes from `token_file` or $ENGINE_SERVE_TOKEN (cli.server.auth.load_token).
 
     The bind address and auth are validated first (EngineError), then model, catalog and index are loaded once.
     """
-    config = ServeConfig(**{name: value for name, value in options.items() if value is not None}).validate()
+    from cli.server.auth import load_token
+
+    options = {name: value for name, value in options.items() if value is not None}
+    config = ServeConfig(**options, token=load_token(token_file)).validate()
     _require_serve_deps()
     from cli.server.run import serve
 

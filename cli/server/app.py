@@ -13,13 +13,16 @@ from fastapi.staticfiles import StaticFiles
 
 import engine
 from cli.server.auth import bearer_guard
+from cli.server.budget import PixelBudget
 from cli.server.config import ServeConfig
 from cli.server.docs import install_docs
-from cli.server.errors import install_error_handlers
-from cli.server.limits import FORM_OVERHEAD, BodyLimit
+from cli.server.errors import InternalErrors, install_error_handlers
+from cli.server.headers import SecurityHeaders
+from cli.server.limits import FORM_OVERHEAD, BodyLimit, RequestCap
 from cli.server.routes import api_router
 from cli.server.state import ServerState
 from engine.base.runtime import cpu_cores
+from engine.inference.embedding import decode_side
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +38,14 @@ def build_app(config: ServeConfig, state: ServerState | None = None) -> FastAPI:
     app = FastAPI(title="artwork engine", version=engine.__version__, docs_url=None, redoc_url=None, lifespan=_lifespan(state if owned else None, pool),
                   description="Who painted this, and are these two by the same hand? Errors: 4xx with {\"error\": ...}.")
     app.state.config, app.state.engine, app.state.pool = config, state, pool
+    app.state.pixel_budget, app.state.decode_side = PixelBudget(config.in_flight), decode_side(state.current().lm)
     install_error_handlers(app)
-    app.add_middleware(BodyLimit, max_bytes=2 * config.max_upload_bytes + FORM_OVERHEAD, max_upload_mb=config.max_upload_mb)
+    # Middleware, innermost first: unforeseen exceptions, body size and time, the request cap, the headers.
+    app.add_middleware(InternalErrors)
+    app.add_middleware(BodyLimit, max_bytes=2 * config.max_upload_bytes + FORM_OVERHEAD, max_upload_mb=config.max_upload_mb,
+                       timeout_s=config.body_timeout_s)
+    app.add_middleware(RequestCap, limit=config.max_requests)
+    app.add_middleware(SecurityHeaders)
     app.include_router(api_router(), prefix="/api", dependencies=[Depends(bearer_guard(config.token))])
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_docs(app)  # offline Swagger UI at /docs

@@ -1,6 +1,7 @@
 """Every failure answers a 4xx status with `{"error": "one line: what, and what to do"}`.
 
-Never a traceback: a bug answers 500 with one line and is logged with its traceback on the server.
+Never a traceback: a bug answers a JSON 500 that names nothing of the internals, is logged with its
+traceback on the server, and leaves the keep-alive connection usable (`InternalErrors`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from db.store import NothingIndexed
 from engine.base.errors import EngineError, ImageLoadError
@@ -18,7 +20,7 @@ from engine.base.errors import EngineError, ImageLoadError
 logger = logging.getLogger(__name__)
 
 IMAGE_REASONS = {  # ImageLoadError.reason -> (status, what is wrong)
-    "too_large": (413, "has too many pixels to decode safely (a decompression bomb?)"),
+    "too_large": (413, "has more pixels than this server decodes (its --max-pixels)"),
     "empty": (400, "is empty"),
     "not_an_image": (415, "is not an image Pillow can read"),
     "truncated": (400, "is truncated (an incomplete upload or file)"),
@@ -35,8 +37,13 @@ class ApiError(Exception):
         self.message = message
 
 
+INTERNAL = "internal error; the server log has the details, please report it"
+
+
 def image_error(field: str, exc: ImageLoadError) -> ApiError:
     status, what = IMAGE_REASONS.get(exc.reason, (400, f"cannot be decoded ({exc.reason})"))
+    if exc.reason == "too_large":
+        return ApiError(status, f"the upload {field!r} {what}: {exc.detail}; send a smaller image (a photo of a few MP is plenty)")
     return ApiError(status, f"the upload {field!r} {what}; send a readable JPEG, PNG, TIFF or WebP image")
 
 
@@ -92,4 +99,34 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
 
 async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
     logger.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(500, f"internal error: {type(exc).__name__}; the server log has the details, please report it")
+    return error_response(500, INTERNAL)
+
+
+class InternalErrors:
+    """ASGI middleware: an exception no handler foresaw answers a JSON 500 (when no response has started)
+    and goes no further. Starlette's own last resort answers too but then re-raises, and uvicorn closes
+    the connection, so a keep-alive client's next request met "connection reset"."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = False
+
+        async def tracked(message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except ClientDisconnect:  # the client left (or a body limit cut it off): nobody to answer, nothing broken
+            if not started:
+                await error_response(400, "the client disconnected before the request was read")(scope, receive, send)
+        except Exception as exc:
+            logger.error("internal error on %s %s", scope.get("method"), scope.get("path"), exc_info=exc)
+            if started:
+                raise  # half an answer is out: only closing the connection ends it cleanly
+            await error_response(500, INTERNAL)(scope, receive, send)

@@ -8,10 +8,14 @@ from typing import Annotated, Optional
 
 from fastapi import APIRouter, File, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse
+from pydantic import BaseModel
 
 from cli.server import service
 from cli.server.config import thumbnail_size
+from cli.server.errors import image_error
 from cli.server.limits import read_upload
+from engine.base.errors import ImageLoadError
+from engine.data.imageio import decoded_pixels
 
 K = Annotated[Optional[int], Query(ge=1, le=10_000, description="Nearest paintings [default: 10, or the index size if smaller].")]
 ARTIST = Annotated[Optional[str], Query(description="Only paintings by this artist (case-insensitive).")]
@@ -20,19 +24,36 @@ DATE = Annotated[Optional[str], Query(description="Only paintings whose date sta
 PAINTING_ID = Annotated[int, Path(ge=0, description="A catalog id (the `id` of a query match).")]
 
 
+class ErrorBody(BaseModel):
+    error: str
+
+
+ERRORS = {"4XX": {"model": ErrorBody, "description": 'A refused request: {"error": "one line: what, and what to do"}'}}
+
+
 async def in_pool(request: Request, fn, *args, **kwargs):
-    """Run blocking work (decoding, the forward pass, the catalog) on the inference pool."""
+    """Run blocking work (decoding, the forward pass, the catalog) on the inference pool, holding the
+    pixels this request's uploads will decode from the server's pixel budget meanwhile."""
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(request.app.state.pool, functools.partial(fn, request.app.state.engine, *args, **kwargs))
+    async with request.app.state.pixel_budget.hold(getattr(request.state, "pixels", 0)):
+        return await loop.run_in_executor(request.app.state.pool, functools.partial(fn, request.app.state.engine, *args, **kwargs))
 
 
 async def upload_bytes(request: Request, upload: UploadFile, field: str) -> bytes:
+    """The upload's bytes; its header is read at once (413 over --max-pixels, before any waiting or
+    decoding) and the pixels it will decode are added to the request's share of the pixel budget."""
     config = request.app.state.config
-    return await read_upload(upload, field, max_bytes=config.max_upload_bytes, max_upload_mb=config.max_upload_mb)
+    data = await read_upload(upload, field, max_bytes=config.max_upload_bytes, max_upload_mb=config.max_upload_mb)
+    try:
+        pixels = decoded_pixels(data, max_pixels=config.max_pixels, draft_size=request.app.state.decode_side)
+    except ImageLoadError as exc:
+        raise image_error(field, exc) from None
+    request.state.pixels = getattr(request.state, "pixels", 0) + pixels
+    return data
 
 
 def api_router() -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(responses=ERRORS)
 
     @router.get("/health", summary='{"status": "ok", "paintings": n, "model": fingerprint, "index": type}')
     async def health(request: Request) -> dict:

@@ -21,10 +21,18 @@ def serve(config: ServeConfig) -> None:
     logger.info("engine serve: http://%s:%d/ (API docs at /docs)%s", _shown(config.host), config.port,
                 "; /api needs the bearer token" if config.token else "")
     try:
-        uvicorn.run(app, host=config.host, port=config.port, log_level=config.log_level, access_log=False)
+        uvicorn.run(app, host=config.host, port=config.port, **uvicorn_options(config))
     except SystemExit as exc:  # uvicorn exits 1 when it cannot bind after all (it logged why)
         if exc.code:
             raise EngineError(_cannot_listen(config.host, config.port, "see the log above")) from None
+
+
+def uvicorn_options(config: ServeConfig) -> dict:
+    """uvicorn's settings for `config` (besides the address): idle keep-alive connections close after
+    keepalive_timeout_s; connections (idle ones included) are capped at 4 x max_requests, a backstop
+    beyond which uvicorn answers 503 (requests over max_requests get 429 from cli.server.limits.RequestCap)."""
+    return {"log_level": config.log_level, "access_log": False, "timeout_keep_alive": config.keepalive_timeout_s,
+            "limit_concurrency": 4 * config.max_requests}
 
 
 def check_port_free(host: str, port: int) -> None:

@@ -2,7 +2,8 @@
 
 Query and verify answers carry the same JSON keys as `engine query --json` / `engine verify --json`
 (they are made by the same library functions); a query's matches also carry the catalog `id` and
-a `thumbnail` URL.
+a `thumbnail` URL. Every path the API shows is relative to the indexed folder (the server's own
+folders are nobody's business), and an uploaded query is named by its file name alone.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from engine.inference.embedding import embed_image_bytes
 from engine.inference.verify import require_calibrated, verdict
 from indexer.search import search_embedded
 
+MAX_ID = 2**63 - 1  # catalog ids are SQL BIGINTs: a larger one names no painting (and overflows the driver)
+
 
 def health(state: ServerState) -> dict:
     snapshot = state.current()
@@ -36,7 +39,7 @@ def query_upload(state: ServerState, data: bytes, name: str, *, max_pixels: int,
     """The nearest paintings to an uploaded image and its likely artists."""
     snapshot = state.current()
     vector = _embed_upload(snapshot.lm, data, "image", max_pixels)
-    return _search(state, snapshot, vector, name, k=k, artist=artist, style=style, date=date)
+    return _search(state, snapshot, vector, file_name(name), k=k, artist=artist, style=style, date=date)
 
 
 def query_painting(state: ServerState, painting_id: int, *, k: int | None = None, artist: str | None = None,
@@ -47,7 +50,7 @@ def query_painting(state: ServerState, painting_id: int, *, k: int | None = None
     vector = state.store.vectors([painting_id]).get(painting_id)
     if vector is None:
         raise _unknown(painting_id)
-    return _search(state, snapshot, vector, view.path, k=k, artist=artist, style=style, date=date)
+    return _search(state, snapshot, vector, shown_path(state, view.path), k=k, artist=artist, style=style, date=date)
 
 
 def verify_uploads(state: ServerState, a: bytes, b: bytes, *, max_pixels: int) -> dict:
@@ -60,11 +63,21 @@ def verify_uploads(state: ServerState, a: bytes, b: bytes, *, max_pixels: int) -
 def painting_row(state: ServerState, painting_id: int) -> dict:
     """The catalog row; `path` relative to the indexed folder, pixel size read from the file's header."""
     view = painting_view(state, painting_id)
-    folder = state.indexed_folder()
-    relative = os.path.relpath(view.path, folder) if folder else Path(view.path).name
     return {"id": view.id, "artist": view.artist, "title": view.title, "style": view.style, "genre": view.genre,
-            "date": view.date, **_file_size(view.path), "path": relative,
+            "date": view.date, **_file_size(view.path), "path": shown_path(state, view.path),
             "thumbnail": thumbnail_url(view.id)}
+
+
+def shown_path(state: ServerState, path: str) -> str:
+    """`path` relative to the indexed folder (POSIX separators), as every answer shows an indexed file."""
+    folder = state.indexed_folder()
+    relative = os.path.relpath(path, folder) if folder else Path(path).name
+    return Path(relative).as_posix()
+
+
+def file_name(name: str) -> str:
+    """An upload's file name without whatever folders the client sent with it (POSIX or Windows)."""
+    return name.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or "upload"
 
 
 def artists(state: ServerState) -> dict:
@@ -85,6 +98,8 @@ def thumbnail(state: ServerState, painting_id: int, size: int) -> Path:
 
 
 def painting_view(state: ServerState, painting_id: int) -> PaintingView:
+    if not 0 <= painting_id <= MAX_ID:
+        raise _unknown(painting_id)
     view = state.store.views([painting_id]).get(painting_id)
     if view is None:
         raise _unknown(painting_id)
@@ -100,6 +115,7 @@ def _search(state: ServerState, snapshot, vector: np.ndarray, name: str, **filte
     result = search_embedded(state.store, snapshot.index, queries, [name], with_ids=True, attribution=snapshot.attribution, **filters)
     for item in result["results"]:
         for match in item["matches"]:
+            match["path"] = shown_path(state, match["path"])
             match["thumbnail"] = thumbnail_url(match["id"])
     return result
 

@@ -45,7 +45,7 @@ def embed_paths(
     plan: InferencePlan | None = None,
 ) -> EmbeddingResult:
     """Embed every decodable image of `paths` with `lm` (eval preprocessing); `plan` overrides `batch_size`."""
-    dataset = ImagePathDataset(paths, lm.transform, input_size=lm.input_size, draft_size=_draft(lm))
+    dataset = ImagePathDataset(paths, lm.transform, input_size=lm.input_size, draft_size=decode_side(lm))
     return forward_dataset(
         lm.model, dataset, device=lm.device, out_dim=lm.embedding_dim,
         batch_size=batch_size, num_workers=num_workers, progress=progress, description="embedding", plan=plan,
@@ -54,19 +54,20 @@ def embed_paths(
 
 def embed_image(lm: LoadedModel, path: str | Path) -> np.ndarray:
     """One image -> (D,) float32; raises ImageLoadError for an undecodable file."""
-    return _embed_decoded(lm, load_rgb(path, draft_size=_draft(lm)))
+    return _embed_decoded(lm, load_rgb(path, draft_size=decode_side(lm)))
 
 
 def embed_image_bytes(lm: LoadedModel, data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """`embed_image` for an encoded image in memory (an HTTP upload); ImageLoadError when undecodable or over `max_pixels`."""
-    return _embed_decoded(lm, decode_rgb(data, max_pixels=max_pixels, draft_size=_draft(lm)))
+    return _embed_decoded(lm, decode_rgb(data, max_pixels=max_pixels, draft_size=decode_side(lm)))
 
 
 def _embed_decoded(lm: LoadedModel, image) -> np.ndarray:
     return _forward(lm.model, lm.transform(image).unsqueeze(0), lm.device)[0]
 
 
-def _draft(lm: LoadedModel) -> int:
+def decode_side(lm: LoadedModel) -> int:
+    """The side images are decoded at for `lm` (JPEG draft / reduce target): its resize before the crop."""
     return int(lm.preprocessing.get("resize", lm.input_size)) if lm.preprocessing else lm.input_size
 
 

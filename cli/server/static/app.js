@@ -13,6 +13,7 @@ function el(tag, attrs = {}, ...children) {
   for (const [key, value] of Object.entries(attrs)) {
     if (key === "class") node.className = value;
     else if (key === "text") node.textContent = value;
+    else if (key === "style") node.style.cssText = value;  // CSSOM: the CSP refuses style attributes, not this
     else node.setAttribute(key, value);
   }
   node.append(...children);

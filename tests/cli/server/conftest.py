@@ -31,6 +31,15 @@ def _one_torch_thread():
         yield
 
 
+@pytest.fixture(autouse=True)
+def _no_internal_errors(caplog):
+    """An unforeseen exception in the server answers a JSON 500 (cli.server.errors) and logs it: here it
+    fails the test that caused it, whatever that test asserts of the answer."""
+    yield
+    internal = [r for r in caplog.get_records("call") if r.name == "cli.server.errors" and r.levelname == "ERROR"]
+    assert not internal, f"the server hit an internal error: {internal[0].getMessage()}"
+
+
 def index_gallery(root: Path, model: Path, **gallery_kw) -> Indexed:
     from indexer.pipeline import index_folder
 
@@ -75,11 +84,15 @@ def live_server():
 
 @contextlib.contextmanager
 def _live_server(app, *, timeout: float = 30.0):
-    """Run `app` with uvicorn on a free 127.0.0.1 port in a thread; yields the base URL."""
+    """Run `app` with uvicorn on a free 127.0.0.1 port in a thread, with the settings `engine serve` gives
+    uvicorn for the app's config (timeouts, connection cap); yields the base URL."""
     import uvicorn
 
+    from cli.server.run import uvicorn_options
+
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    options = {**uvicorn_options(app.state.config), "log_level": "warning"}
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **options))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout

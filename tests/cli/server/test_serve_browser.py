@@ -37,13 +37,17 @@ def browser():
         chromium.close()
 
 
+# wait_for_function is given arrow functions, not bare expressions: Playwright eval()s an expression in
+# the page, which the server's CSP (no 'unsafe-eval') refuses; a function is called without eval.
+
+
 def _searches(page) -> int:
     return int(page.get_attribute("#results", "data-searches") or 0)
 
 
 def _wait_for_search(page, before: int) -> None:
     """Until the page has drawn one more result (grid and thumbnails included)."""
-    page.wait_for_function(f"Number(document.querySelector('#results').dataset.searches || 0) > {before}")
+    page.wait_for_function(f"() => Number(document.querySelector('#results').dataset.searches || 0) > {before}")
 
 
 def _search(page, image: Path) -> None:
@@ -66,14 +70,25 @@ def _api_verify(url: str, a: Path, b: Path) -> dict:
     return response.json()
 
 
+def _watch_csp(page) -> list[str]:
+    """The page's Content-Security-Policy violations (each one is something the page tried and was refused)."""
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    page.add_init_script("document.addEventListener('securitypolicyviolation', e => "
+                         "console.error(`Content Security Policy: ${e.violatedDirective} refused ${e.blockedURI}`))")
+    return refused
+
+
 def test_search_detail_and_verify_in_chromium(browser, indexed, state, live_server, tmp_path):
     app = create_app(ServeConfig(home=indexed.home, model=indexed.model), state)
     offsite: list[str] = []
     with live_server(app) as url:
         page = browser.new_page(viewport={"width": 1100, "height": 900})
         page.on("request", lambda r: offsite.append(r.url) if not r.url.startswith((url, "blob:", "data:")) else None)
-        page.goto(url)
-        page.wait_for_function("document.querySelector('#artist-list').options.length === 3")
+        refused = _watch_csp(page)
+        loaded = page.goto(url)
+        assert "default-src 'self'" in loaded.headers["content-security-policy"]  # the page works under the server's CSP
+        page.wait_for_function("() => document.querySelector('#artist-list').options.length === 3")
         assert "12 paintings" in page.inner_text("#health")
 
         _search(page, indexed.paths["Cid Blue"][1])
@@ -109,7 +124,23 @@ def test_search_detail_and_verify_in_chromium(browser, indexed, state, live_serv
         assert f"cosine similarity {api['similarity']:.3f} (threshold {api['threshold']:.3f})" in shown
         page.screenshot(path=str(tmp_path / "serve-verify.png"), full_page=True)
         assert (tmp_path / "serve-verify.png").stat().st_size > 0
+        widths = page.eval_on_selector_all("#artist-bars .fill", "fs => fs.map(f => f.style.width)")
+        assert widths and all(w.endswith("%") for w in widths)  # the bars' widths were set under the CSP
     assert not offsite, offsite  # works offline: nothing but this server
+    assert not refused, refused  # and nothing it does is refused by the CSP
+
+
+def test_docs_page_works_under_its_csp(browser, indexed, state, live_server):
+    app = create_app(ServeConfig(home=indexed.home, model=indexed.model), state)
+    with live_server(app) as url:
+        page = browser.new_page()
+        refused = _watch_csp(page)
+        page.goto(f"{url}/docs")
+        page.wait_for_selector("#swagger-ui .swagger-ui")  # Swagger UI's inline start-up script ran (allowed by its hash)
+        page.wait_for_load_state("networkidle")  # ... and fetched /openapi.json
+    # Not asserted: the operations listed. swagger-ui-bundle 1.1.0 ships Swagger UI 4.15.5, which cannot render
+    # FastAPI's OpenAPI 3.1 ("Unable to render this definition"), with or without the CSP.
+    assert not refused, refused
 
 
 def test_keyboard_only_and_narrow_screen(browser, indexed, state, live_server):
@@ -117,7 +148,7 @@ def test_keyboard_only_and_narrow_screen(browser, indexed, state, live_server):
     with live_server(app) as url:
         page = browser.new_page(viewport={"width": 360, "height": 740})
         page.goto(url)
-        page.wait_for_function("document.querySelector('#health').textContent.length > 0")
+        page.wait_for_function("() => document.querySelector('#health').textContent.length > 0")
         page.keyboard.press("Tab")  # skip link
         page.keyboard.press("Tab")
         assert page.evaluate("document.activeElement.id") == "tab-search"
@@ -132,7 +163,7 @@ def test_keyboard_only_and_narrow_screen(browser, indexed, state, live_server):
         page.focus("#results-grid li:first-child button")
         page.keyboard.press("Enter")  # a thumbnail opens with the keyboard, and searches for its like
         page.wait_for_selector("#detail:not([hidden])")
-        page.wait_for_function("document.activeElement.id === 'detail'")  # focus follows, not lost with the old grid
+        page.wait_for_function("() => document.activeElement.id === 'detail'")  # focus follows, not lost with the old grid
         _wait_for_search(page, opened)  # the thumbnail's search is drawn before the next one starts
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scrolling
 
@@ -150,7 +181,7 @@ def test_the_last_search_started_is_the_one_shown(browser, indexed, state, live_
     with live_server(app) as url:
         page = browser.new_page()
         page.goto(url)
-        page.wait_for_function("document.querySelector('#health').textContent.length > 0")
+        page.wait_for_function("() => document.querySelector('#health').textContent.length > 0")
         before = _searches(page)
         first, second = (list(indexed.paths[name][1].read_bytes()) for name in ("Ann Red", "Bob Green"))
         page.evaluate(f"([a, b]) => {{ ({DROP_JS})(a); ({DROP_JS})(b); }}", [first, second])  # both before any answer
@@ -168,14 +199,14 @@ DROP_JS = """(bytes) => {
 
 
 def test_token_is_asked_once(browser, indexed, state, live_server):
-    app = create_app(ServeConfig(home=indexed.home, model=indexed.model, host="0.0.0.0", token="tok-123"), state)
+    app = create_app(ServeConfig(home=indexed.home, model=indexed.model, host="0.0.0.0", token="tok-123-tok-123-tok"), state)
     with live_server(app) as url:
         page = browser.new_page()
         page.goto(url)
         page.wait_for_selector("#token-dialog[open]")
-        page.fill("#token-input", "tok-123")
+        page.fill("#token-input", "tok-123-tok-123-tok")
         page.keyboard.press("Enter")
-        page.wait_for_function("document.querySelector('#health').textContent.includes('12 paintings')")
+        page.wait_for_function("() => document.querySelector('#health').textContent.includes('12 paintings')")
         _search(page, indexed.paths["Bob Green"][3])
         assert page.inner_text("#artist-bars li:first-child .name") == "Bob Green"
         assert not page.is_visible("#token-dialog")
@@ -190,7 +221,7 @@ def test_screenshot_of_the_demo_gallery(browser, live_server):
     with live_server(create_app(ServeConfig(home=Path(home)))) as url:
         page = browser.new_page(viewport={"width": 1200, "height": 860})
         page.goto(url)
-        page.wait_for_function("document.querySelector('#artist-list').options.length > 0")
+        page.wait_for_function("() => document.querySelector('#artist-list').options.length > 0")
         page.fill("#k", "10")
         _search(page, query)
         page.evaluate("document.activeElement.blur()")

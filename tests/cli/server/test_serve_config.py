@@ -18,16 +18,19 @@ def test_loopback(host, local):
 
 
 def test_another_address_needs_a_token_or_no_auth():
-    with pytest.raises(EngineError, match="--token T .* or --no-auth"):
+    with pytest.raises(EngineError, match="--token-file FILE .* or --no-auth"):
         ServeConfig(host="0.0.0.0").validate()
-    assert ServeConfig(host="0.0.0.0", token="t").validate().token == "t"
+    assert ServeConfig(host="0.0.0.0", token="t" * 16).validate().token == "t" * 16
     assert ServeConfig(host="0.0.0.0", no_auth=True).validate().no_auth
     assert ServeConfig().validate().host == "127.0.0.1"
 
 
 @pytest.mark.parametrize("kwargs, words", [({"port": 0}, "--port 0"), ({"port": 70000}, "--port 70000"),
-                                           ({"max_upload_mb": 0}, "--max-upload-mb"), ({"token": " "}, "--token is empty"),
-                                           ({"token": "t", "no_auth": True}, "contradict"), ({"workers": 0}, "workers")])
+                                           ({"max_upload_mb": 0}, "--max-upload-mb"), ({"token": " "}, "0 characters"),
+                                           ({"token": "t" * 16, "no_auth": True}, "contradict"), ({"workers": 0}, "workers"),
+                                           ({"max_pixels": 0}, "--max-pixels"), ({"max_pixels": 10, "pixels_in_flight": 9}, "--pixels-in-flight"),
+                                           ({"body_timeout_s": 0}, "--body-timeout"), ({"keepalive_timeout_s": -1}, "--keepalive-timeout"),
+                                           ({"max_requests": 0}, "--max-requests")])
 def test_bad_options(kwargs, words):
     with pytest.raises(EngineError, match=words):
         ServeConfig(**kwargs).validate()
@@ -37,8 +40,8 @@ def test_thumbnail_sizes_snap_up():
     assert [thumbnail_size(s) for s in (16, 64, 65, 256, 300, 5000)] == [64, 64, 128, 256, 512, 1024]
 
 
-@pytest.mark.parametrize("argv, words", [(["--host", "0.0.0.0"], "pass --token T"),
-                                         (["--host", "10.0.0.1", "--token", "x", "--no-auth"], "contradict"),
+@pytest.mark.parametrize("argv, words", [(["--host", "0.0.0.0"], "pass --token-file FILE"),
+                                         (["--host", "10.0.0.1", "--no-auth", "--max-pixels", "0"], "--max-pixels 0"),
                                          (["--port", "0"], "--port 0")])
 def test_cli_exits_1_with_one_line_before_loading(argv, words, tmp_path, capsys):
     assert main(["serve", "--home", str(tmp_path / "empty"), *argv]) == 1
