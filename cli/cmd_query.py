@@ -39,14 +39,8 @@ def query(
     """
     from indexer.search import query_images
 
-    if explain is not None:
-        from indexer.explain_matches import explain_query
-
-        result = explain_query(images, out_dir=explain, home=home, db=db, k=k, artist=artist, style=style, date=date,
-                               model=model, duplicate_threshold=duplicate_threshold)
-    else:
-        result = query_images(images, home=home, db=db, k=k, artist=artist, style=style, date=date, model=model,
-                              **({} if duplicate_threshold is None else {"duplicate_threshold": duplicate_threshold}))
+    result = query_images(images, home=home, db=db, k=k, artist=artist, style=style, date=date, model=model, explain=explain,
+                          **({} if duplicate_threshold is None else {"duplicate_threshold": duplicate_threshold}))
     emit(result, as_json=as_json, render=_render)
 
 
@@ -74,7 +68,7 @@ def _render(console: Console, result: dict) -> None:
         known = item.get("in_collection")
         title = f"{item['query']}: {headline(item)}"
         if known:
-            title += f" [in the collection as #{known['id']}, {known['artist'] or 'no artist'}: not counted]"
+            title += f" (in the collection as #{known['id']}, {known['artist'] or 'no artist'}: not counted)"
         table = Table("#", "similarity", "artist", "path", title=title, caption=f"paths under {folder}" if folder else None)
         width = path_column_width(console, 36 + max([len(m["artist"] or "-") for m in item["matches"]] + [6]))
         for rank, (match, path) in enumerate(zip(item["matches"], paths), 1):

@@ -61,13 +61,15 @@ def query_images(
     model: str | os.PathLike[str] | None = None,
     config: IndexConfig = IndexConfig(),
     duplicate_threshold: float = DUPLICATE_COSINE,
+    explain: str | os.PathLike[str] | None = None,
 ) -> dict:
     """{"results": [{"query", "in_collection", "matches": [{"path", "artist", "similarity", "duplicate"}],
     "artists": [{"artist", "vote", "score", "probability"}], "unknown", "likeliest": {"artist", "probability"}}]}
     (probability and unknown null for a model without calibration; module docstring).
 
     `k`: neighbours per query; an explicit k larger than the index is an error, the default
-    (None: DEFAULT_K) is clamped to the index size.
+    (None: DEFAULT_K) is clamped to the index size. `explain`: a folder that receives a PNG per top match
+    (indexer.explain_matches), listed in each result as "explained".
     """
     if k is not None and k < 1:
         raise EngineError(f"-k {k} is not a positive number; pass -k 1 or more")
@@ -78,9 +80,14 @@ def query_images(
     try:
         lm, index = open_search(store, the_home, model, config)
         selves = catalogued(store, images)
-        return search_embedded(store, index, query_vectors(store, lm, images, selves), images, k=k, artist=artist, style=style,
-                               date=date, attribution=resolve_calibration(lm.attribution), selves=selves,
-                               duplicate_threshold=duplicate_threshold)
+        result = search_embedded(store, index, query_vectors(store, lm, images, selves), images, k=k, artist=artist, style=style,
+                                 date=date, attribution=resolve_calibration(lm.attribution), selves=selves,
+                                 duplicate_threshold=duplicate_threshold)
+        if explain is not None:
+            from indexer.explain_matches import explain_matches
+
+            explain_matches(lm, result, explain)
+        return result
     finally:
         store.close()
 

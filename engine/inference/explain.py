@@ -75,10 +75,11 @@ def explain_images(lm: LoadedModel, a, b) -> Explanation:
 
 def explain_paths(lm: LoadedModel, a: str | os.PathLike[str], b: str | os.PathLike[str]) -> Explanation:
     """`explain_images` for two image files; EngineError naming an unreadable one."""
-    return explain_images(lm, _load(lm, a), _load(lm, b))
+    return explain_images(lm, load_image(lm, a), load_image(lm, b))
 
 
-def _load(lm: LoadedModel, path: str | os.PathLike[str]):
+def load_image(lm: LoadedModel, path: str | os.PathLike[str]):
+    """An image file decoded for `lm` (PIL RGB); EngineError naming it when it cannot be read."""
     try:
         return load_rgb(path, draft_size=int(lm.preprocessing.get("resize", lm.input_size)) if lm.preprocessing else lm.input_size)
     except ImageLoadError as exc:

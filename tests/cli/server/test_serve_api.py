@@ -58,7 +58,8 @@ def test_query_is_the_cli_json_plus_id_and_thumbnail(client, indexed):
     (got,) = response.json()["results"]
     (want,) = query_images([query], home=indexed.home, model=indexed.model, k=4)["results"]
     assert set(got) == set(want) and got["query"] == query.name
-    assert got["artists"] == want["artists"] and got["artists"][0]["artist"] == "Cid Blue"
+    assert got["artists"] == want["artists"] and got["in_collection"]["artist"] == "Cid Blue"  # never its own vote
+    assert str(query.resolve()) not in [m["path"] for m in got["matches"]]
     assert [m["path"] for m in got["matches"]] == [m["path"] for m in want["matches"]]
     np.testing.assert_allclose([m["similarity"] for m in got["matches"]], [m["similarity"] for m in want["matches"]], atol=1e-5)
     for match, cli in zip(got["matches"], want["matches"]):
@@ -170,7 +171,7 @@ def test_verify_needs_a_calibrated_model(make_indexed, tmp_path_factory):
 def test_painting_row(client, indexed):
     query = indexed.paths["Bob Green"][2]
     (result,) = client.post("/api/query", files=_upload(query), params={"k": 1}).json()["results"]
-    row = client.get(f"/api/paintings/{result['matches'][0]['id']}").json()
+    row = client.get(f"/api/paintings/{result['in_collection']['id']}").json()
     assert row["artist"] == "Bob Green" and row["path"] == "Bob Green/2.jpg"
     assert (row["width"], row["height"], row["bytes"]) == (48, 48, query.stat().st_size)
     assert set(row) >= {"id", "artist", "title", "style", "date", "width", "height", "path", "thumbnail"}
@@ -185,7 +186,7 @@ def test_unknown_or_malformed_ids(client, path, status):
 
 
 def test_thumbnail_is_a_cached_jpeg(client, indexed):
-    pid = client.post("/api/query", files=_upload(indexed.paths["Cid Blue"][3]), params={"k": 1}).json()["results"][0]["matches"][0]["id"]
+    pid = client.post("/api/query", files=_upload(indexed.paths["Cid Blue"][3]), params={"k": 1}).json()["results"][0]["in_collection"]["id"]
     response = client.get(f"/api/paintings/{pid}/thumbnail", params={"size": 100})
     assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg"
     image = Image.open(io.BytesIO(response.content))
@@ -206,7 +207,7 @@ def test_thumbnail_of_a_file_gone_from_disk(indexed, make_indexed, tmp_path_fact
     state = ServerState(home=other.home, model=other.model)
     try:
         with TestClient(create_app(ServeConfig(home=other.home), state)) as c:
-            pid = c.post("/api/query", files=_upload(other.paths["Ann Red"][0]), params={"k": 1}).json()["results"][0]["matches"][0]["id"]
+            pid = c.post("/api/query", files=_upload(other.paths["Ann Red"][0]), params={"k": 1}).json()["results"][0]["in_collection"]["id"]
             other.paths["Ann Red"][0].unlink()
             assert "re-run `engine index`" in _error(c.get(f"/api/paintings/{pid}/thumbnail"), 404)
     finally:
@@ -214,10 +215,10 @@ def test_thumbnail_of_a_file_gone_from_disk(indexed, make_indexed, tmp_path_fact
 
 
 def test_similar_searches_from_the_stored_vector(client, indexed):
-    pid = client.post("/api/query", files=_upload(indexed.paths["Ann Red"][1]), params={"k": 1}).json()["results"][0]["matches"][0]["id"]
+    pid = client.post("/api/query", files=_upload(indexed.paths["Ann Red"][1]), params={"k": 1}).json()["results"][0]["in_collection"]["id"]
     (result,) = client.get(f"/api/paintings/{pid}/similar", params={"k": 3}).json()["results"]
-    assert result["matches"][0]["id"] == pid and result["matches"][0]["similarity"] == pytest.approx(1.0, abs=1e-5)
-    assert result["artists"][0]["artist"] == "Ann Red"
+    assert result["in_collection"]["id"] == pid and result["in_collection"]["artist"] == "Ann Red"
+    assert pid not in [m["id"] for m in result["matches"]] and len(result["matches"]) == 3  # it never votes for itself
 
 
 def test_artists_with_counts(client):
@@ -310,7 +311,7 @@ def test_concurrent_queries_over_http(indexed, state, live_server):
     assert not failures, failures
     for image, texts in answers.items():
         assert len(texts) == 8 and len(set(texts)) == 1
-        assert json.loads(texts[0])["results"][0]["matches"][0]["path"] == str(image.resolve())
+        assert json.loads(texts[0])["results"][0]["in_collection"]["path"] == str(image.resolve())
 
 
 def test_index_run_while_serving(indexed, make_indexed, tmp_path_factory):
@@ -344,7 +345,7 @@ def test_index_run_while_serving(indexed, make_indexed, tmp_path_factory):
             assert c.get("/api/health").json()["paintings"] == 9  # 3 x 3 files: four of them re-painted, five new
             added = new["Cid Blue"][2]
             (result,) = c.post("/api/query", files=_upload(added), params={"k": 1}).json()["results"]
-            assert result["matches"][0]["path"] == str(added.resolve())
+            assert result["in_collection"]["path"] == str(added.resolve())
             assert {a["artist"] for a in c.get("/api/artists").json()["artists"]} == {"Ann Red", "Bob Green", "Cid Blue"}
     finally:
         state.close()
@@ -377,7 +378,7 @@ def test_engine_serve_process(indexed):
                 time.sleep(0.2)
         assert health is not None and health["paintings"] == 12, proc.stderr.read() if proc.poll() is not None else "no answer"
         answer = httpx.post(f"http://127.0.0.1:{port}/api/query", files=_upload(indexed.paths["Bob Green"][1]), params={"k": 2}, timeout=60)
-        assert answer.json()["results"][0]["artists"][0]["artist"] == "Bob Green"
+        assert answer.json()["results"][0]["in_collection"]["artist"] == "Bob Green"
     finally:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(60)
