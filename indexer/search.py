@@ -39,6 +39,7 @@ from indexer.config import IndexConfig
 from indexer.consistency import open_index
 from indexer.home_copy import keep_home_copy
 from indexer.index_model import index_model
+from engine.inference.model_choice import ModelChoice, warn_if_synthetic
 from engine.base.vectors import l2_normalize
 from engine.data.hashing import file_sha256
 from indexer.duplicates import DUPLICATE_COSINE, ids_by_sha, in_collection, is_duplicate
@@ -79,6 +80,7 @@ def query_images(
     store = CatalogStore(the_home.catalog_url, create=False)
     try:
         lm, index = open_search(store, the_home, model, config)
+        warn_if_synthetic(lm, images)
         selves = catalogued(store, images)
         result = search_embedded(store, index, query_vectors(store, lm, images, selves), images, k=k, artist=artist, style=style,
                                  date=date, attribution=resolve_calibration(lm.attribution), selves=selves,
@@ -87,7 +89,8 @@ def query_images(
             from indexer.explain_matches import explain_matches
 
             explain_matches(lm, result, explain)
-        return result
+        used = ModelChoice(lm.path, "option" if model is not None else "index")
+        return {**result, "model_used": used.describe(lm)}
     finally:
         store.close()
 

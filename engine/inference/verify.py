@@ -22,6 +22,7 @@ import numpy as np
 
 from engine.model.checkpoint import LoadedModel
 from engine.inference.model_cache import cached_model
+from engine.inference.model_choice import ModelChoice, choose_model, warn_if_synthetic
 from engine.inference.embedding import embed_image
 from engine.inference.forward_plan import small_job_plan
 from engine.base.runtime import torch_threads
@@ -36,16 +37,21 @@ def verify_pair(
     b: str | os.PathLike[str],
     *,
     home: str | os.PathLike[str] | None = None,
-    model: str | os.PathLike[str] | None = None,
+    model: str | os.PathLike[str] | ModelChoice | None = None,
     explain: str | os.PathLike[str] | None = None,
 ) -> dict:
-    """{"similarity", "probability", "same_artist", "decision", "band", "threshold", "model"} for images `a` and `b`;
-    with `explain` (a .png path) also "explanation" {"method", "similarity", "maps", "png"}, the PNG written there."""
-    lm = cached_model(Home.resolve(home).model_path(model))
+    """{"similarity", "probability", "same_artist", "decision", "band", "threshold", "model", "model_used"} for images
+    `a` and `b`; with `explain` (a .png path) also "explanation" {"method", "similarity", "maps", "png"}, the PNG written there.
+
+    `model`: a model file, else the home's trained model, else the shipped one (engine.inference.model_choice);
+    or a ModelChoice made by the caller (the CLI's puts the model of the home's index first: indexer.home_model)."""
+    choice = model if isinstance(model, ModelChoice) else choose_model(Home.resolve(home), model)
+    lm = cached_model(choice.path)
     require_calibrated(lm)
+    warn_if_synthetic(lm, [a, b])
     with torch_threads(small_job_plan(2, lm.device).threads):  # two single-image forwards: one thread each
         u, v = _embed(lm, a), _embed(lm, b)
-        answer = verdict(lm, u, v)
+        answer = {**verdict(lm, u, v), "model_used": choice.describe(lm)}
         if explain is not None:
             from engine.inference.explain import explain_paths
             from engine.inference.explain_image import write_explanation_png
