@@ -22,19 +22,16 @@ import numpy as np
 
 from benchmarks.common import RESULTS_DIR, save_result
 from engine.base.vectors import cosine_scores, l2_normalize
-from engine.calibrate.band import decision
+from engine.calibrate.band import band_rates
 from engine.inference.embedding import embed_paths
 from engine.metrics.pair_sampling import draw_pairs
 from engine.model.checkpoint import load_model
 
 
-def band_rates(probabilities: np.ndarray, same: np.ndarray, band: dict | None) -> dict:
+def rates(probabilities: np.ndarray, same: np.ndarray, band: dict | None) -> dict:
     """Coverage and accuracy outside the band; accuracy of p >= 0.5 on all pairs."""
-    answers = np.array([decision(float(p), band) for p in probabilities])
-    answered = answers != "uncertain"
-    right = (answers == "same") & same | (answers == "different") & ~same
-    return {"pairs": int(len(same)), "coverage": float(answered.mean()),
-            "accuracy_outside_band": float(right[answered].mean()) if answered.any() else None,
+    inside = band_rates(probabilities, same, band)
+    return {"pairs": inside["pairs"], "coverage": inside["coverage"], "accuracy_outside_band": inside["accuracy"],
             "accuracy_all_pairs": float(((probabilities >= 0.5) == same).mean())}
 
 
@@ -55,7 +52,7 @@ def run(model: str, data: Path, *, split: str = "test", n_pairs: int = 20000, se
     p = lm.pair_calibration.probability(cosine_scores(emb, pairs.i, pairs.j))
     return {"model": str(lm.path), "fingerprint": lm.fingerprint[:12], "data": str(data), "split": split,
             "painters": len(set(artists)), "paintings": len(paths), "band": band,
-            "held_out": band_rates(p, pairs.same, band)}
+            "held_out": rates(p, pairs.same, band)}
 
 
 def main(argv=None) -> None:
@@ -67,10 +64,10 @@ def main(argv=None) -> None:
     parser.add_argument("--results", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)
     result = run(args.model, args.data, split=args.split, n_pairs=args.pairs)
-    band, rates = result["band"], result["held_out"]
+    band, measured = result["band"], result["held_out"]
     fitted = f"band [{band['low']:.3f}, {band['high']:.3f}) fitted at {band['target']:.0%} target (fit coverage {band['coverage']:.3f}, accuracy {band['accuracy']:.3f})" if band else "no band"
-    print(f"{fitted}; on {rates['pairs']} {args.split} pairs of {result['painters']} unseen painters: coverage {rates['coverage']:.3f}, "
-          f"accuracy outside the band {rates['accuracy_outside_band']:.3f} (all pairs at p >= 0.5: {rates['accuracy_all_pairs']:.3f})")
+    print(f"{fitted}; on {measured['pairs']} {args.split} pairs of {result['painters']} unseen painters: coverage {measured['coverage']:.3f}, "
+          f"accuracy outside the band {measured['accuracy_outside_band']:.3f} (all pairs at p >= 0.5: {measured['accuracy_all_pairs']:.3f})")
     print(f"saved {save_result('verify_band', result, results_dir=args.results)}")
 
 

@@ -23,6 +23,7 @@ from engine.base.errors import ImageLoadError
 from engine.base.vectors import l2_normalize
 from engine.data.imageio import probe_size
 from engine.inference.embedding import embed_image_bytes
+from engine.inference.model_choice import ModelChoice
 from engine.inference.verify import require_calibrated, verdict
 from indexer.search import catalogued_shas, search_embedded
 
@@ -61,7 +62,8 @@ def verify_uploads(state: ServerState, a: bytes, b: bytes, *, max_pixels: int, e
     """Same hand or not, for two uploads (the JSON of `engine verify --json`); `explain`: with the maps."""
     lm = state.current().lm
     require_calibrated(lm)
-    answer = verdict(lm, _embed_upload(lm, a, "a", max_pixels), _embed_upload(lm, b, "b", max_pixels))
+    answer = {**verdict(lm, _embed_upload(lm, a, "a", max_pixels), _embed_upload(lm, b, "b", max_pixels)),
+              "model_used": _model_used(state, lm)}
     if explain:
         answer["explanation"] = explain_uploads(lm, a, b, max_pixels=max_pixels)
     return answer
@@ -111,7 +113,12 @@ def _search(state: ServerState, snapshot, vector: np.ndarray, name: str, **filte
     for item in result["results"]:
         for match in item["matches"]:
             match["thumbnail"] = thumbnail_url(match["id"])
-    return result
+    return {**result, "model_used": _model_used(state, snapshot.lm)}
+
+
+def _model_used(state: ServerState, lm) -> dict:
+    """The `model_used` of the CLI's JSON: --model, else the model of the home's index."""
+    return ModelChoice(lm.path, "option" if state.model is not None else "index").describe(lm)
 
 
 def _embed_upload(lm, data: bytes, field: str, max_pixels: int) -> np.ndarray:

@@ -68,3 +68,15 @@ def decision(probability: float, band: dict | None) -> str:
     if probability < band["low"]:
         return "different"
     return "uncertain"
+
+
+def band_rates(probabilities, same, band: dict | None) -> dict:
+    """{"pairs", "coverage", "accuracy"} of `decision` on pairs: the share answered (outside the band) and the
+    share of the answered ones whose answer (same / different) is right (None when none is answered)."""
+    p = np.asarray(probabilities, dtype=np.float64).ravel()
+    same = np.asarray(same, dtype=bool).ravel()
+    answers = np.array([decision(float(x), band) for x in p])
+    answered = answers != "uncertain"
+    right = ((answers == "same") & same) | ((answers == "different") & ~same)
+    return {"pairs": int(len(p)), "coverage": float(answered.mean()) if len(p) else 0.0,
+            "accuracy": float(right[answered].mean()) if answered.any() else None}

@@ -342,3 +342,17 @@ def test_cross_validate_passes_the_embedders_held_out_pairs_to_each_fold():
         alone = _reference_fold(*args, config=FOLD_CONFIG, seed=0)
         assert pooled["a"] < alone["a"] / 2 and pooled["ece"] - alone["ece"] > 0.05  # the held-out pairs make a difference here
         assert row["ece"] == pytest.approx(pooled["ece"], abs=1e-4)
+
+
+def test_score_fold_reports_the_uncertain_band_on_the_test_pairs():
+    """band_coverage and band_accuracy: the band fitted with the fold's calibration, applied to its test pairs."""
+    from benchmarks.crossval.harness import score_fold
+    from engine.calibrate.band import band_rates
+    from engine.calibrate.fit import calibrate
+
+    val_emb, val, test_emb, test = _val_and_test((0.47, 0.53), (0.16, 0.20))
+    row, (prob, same) = score_fold(val_emb, val, test_emb, test, config=FOLD_CONFIG, seed=0)
+    band = calibrate(val_emb, _drawn(val, FOLD_CONFIG, 0), source="inner val").calibration["band"]
+    want = band_rates(prob, same, band)
+    assert (row["band_coverage"], row["band_accuracy"]) == (want["coverage"], want["accuracy"])
+    assert 0 < row["band_coverage"] <= 1

@@ -144,6 +144,25 @@ def test_verify_is_the_cli_json(client, indexed):
     assert other["similarity"] < response.json()["similarity"]
 
 
+def test_verify_and_query_explained(client, indexed):
+    """?explain=1: each painting's map as a grid of numbers and the drawing as a PNG data URL."""
+    import base64
+
+    from engine.inference.explain import EXACT, GRADIENT
+
+    a, b = indexed.paths["Ann Red"][0], indexed.paths["Bob Green"][1]
+    answer = client.post("/api/verify", files={**_upload(a, "a"), **_upload(b, "b")}, params={"explain": 1}).json()
+    explanation = answer["explanation"]
+    assert explanation["method"] in (EXACT, GRADIENT) and len(explanation["maps"]) == 2
+    assert all(len(row) == len(explanation["maps"][0][0]) for grid in explanation["maps"] for row in grid)
+    prefix = "data:image/png;base64,"
+    assert explanation["png"].startswith(prefix)
+    assert Image.open(io.BytesIO(base64.b64decode(explanation["png"][len(prefix):]))).format == "PNG"
+    (result,) = client.post("/api/query", files=_upload(a), params={"k": 3, "explain": 1}).json()["results"]
+    assert [e["id"] for e in result["explained"]] == [m["id"] for m in result["matches"]]
+    assert "explained" not in client.post("/api/query", files=_upload(a), params={"k": 3}).json()["results"][0]
+
+
 def test_verify_bad_input(client, indexed):
     a = indexed.paths["Ann Red"][0]
     assert "missing field 'b'" in _error(client.post("/api/verify", files=_upload(a, "a")), 422)

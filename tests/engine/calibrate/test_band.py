@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from engine.calibrate.band import decision, fit_band
+from engine.calibrate.band import band_rates, decision, fit_band
 
 
 def _brute_force(p, same, w, target):
@@ -57,3 +57,12 @@ def test_decision():
     assert [decision(x, band) for x in (0.1, 0.3, 0.5, 0.79, 0.8, 0.95)] == \
         ["different", "uncertain", "uncertain", "uncertain", "same", "same"]
     assert [decision(x, None) for x in (0.49, 0.5)] == ["different", "same"]
+
+
+def test_band_rates_against_a_hand_count():
+    band = {"low": 0.3, "high": 0.8}
+    p = np.array([0.1, 0.2, 0.5, 0.6, 0.85, 0.9])  # answered: 0.1 0.2 (different), 0.85 0.9 (same)
+    same = np.array([False, True, True, False, True, True])  # right: 0.1, 0.85, 0.9; wrong: 0.2
+    assert band_rates(p, same, band) == {"pairs": 6, "coverage": 4 / 6, "accuracy": 3 / 4}
+    assert band_rates(p, same, {"low": 0.0, "high": 1.0})["accuracy"] is None  # nothing answered
+    assert band_rates(p, same, None)["coverage"] == 1.0
