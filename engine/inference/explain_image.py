@@ -15,7 +15,7 @@ from engine.inference.explain import Explanation
 
 ALPHA = 0.55  # weight of the colour over the painting at full strength
 GAP = 8  # pixels between the two panels
-CAPTION = 18  # pixels of the caption band
+CAPTION = 18  # pixels of each caption band: the labels above the panels, the cosine and method below
 
 
 def explanation_png(explanation: Explanation, *, labels: tuple[str, str] = ("A", "B")) -> bytes:
@@ -23,14 +23,14 @@ def explanation_png(explanation: Explanation, *, labels: tuple[str, str] = ("A",
     peak = max(float(np.max(m)) for m in explanation.maps)
     panels = [_overlay(image, m, peak) for image, m in zip(explanation.inputs, explanation.maps)]
     size = panels[0].size[1]
-    canvas = Image.new("RGB", (panels[0].size[0] + GAP + panels[1].size[0], size + CAPTION), "white")
+    canvas = Image.new("RGB", (panels[0].size[0] + GAP + panels[1].size[0], size + 2 * CAPTION), "white")
     canvas.paste(panels[0], (0, CAPTION))
     canvas.paste(panels[1], (panels[0].size[0] + GAP, CAPTION))
     draw = ImageDraw.Draw(canvas)
     draw.text((2, 3), f"{labels[0]}", fill="black")
     draw.text((panels[0].size[0] + GAP + 2, 3), f"{labels[1]}", fill="black")
     text = f"cosine {explanation.similarity:.3f} ({explanation.method})"
-    draw.text((canvas.size[0] - 7 * len(text) - 2, 3), text, fill="black")
+    draw.text((2, CAPTION + size + 3), text, fill="black")
     buffer = io.BytesIO()
     canvas.save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()
