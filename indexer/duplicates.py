@@ -1,11 +1,13 @@
 """Copies of one painting in a collection: the same file (same sha256) or a near-duplicate (the same work
 recompressed, resized, re-cropped or colour-shifted: cosine of the stored embeddings >= a threshold).
 
-`DUPLICATE_COSINE` was fitted on a generated set (benchmarks/duplicates.py: engine.synthetic paintings
-with planted copies, JPEG quality 30-60, resized to 50-80 %, cropped by up to 12 %, colour-shifted,
-embedded by the default recipe's model trained on /tmp/prep_art); the script saves its precision,
-recall and the threshold it measured in benchmarks/results/duplicates.json. It is a cosine of the
-model's embeddings, so a model of another recipe may need `--threshold`.
+`DUPLICATE_COSINE` was measured on a generated set (benchmarks/duplicates.py: engine.synthetic paintings and
+real artdata paintings with planted copies, JPEG quality 25-60, resized to 45-80 %, cropped by 3-12 % a side,
+colour-shifted), embedded by a model of the default recipe trained on artdata + wikiart; the script saves the
+precision and recall of each threshold, the F1-fitted one among them, in benchmarks/results/duplicates.json.
+The embedding is one of artistic similarity, not a copy detector: at this threshold the grouped pairs are
+copies (high precision) but many copies are missed; a lower `--threshold` finds more at a lower precision.
+The default keeps precision because a false duplicate silently drops a genuine vote from `engine query`.
 
 `duplicate_groups` reads only the catalog and the index (no pass over the files): every stored vector
 is searched against the index for its `neighbours` nearest paintings; pairs at or above the threshold,
@@ -33,7 +35,7 @@ from indexer.config import IndexConfig
 from indexer.consistency import open_index
 from indexer.vector_index import VectorIndex
 
-DUPLICATE_COSINE = 0.9  # fitted on the generated set, see the module docstring and benchmarks/results/duplicates.json
+DUPLICATE_COSINE = 0.9  # chosen for precision on the generated set: module docstring, benchmarks/results/duplicates.json
 
 
 @dataclass(frozen=True)
