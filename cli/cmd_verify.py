@@ -24,6 +24,7 @@ def verify(
     images_dir: Annotated[Optional[Path], typer.Option("--images-dir", help="Folder the --pairs image paths are relative to [default: the CSV's folder].", show_default=False)] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="With --pairs: write index,sameArtist (the calibrated probability) here.")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="With --pairs: fail on an unreadable image or a bad row (else: reported; the pair gets the prior).")] = False,
+    explain: Annotated[Optional[Path], typer.Option("--explain", help="Write OUT.png: A and B side by side, with the regions that carry their similarity.", show_default=False)] = None,
     model: ModelOpt = None,
     as_json: JsonOpt = False,
     home: HomeOpt = None,
@@ -31,10 +32,11 @@ def verify(
     """Compare two paintings: cosine similarity, calibrated same-artist probability and the decision.
     With --pairs PAIRS.csv --out OUT.csv: the same probability for every pair of a Kaggle pairs file.
 
+    The decision is "uncertain" when the probability lies in the model's uncertain band (fitted with the calibration).
     The model must be calibrated (threshold and Platt calibration, stored by `engine train` or `engine calibrate`).
     """
     if pairs is not None:
-        _usage(a is None and out is not None, "--pairs takes no images A B and needs --out OUT.csv")
+        _usage(a is None and out is not None and explain is None, "--pairs takes no images A B nor --explain, and needs --out OUT.csv")
         from engine.inference.pairs_file import score_pairs
 
         result = score_pairs(pairs, out=out, images_dir=images_dir, home=home, model=model, strict=strict, progress=RichProgress())
@@ -47,7 +49,7 @@ def verify(
     from indexer.home_model import home_model
 
     the_home = Home.resolve(home)  # the model of the home's index first, as query does
-    emit(verify_pair(a, b, home=home, model=home_model(the_home, model)), as_json=as_json, render=_render)
+    emit(verify_pair(a, b, home=home, model=home_model(the_home, model), explain=explain), as_json=as_json, render=_render)
 
 
 def _usage(ok: bool, message: str) -> None:
@@ -55,13 +57,23 @@ def _usage(ok: bool, message: str) -> None:
         raise typer.BadParameter(message)
 
 
+VERDICTS = {"same": "same artist", "different": "different artists", "uncertain": "uncertain (too close to call)"}
+
+
 def _render(console: Console, result: dict) -> None:
-    verdict = "same artist" if result["same_artist"] else "different artists"
-    table = Table(show_header=False, title=f"engine verify: {verdict}")
+    decision = result.get("decision") or ("same" if result["same_artist"] else "different")
+    table = Table(show_header=False, title=f"engine verify: {VERDICTS[decision]}")
     table.add_row("similarity", f"{result['similarity']:.4f}")
     table.add_row("probability (same artist)", f"{result['probability']:.3f}")
     table.add_row("threshold", f"{result['threshold']:.4f}")
+    band = result.get("band")
+    if band:
+        table.add_row("uncertain band (p)", f"{band['low']:.3f} .. {band['high']:.3f}")
+    table.add_row("decision", decision)
     table.add_row("same artist", "yes" if result["same_artist"] else "no")
+    explanation = result.get("explanation")
+    if explanation:
+        table.add_row("explanation", f"{explanation['png']} ({explanation['method']})")
     console.print(table)
 
 

@@ -1,12 +1,19 @@
 """`query_images`: nearest indexed paintings and the likely artists of one or more query images.
 
-Artist score (a similarity-weighted vote of the k neighbours):
-    score_a = sum of max(similarity, 0) over a's paintings among the top-k, normalised so the scores sum to 1
-(neighbours of unknown artist take part in the top-k but not in the vote; all scores are 0 when no
+Artist vote (a similarity-weighted vote of the k neighbours; `score` is the same number, its older name):
+    vote_a = sum of max(similarity, 0) over a's paintings among the top-k, normalised so the votes sum to 1
+(neighbours of unknown artist take part in the top-k but not in the vote; all votes are 0 when no
 neighbour has a positive similarity). Filters (`artist`, `style`, `date`) are resolved in SQL to a
 set of ids that FAISS searches within (an id selector), so the top-k is always full when at least
 k paintings match. Each artist also gets a calibrated "probability" and each result an "unknown"
 (P(the painter is none of the listed artists)), by engine.calibrate.attribution over the first k=10 matches.
+Artists are listed by probability when the model is calibrated (by vote otherwise); `likeliest` names
+the first, or null for the artist when "none of them" (`unknown`) is likelier than every listed artist.
+
+A painting never attributes itself: a query file already in the catalogue (same sha256) is searched
+with its stored vector, reported as `in_collection` {"id", "path", "artist"} and left out of its own
+matches; a match at or above the duplicate cosine (indexer.duplicates.DUPLICATE_COSINE) stays in the
+list flagged `"duplicate": true`, and neither takes part in the vote or the probabilities.
 """
 
 from __future__ import annotations
@@ -34,6 +41,8 @@ from indexer.home_copy import keep_home_copy
 from indexer.index_model import index_model
 from engine.inference.model_choice import ModelChoice, warn_if_synthetic
 from engine.base.vectors import l2_normalize
+from engine.data.hashing import file_sha256
+from indexer.duplicates import DUPLICATE_COSINE, ids_by_sha, in_collection, is_duplicate
 from indexer.vector_index import VectorIndex
 
 logger = logging.getLogger(__name__)
@@ -52,12 +61,16 @@ def query_images(
     date: str | None = None,
     model: str | os.PathLike[str] | None = None,
     config: IndexConfig = IndexConfig(),
+    duplicate_threshold: float = DUPLICATE_COSINE,
+    explain: str | os.PathLike[str] | None = None,
 ) -> dict:
-    """{"results": [{"query", "matches": [{"path", "artist", "similarity"}], "artists": [{"artist", "score", "probability"}],
-    "unknown"}]} (probability and unknown null for a model without calibration).
+    """{"results": [{"query", "in_collection", "matches": [{"path", "artist", "similarity", "duplicate"}],
+    "artists": [{"artist", "vote", "score", "probability"}], "unknown", "likeliest": {"artist", "probability"}}]}
+    (probability and unknown null for a model without calibration; module docstring).
 
     `k`: neighbours per query; an explicit k larger than the index is an error, the default
-    (None: DEFAULT_K) is clamped to the index size.
+    (None: DEFAULT_K) is clamped to the index size. `explain`: a folder that receives a PNG per top match
+    (indexer.explain_matches), listed in each result as "explained".
     """
     if k is not None and k < 1:
         raise EngineError(f"-k {k} is not a positive number; pass -k 1 or more")
@@ -68,25 +81,71 @@ def query_images(
     try:
         lm, index = open_search(store, the_home, model, config)
         warn_if_synthetic(lm, images)
-        found = search_embedded(store, index, embed_queries(lm, images), images, k=k, artist=artist, style=style, date=date,
-                                attribution=resolve_calibration(lm.attribution))
+        selves = catalogued(store, images)
+        result = search_embedded(store, index, query_vectors(store, lm, images, selves), images, k=k, artist=artist, style=style,
+                                 date=date, attribution=resolve_calibration(lm.attribution), selves=selves,
+                                 duplicate_threshold=duplicate_threshold)
+        if explain is not None:
+            from indexer.explain_matches import explain_matches
+
+            explain_matches(lm, result, explain)
         used = ModelChoice(lm.path, "option" if model is not None else "index")
-        return {**found, "model_used": used.describe(lm)}
+        return {**result, "model_used": used.describe(lm)}
     finally:
         store.close()
 
 
 def search_embedded(store: CatalogStore, index: VectorIndex, queries: np.ndarray, names: Sequence, *, k: int | None = None,
                     artist: str | None = None, style: str | None = None, date: str | None = None, with_ids: bool = False,
-                    attribution: AttributionCalibration | None = None) -> dict:
+                    attribution: AttributionCalibration | None = None, selves: Sequence[PaintingView | None] | None = None,
+                    duplicate_threshold: float = DUPLICATE_COSINE) -> dict:
     """`query_images`'s answer for (Q, D) L2-normalised query vectors (one name each) against an open catalog
     and index, e.g. held by a long-running server (cli.server); `with_ids` adds each match's catalog "id";
-    `attribution` (the model's: `resolve_calibration(lm.attribution)`) gives the probabilities."""
+    `attribution` (the model's: `resolve_calibration(lm.attribution)`) gives the probabilities; `selves`: per
+    query, the catalogued painting it is (None: not catalogued), left out of its matches."""
+    selves = list(selves) if selves is not None else [None] * len(names)
     allowed = _allowed_ids(store, artist=artist, style=style, date=date)
     k = _checked_k(k, index.ntotal, allowed)
-    sims, ids = index.search(queries, k, allowed=allowed)
+    room = index.ntotal if allowed is None else len(allowed)
+    sims, ids = index.search(queries, min(k + 1, room) if any(selves) else k, allowed=allowed)  # one more: the query itself
     views = store.views(np.unique(ids[ids >= 0]).tolist())
-    return {"results": [_result(str(q), s, i, views, with_ids=with_ids, attribution=attribution) for q, s, i in zip(names, sims, ids)]}
+    return {"results": [_result(str(q), s, i, views, k=k, with_ids=with_ids, attribution=attribution, self_view=me,
+                                duplicate_threshold=duplicate_threshold)
+                        for q, s, i, me in zip(names, sims, ids, selves)]}
+
+
+def catalogued(store: CatalogStore, images: Sequence[str | os.PathLike[str]]) -> list[PaintingView | None]:
+    """Per image, the catalogued painting with the same bytes (sha256; the lowest id of several), else None
+    (also for an unreadable file: embedding reports it)."""
+    shas: list[str | None] = []
+    for image in images:
+        try:
+            shas.append(file_sha256(image))
+        except OSError:
+            shas.append(None)
+    return catalogued_shas(store, shas)
+
+
+def catalogued_shas(store: CatalogStore, shas: Sequence[str | None]) -> list[PaintingView | None]:
+    """Per sha256 (None: none), the catalogued painting with those bytes (the lowest id of several), else None."""
+    found = ids_by_sha(store, [s for s in shas if s])
+    views = store.views([ids[0] for ids in found.values()])
+    return [views.get(found[s][0]) if s in found else None for s in shas]
+
+
+def query_vectors(store: CatalogStore, lm: LoadedModel, images: Sequence[str | os.PathLike[str]],
+                  selves: Sequence[PaintingView | None]) -> np.ndarray:
+    """(Q, D) query vectors: a catalogued painting's stored vector (no decoding), the others embedded."""
+    stored = store.vectors([v.id for v in selves if v is not None])
+    todo = [n for n, v in enumerate(selves) if v is None or v.id not in stored]
+    embedded = embed_queries(lm, [images[n] for n in todo]) if todo else None
+    out = np.zeros((len(images), lm.embedding_dim), np.float32)
+    for row, n in enumerate(todo):
+        out[n] = embedded[row]
+    for n, view in enumerate(selves):
+        if view is not None and view.id in stored:
+            out[n] = stored[view.id]
+    return l2_normalize(out)
 
 
 def open_search(store: CatalogStore, home: Home, model, config: IndexConfig = IndexConfig(), *,
@@ -150,35 +209,54 @@ def embed_queries(lm: LoadedModel, images: Sequence[str | os.PathLike[str]]) -> 
     return vectors
 
 
-def _result(query: str, sims: np.ndarray, ids: np.ndarray, views: dict[int, PaintingView], *, with_ids: bool = False,
-            attribution: AttributionCalibration | None = None) -> dict:
+def _result(query: str, sims: np.ndarray, ids: np.ndarray, views: dict[int, PaintingView], *, k: int | None = None,
+            with_ids: bool = False, attribution: AttributionCalibration | None = None, self_view: PaintingView | None = None,
+            duplicate_threshold: float = DUPLICATE_COSINE) -> dict:
     matches = [
         {"path": views[int(i)].path, "artist": views[int(i)].artist, "similarity": round(float(s), 6),
-         **({"id": int(i)} if with_ids else {})}
+         "duplicate": is_duplicate(float(s), duplicate_threshold), **({"id": int(i)} if with_ids else {})}
         for s, i in zip(sims, ids)
         if i >= 0 and int(i) in views  # a row deleted by a concurrent indexer is skipped
-    ]
-    artists, unknown = with_probabilities(rank_artists(matches), matches, attribution)
-    return {"query": query, "matches": matches, "artists": artists, "unknown": unknown}
+        and (self_view is None or int(i) != self_view.id)  # the query itself: reported as in_collection
+    ][:k]
+    voters = [m for m in matches if not m["duplicate"]]  # a copy of the query would vote for its own label
+    artists, unknown = with_probabilities(rank_artists(voters), voters, attribution)
+    return {"query": query, "in_collection": None if self_view is None else in_collection(self_view), "matches": matches,
+            "artists": artists, "unknown": unknown, "likeliest": likeliest(artists, unknown)}
 
 
 def rank_artists(matches: list[dict]) -> list[dict]:
-    """Similarity-weighted vote: score_a = sum(max(sim, 0) for a's matches) / sum over all artists."""
+    """Similarity-weighted vote: vote_a = sum(max(sim, 0) for a's matches) / sum over all artists (`score`: the same)."""
     votes: dict[str, float] = defaultdict(float)
     for match in matches:
         if match["artist"]:
             votes[match["artist"]] += max(match["similarity"], 0.0)
     total = sum(votes.values())
-    ranked = [{"artist": a, "score": round(v / total, 6) if total > 0 else 0.0} for a, v in votes.items()]
+    ranked = []
+    for a, v in votes.items():
+        share = round(v / total, 6) if total > 0 else 0.0
+        ranked.append({"artist": a, "vote": share, "score": share})
     return sorted(ranked, key=lambda r: (-r["score"], r["artist"]))
 
 
 def with_probabilities(ranked: list[dict], matches: list[dict], attribution: AttributionCalibration | None) -> tuple[list[dict], float | None]:
-    """Each ranked artist gains "probability" (P(painted by them)); also P(none of them), the "unknown".
+    """Each ranked artist gains "probability" (P(painted by them)), and the list is re-ordered by it (ties: by
+    vote, then name); also P(none of them), the "unknown".
 
-    engine.calibrate.attribution's rule over the matches; None everywhere for a model without calibration.
+    engine.calibrate.attribution's rule over the matches; None everywhere (and the vote order kept) for a
+    model without calibration.
     """
     if attribution is None:
         return [{**r, "probability": None} for r in ranked], None
     named, unknown = attribution.probabilities([m["similarity"] for m in matches], [m["artist"] for m in matches])
-    return [{**r, "probability": round(named.get(r["artist"], 0.0), 6)} for r in ranked], round(unknown, 6)
+    rows = [{**r, "probability": round(named.get(r["artist"], 0.0), 6)} for r in ranked]
+    return sorted(rows, key=lambda r: (-r["probability"], -r["score"], r["artist"])), round(unknown, 6)
+
+
+def likeliest(artists: list[dict], unknown: float | None) -> dict:
+    """{"artist", "probability"} of the answer to give first: the first listed artist, or artist None ("none of
+    the indexed artists", probability `unknown`) when `unknown` is at least every artist's probability."""
+    top = artists[0] if artists else None
+    if unknown is not None and (top is None or unknown >= top["probability"]):
+        return {"artist": None, "probability": unknown}
+    return {"artist": top["artist"] if top else None, "probability": top["probability"] if top else None}

@@ -30,6 +30,7 @@ from engine.metrics.triplets import triplet_accuracy
 from engine.base.vectors import cosine_scores
 from engine.metrics.verification import verification_metrics
 from engine.calibrate.fit import calibrate
+from engine.calibrate.band import band_rates
 from engine.metrics.pair_sampling import draw_pairs
 from engine.train.crossfit import artist_folds
 
@@ -116,7 +117,9 @@ def score_fold(
     recipe's `held_out` pairs of its training artists when it has them), scored on the test artists.
     -> (row, (probability (P,), same (P,)) of the test pairs, for ece_over_folds).
 
-    ece: of the anchored Platt rule `engine train` stores; ece_free: of a free Platt fit on the val pairs alone."""
+    ece: of the anchored Platt rule `engine train` stores; ece_free: of a free Platt fit on the val pairs alone;
+    band_coverage, band_accuracy: verify's uncertain band (fitted with that calibration) on the test pairs:
+    the share answered same/different and the accuracy of those answers (engine.calibrate.band)."""
     val_pairs = fold_pairs(val, config, seed)
     cal = calibrate(val_emb, val_pairs, source="inner val", held_out=held_out)
     free = fit_calibration(cosine_scores(val_emb, val_pairs.i, val_pairs.j), val_pairs.same)
@@ -128,6 +131,7 @@ def score_fold(
     )
     retrieval = retrieval_metrics(test_emb, test.artists, groups=test.groups)
     prob = probability(scores, cal.calibration)
+    band = band_rates(prob, pairs.same, cal.calibration.get("band"))
     return {
         "roc_auc": verification["roc_auc"], "accuracy": verification["accuracy"], "eer": verification["eer"],
         "triplet_accuracy": triplet_accuracy(test_emb, test.artists, n_triplets=config.triplets, seed=seed, groups=test.groups),
@@ -135,6 +139,7 @@ def score_fold(
         "precision_at_1": retrieval["precision_at_1"], "map_at_r": retrieval["map_at_r"],
         "ece": expected_calibration_error(prob, pairs.same, bins=config.bins),
         "ece_free": expected_calibration_error(probability(scores, free), pairs.same, bins=config.bins),
+        "band_coverage": band["coverage"], "band_accuracy": band["accuracy"],
     }, (prob, pairs.same)
 
 

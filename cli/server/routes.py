@@ -21,6 +21,7 @@ K = Annotated[Optional[int], Query(ge=1, le=10_000, description="Nearest paintin
 ARTIST = Annotated[Optional[str], Query(description="Only paintings by this artist (case-insensitive).")]
 STYLE = Annotated[Optional[str], Query(description="Only paintings of this style (case-insensitive).")]
 DATE = Annotated[Optional[str], Query(description="Only paintings whose date starts with this text (e.g. 1889).")]
+EXPLAIN = Annotated[bool, Query(description="Also return each painting's map of the regions that carry the similarity (a grid of numbers and a PNG data URL).")]
 PAINTING_ID = Annotated[int, Path(ge=0, description="A catalog id (the `id` of a query match).")]
 
 
@@ -61,16 +62,18 @@ def api_router() -> APIRouter:
 
     @router.post("/query", summary="The JSON of `engine query --json` for an uploaded image, with an id and thumbnail per match")
     async def query(request: Request, image: Annotated[UploadFile, File(description="The painting to look up.")],
-                    k: K = None, artist: ARTIST = None, style: STYLE = None, date: DATE = None) -> dict:
+                    k: K = None, artist: ARTIST = None, style: STYLE = None, date: DATE = None, explain: EXPLAIN = False) -> dict:
         data = await upload_bytes(request, image, "image")
         return await in_pool(request, service.query_upload, data, image.filename or "upload",
-                             max_pixels=request.app.state.config.max_pixels, k=k, artist=artist, style=style, date=date)
+                             max_pixels=request.app.state.config.max_pixels, k=k, artist=artist, style=style, date=date,
+                             explain=explain)
 
     @router.post("/verify", summary="The JSON of `engine verify --json` for two uploaded images")
     async def verify(request: Request, a: Annotated[UploadFile, File(description="First painting.")],
-                     b: Annotated[UploadFile, File(description="Second painting.")]) -> dict:
+                     b: Annotated[UploadFile, File(description="Second painting.")], explain: EXPLAIN = False) -> dict:
         first, second = await upload_bytes(request, a, "a"), await upload_bytes(request, b, "b")
-        return await in_pool(request, service.verify_uploads, first, second, max_pixels=request.app.state.config.max_pixels)
+        return await in_pool(request, service.verify_uploads, first, second, max_pixels=request.app.state.config.max_pixels,
+                             explain=explain)
 
     @router.get("/paintings/{painting_id}", summary="The catalog row of one painting")
     async def painting(request: Request, painting_id: PAINTING_ID) -> dict:

@@ -8,6 +8,7 @@ folders are nobody's business), and an uploaded query is named by its file name 
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections import Counter
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from cli.server.errors import ApiError, image_error
+from cli.server.explained import explain_query_matches, explain_uploads
 from cli.server.state import ServerState
 from cli.server.thumbnails import cached_thumbnail
 from db.records import PaintingView
@@ -22,8 +24,9 @@ from engine.base.errors import ImageLoadError
 from engine.base.vectors import l2_normalize
 from engine.data.imageio import probe_size
 from engine.inference.embedding import embed_image_bytes
+from engine.inference.model_choice import ModelChoice
 from engine.inference.verify import require_calibrated, verdict
-from indexer.search import search_embedded
+from indexer.search import catalogued_shas, search_embedded
 
 MAX_ID = 2**63 - 1  # catalog ids are SQL BIGINTs: a larger one names no painting (and overflows the driver)
 
@@ -35,11 +38,16 @@ def health(state: ServerState) -> dict:
 
 
 def query_upload(state: ServerState, data: bytes, name: str, *, max_pixels: int, k: int | None = None,
-                 artist: str | None = None, style: str | None = None, date: str | None = None) -> dict:
-    """The nearest paintings to an uploaded image and its likely artists."""
+                 artist: str | None = None, style: str | None = None, date: str | None = None, explain: bool = False) -> dict:
+    """The nearest paintings to an uploaded image and its likely artists (an upload whose bytes are catalogued is
+    that painting: `in_collection`, not its own match); `explain`: maps of the top matches (cli.server.explained)."""
     snapshot = state.current()
     vector = _embed_upload(snapshot.lm, data, "image", max_pixels)
-    return _search(state, snapshot, vector, file_name(name), k=k, artist=artist, style=style, date=date)
+    (me,) = catalogued_shas(state.store, [hashlib.sha256(data).hexdigest()])
+    result = _search(state, snapshot, vector, file_name(name), k=k, artist=artist, style=style, date=date, selves=[me])
+    if explain:
+        explain_query_matches(snapshot.lm, data, result, max_pixels=max_pixels)
+    return result
 
 
 def query_painting(state: ServerState, painting_id: int, *, k: int | None = None, artist: str | None = None,
@@ -50,14 +58,18 @@ def query_painting(state: ServerState, painting_id: int, *, k: int | None = None
     vector = state.store.vectors([painting_id]).get(painting_id)
     if vector is None:
         raise _unknown(painting_id)
-    return _search(state, snapshot, vector, shown_path(state, view.path), k=k, artist=artist, style=style, date=date)
+    return _search(state, snapshot, vector, shown_path(state, view.path), k=k, artist=artist, style=style, date=date, selves=[view])
 
 
-def verify_uploads(state: ServerState, a: bytes, b: bytes, *, max_pixels: int) -> dict:
-    """Same hand or not, for two uploads (the JSON of `engine verify --json`)."""
+def verify_uploads(state: ServerState, a: bytes, b: bytes, *, max_pixels: int, explain: bool = False) -> dict:
+    """Same hand or not, for two uploads (the JSON of `engine verify --json`); `explain`: with the maps."""
     lm = state.current().lm
     require_calibrated(lm)
-    return verdict(lm, _embed_upload(lm, a, "a", max_pixels), _embed_upload(lm, b, "b", max_pixels))
+    answer = {**verdict(lm, _embed_upload(lm, a, "a", max_pixels), _embed_upload(lm, b, "b", max_pixels)),
+              "model_used": _model_used(state, lm)}
+    if explain:
+        answer["explanation"] = explain_uploads(lm, a, b, max_pixels=max_pixels)
+    return answer
 
 
 def painting_row(state: ServerState, painting_id: int) -> dict:
@@ -117,7 +129,16 @@ def _search(state: ServerState, snapshot, vector: np.ndarray, name: str, **filte
         for match in item["matches"]:
             match["path"] = shown_path(state, match["path"])
             match["thumbnail"] = thumbnail_url(match["id"])
-    return result
+        if item.get("in_collection"):
+            item["in_collection"]["path"] = shown_path(state, item["in_collection"]["path"])
+    return {**result, "model_used": _model_used(state, snapshot.lm)}
+
+
+def _model_used(state: ServerState, lm) -> dict:
+    """The `model_used` of the CLI's JSON (--model, else the model of the home's index) without its path: that names
+    a file on the server's machine; the fingerprint and name say which model it is."""
+    described = ModelChoice(lm.path, "option" if state.model is not None else "index").describe(lm)
+    return {k: v for k, v in described.items() if k != "path"}
 
 
 def _embed_upload(lm, data: bytes, field: str, max_pixels: int) -> np.ndarray:

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.base.errors import EngineError
-from engine.calibrate.platt import best_threshold, fit_calibration
+from engine.calibrate.band import fit_band
+from engine.calibrate.platt import best_threshold, fit_calibration, probability
 
 HELD_OUT_WEIGHT = 0.5
 
@@ -60,15 +61,18 @@ def pooled_weights(n_val: int, n_held_out: int, *, weight: float = HELD_OUT_WEIG
 
 
 def pooled_calibration(val_scores, val_same, held_out: HeldOutPairs | None, *, weight: float = HELD_OUT_WEIGHT) -> tuple[float, dict]:
-    """(threshold, anchored Platt calibration) on the val pairs, pooled with `held_out` when given."""
+    """(threshold, anchored Platt calibration with verify's uncertain band, engine.calibrate.band) on the val
+    pairs, pooled with `held_out` when given."""
     val_scores = np.asarray(val_scores, dtype=np.float64)
     val_same = np.asarray(val_same, dtype=bool)
     if held_out is None:
         threshold = best_threshold(val_scores, val_same)
-        return threshold, fit_calibration(val_scores, val_same, anchor=threshold)
+        calibration = fit_calibration(val_scores, val_same, anchor=threshold)
+        return threshold, {**calibration, "band": fit_band(probability(val_scores, calibration), val_same)}
     scores = np.concatenate([val_scores, held_out.scores])
     same = np.concatenate([val_same, held_out.same])
     w = pooled_weights(len(val_scores), len(held_out.scores), weight=weight)
     threshold = best_threshold(scores, same, weights=w)
     calibration = fit_calibration(scores, same, anchor=threshold, weights=w)
-    return threshold, {**calibration, "held_out_artists": held_out.artists, "held_out_weight": weight}
+    band = fit_band(probability(scores, calibration), same, weights=w)
+    return threshold, {**calibration, "held_out_artists": held_out.artists, "held_out_weight": weight, "band": band}

@@ -151,3 +151,10 @@ class PairCalibration:
 
     def same_artist(self, score: float) -> bool:
         return bool(score >= self.threshold)
+
+    @property
+    def band(self) -> dict | None:
+        """verify's uncertain band (engine.calibrate.band) stored with the calibration; None for models
+        calibrated before it existed."""
+        band = self.record.get("band")
+        return band if isinstance(band, dict) and {"low", "high"} <= set(band) else None

@@ -7,6 +7,11 @@ threshold (b = -a * threshold, engine.calibrate.platt), so same_artist == (proba
 calibrated before anchoring keep their free (a, b) until re-calibrated. A model without threshold
 or calibration is refused with a one-line error (no silent default threshold): calibrate it with
 `engine calibrate`.
+
+decision: "same" / "different" outside the model's uncertain band of probabilities, "uncertain" inside it
+(engine.calibrate.band: fitted on the calibration pairs so that the answers outside it reach a stated
+accuracy); a model calibrated before the band existed answers "same" or "different" as same_artist.
+With `explain`, the answer also carries engine.inference.explain's map of each painting ("explanation").
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from engine.base.runtime import torch_threads
 from engine.base.errors import EngineError, ImageLoadError
 from engine.base.home import Home
 from engine.base.vectors import cosine_rows
+from engine.calibrate.band import decision
 
 
 def verify_pair(
@@ -32,8 +38,10 @@ def verify_pair(
     *,
     home: str | os.PathLike[str] | None = None,
     model: str | os.PathLike[str] | ModelChoice | None = None,
+    explain: str | os.PathLike[str] | None = None,
 ) -> dict:
-    """{"similarity", "probability", "same_artist", "threshold", "model", "model_used"} for images `a` and `b`.
+    """{"similarity", "probability", "same_artist", "decision", "band", "threshold", "model", "model_used"} for images
+    `a` and `b`; with `explain` (a .png path) also "explanation" {"method", "similarity", "maps", "png"}, the PNG written there.
 
     `model`: a model file, else the home's trained model, else the shipped one (engine.inference.model_choice);
     or a ModelChoice made by the caller (the CLI's puts the model of the home's index first: indexer.home_model)."""
@@ -43,7 +51,15 @@ def verify_pair(
     warn_if_synthetic(lm, [a, b])
     with torch_threads(small_job_plan(2, lm.device).threads):  # two single-image forwards: one thread each
         u, v = _embed(lm, a), _embed(lm, b)
-    return {**verdict(lm, u, v), "model_used": choice.describe(lm)}
+        answer = {**verdict(lm, u, v), "model_used": choice.describe(lm)}
+        if explain is not None:
+            from engine.inference.explain import explain_paths
+            from engine.inference.explain_image import write_explanation_png
+
+            explained = explain_paths(lm, a, b)
+            write_explanation_png(explained, explain, labels=(os.path.basename(str(a)), os.path.basename(str(b))))
+            answer["explanation"] = {**explained.to_dict(), "png": str(explain)}
+    return answer
 
 
 def verdict(lm: LoadedModel, u: np.ndarray, v: np.ndarray) -> dict:
@@ -51,10 +67,15 @@ def verdict(lm: LoadedModel, u: np.ndarray, v: np.ndarray) -> dict:
     similarity = cosine(u, v)
     if not np.isfinite(similarity):
         raise EngineError(f"the model gave a NaN/inf embedding: {lm.path} is probably damaged; re-train or restore it")
+    probability = float(lm.pair_calibration.probability([similarity])[0])
+    band = lm.pair_calibration.band
+    same = lm.pair_calibration.same_artist(similarity)
     return {
         "similarity": round(similarity, 6),
-        "probability": round(float(lm.pair_calibration.probability([similarity])[0]), 6),
-        "same_artist": lm.pair_calibration.same_artist(similarity),
+        "probability": round(probability, 6),
+        "same_artist": same,
+        "decision": decision(probability, band) if band is not None else ("same" if same else "different"),
+        "band": None if band is None else {"low": round(band["low"], 6), "high": round(band["high"], 6)},
         "threshold": round(lm.pair_calibration.threshold, 6),
         "model": lm.fingerprint[:12],
     }

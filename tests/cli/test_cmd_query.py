@@ -28,13 +28,14 @@ def test_json(indexed, capsys):
     paths, opts = indexed
     capsys.readouterr()
     query = paths["Cid Blue"][1]
-    assert main(["query", str(query), str(paths["Ann Red"][0]), "-k", "4", "--json", *opts]) == 0
+    assert main(["query", str(query), str(paths["Ann Red"][0]), "-k", "4", "--duplicate-threshold", "0.9999", "--json", *opts]) == 0
     results = json.loads(capsys.readouterr().out)["results"]
     assert [r["query"] for r in results] == [str(query), str(paths["Ann Red"][0])]
     first = results[0]
-    assert len(first["matches"]) == 4 and set(first["matches"][0]) == {"path", "artist", "similarity"}
-    assert first["matches"][0]["path"] == str(query.resolve()) and first["artists"][0]["artist"] == "Cid Blue"
-    assert set(first["artists"][0]) == {"artist", "score", "probability"} and "unknown" in first  # open-set attribution
+    assert len(first["matches"]) == 4 and set(first["matches"][0]) == {"path", "artist", "similarity", "duplicate"}
+    assert first["in_collection"]["path"] == str(query.resolve()) and str(query.resolve()) not in [m["path"] for m in first["matches"]]
+    assert first["artists"][0]["artist"] == "Cid Blue"
+    assert set(first["artists"][0]) == {"artist", "vote", "score", "probability"} and "unknown" in first  # open-set attribution
 
 
 def test_artist_filter(indexed, capsys):

@@ -40,3 +40,17 @@ def test_errors(tmp_path, model, capsys):
     assert main(["verify", str(a), str(a), "--model", str(tmp_path / "none.pt")]) == 1
     assert "model not found" in capsys.readouterr().err
     assert main(["verify", str(a)]) == 2
+
+
+def test_explain_writes_the_png_and_the_decision_is_in_the_json(tmp_path, model, capsys):
+    from PIL import Image
+
+    a = painting(tmp_path / "a.jpg", colour=(200, 20, 20), seed=1)
+    b = painting(tmp_path / "b.jpg", colour=(20, 20, 200), seed=2)
+    out = tmp_path / "explained.png"
+    assert main(["verify", str(a), str(b), "--model", str(model), "--explain", str(out), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["decision"] in ("same", "different", "uncertain")
+    assert result["explanation"]["png"] == str(out) and Image.open(out).format == "PNG"
+    assert len(result["explanation"]["maps"]) == 2
+    assert main(["verify", "--pairs", str(tmp_path / "p.csv"), "--out", str(tmp_path / "o.csv"), "--explain", str(out)]) == 2

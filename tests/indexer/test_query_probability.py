@@ -12,6 +12,8 @@ from indexer.pipeline import index_folder
 from indexer.search import query_images
 from indexer_kit import CALIBRATION
 
+NO_COPIES = 0.9999  # the untrained test model puts distinct paintings of one colour above the default duplicate cosine
+
 
 def _by_hand(w_best: float, w_vote: float, bias: float) -> tuple[dict[str, float], float]:
     """engine.calibrate.attribution's documented rule for matches [A 0.9, B 0.85, B 0.84]:
@@ -30,15 +32,16 @@ MATCHES = [{"path": "/a/1.jpg", "artist": "A", "similarity": 0.9}, {"path": "/b/
 
 
 def test_probabilities_are_attached_to_artists_by_name():
-    """B wins the vote (ranked first) while A holds the nearest painting (first seen): each probability
-    must follow its artist, not the position."""
+    """B wins the vote while A holds the nearest painting (first seen) and the higher probability: each
+    probability must follow its artist, not the position, and the list follows the probability."""
     from indexer.search import rank_artists, with_probabilities
 
     cal = AttributionCalibration(w_best=20.0, w_vote=1.0, bias=-15.0, k=10)
     expected, unknown = _by_hand(20.0, 1.0, -15.0)
     assert abs(expected["A"] - expected["B"]) > 0.1  # a swap would show
+    assert [r["artist"] for r in rank_artists(MATCHES)] == ["B", "A"]  # by vote
     ranked, got_unknown = with_probabilities(rank_artists(MATCHES), MATCHES, cal)
-    assert [r["artist"] for r in ranked] == ["B", "A"]
+    assert expected["A"] > expected["B"] and [r["artist"] for r in ranked] == ["A", "B"]  # by probability
     assert {r["artist"]: r["probability"] for r in ranked} == pytest.approx(expected, abs=1e-6)
     assert got_unknown == pytest.approx(unknown, abs=1e-6)
 
@@ -53,9 +56,10 @@ def test_query_answer_attaches_probabilities_by_name():
 
     cal = AttributionCalibration(w_best=20.0, w_vote=1.0, bias=-15.0, k=10)
     views = {i: SimpleNamespace(path=m["path"], artist=m["artist"]) for i, m in enumerate(MATCHES, start=7)}
-    result = _result("q.jpg", np.array([0.9, 0.85, 0.84]), np.array([7, 8, 9]), views, attribution=cal)
+    result = _result("q.jpg", np.array([0.9, 0.85, 0.84]), np.array([7, 8, 9]), views, attribution=cal, duplicate_threshold=0.99)
     expected, unknown = _by_hand(20.0, 1.0, -15.0)
-    assert [r["artist"] for r in result["artists"]] == ["B", "A"]
+    assert [r["artist"] for r in result["artists"]] == ["A", "B"]  # by probability, though B has the larger vote
+    assert result["artists"][1]["vote"] > result["artists"][0]["vote"]
     assert {r["artist"]: r["probability"] for r in result["artists"]} == pytest.approx(expected, abs=1e-6)
     assert result["unknown"] == pytest.approx(unknown, abs=1e-6)
 
@@ -125,7 +129,7 @@ def _check_rule(result, cal: AttributionCalibration):
     named, unknown = cal.probabilities([m["similarity"] for m in result["matches"]], [m["artist"] for m in result["matches"]])
     assert result["unknown"] == pytest.approx(unknown, abs=1e-6)
     for row in result["artists"]:
-        assert set(row) == {"artist", "score", "probability"}
+        assert set(row) == {"artist", "vote", "score", "probability"}
         assert row["probability"] == pytest.approx(named.get(row["artist"], 0.0), abs=1e-6)  # 0 beyond the first k
     assert sum(r["probability"] for r in result["artists"]) + result["unknown"] == pytest.approx(1.0, abs=1e-5)
 
@@ -133,7 +137,7 @@ def _check_rule(result, cal: AttributionCalibration):
 def test_model_without_attribution_calibration_keeps_todays_answer_with_nulls(indexed):
     art, home, model = indexed
     assert read_checkpoint(model).get("attribution") is None  # as every model saved before open-set attribution
-    (result,) = query_images([art / "Ann Red" / "1.jpg"], home=home, model=model, k=5)["results"]
+    (result,) = query_images([art / "Ann Red" / "1.jpg"], home=home, model=model, k=5, duplicate_threshold=NO_COPIES)["results"]
     assert result["unknown"] is None and result["artists"]
     assert all(r["probability"] is None and r["score"] >= 0 for r in result["artists"])
 
@@ -145,6 +149,6 @@ def test_stored_attribution_calibration_is_used(indexed, tmp_path):
     shutil.copy(model, copy)
     cal = AttributionCalibration(w_best=4.0, w_vote=3.0, bias=-6.0, k=4)
     update_calibration(copy, threshold=0.6, calibration=CALIBRATION, attribution=cal.to_dict())
-    (result,) = query_images([art / "Bob Green" / "2.jpg"], home=home, model=copy, k=6)["results"]
+    (result,) = query_images([art / "Bob Green" / "2.jpg"], home=home, model=copy, k=6, duplicate_threshold=NO_COPIES)["results"]
     _check_rule(result, cal)  # only the first k=4 of the 6 matches feed the rule
     assert len(result["matches"]) == 6

@@ -525,3 +525,17 @@ def test_config_validation_bounds(field, good, bad, message):
     assert CrossValConfig(**{field: good}).validate() == CrossValConfig(**{field: good})
     with pytest.raises(EngineError, match=message):
         CrossValConfig(**{field: bad}).validate()
+
+
+def test_score_fold_reports_the_uncertain_band_on_the_test_pairs():
+    """band_coverage and band_accuracy: the band fitted with the fold's calibration, applied to its test pairs."""
+    from benchmarks.crossval.harness import score_fold
+    from engine.calibrate.band import band_rates
+    from engine.calibrate.fit import calibrate
+
+    val_emb, val, test_emb, test = _val_and_test((0.47, 0.53), (0.16, 0.20))
+    row, (prob, same) = score_fold(val_emb, val, test_emb, test, config=FOLD_CONFIG, seed=0)
+    band = calibrate(val_emb, _drawn(val, FOLD_CONFIG, 0), source="inner val").calibration["band"]
+    want = band_rates(prob, same, band)
+    assert (row["band_coverage"], row["band_accuracy"]) == (want["coverage"], want["accuracy"])
+    assert 0 < row["band_coverage"] <= 1

@@ -65,7 +65,8 @@ def test_query_is_the_cli_json_plus_id_and_thumbnail(client, indexed):
     (got,) = response.json()["results"]
     (want,) = query_images([query], home=indexed.home, model=indexed.model, k=4)["results"]
     assert set(got) == set(want) and got["query"] == query.name
-    assert got["artists"] == want["artists"] and got["artists"][0]["artist"] == "Cid Blue"
+    assert got["artists"] == want["artists"] and got["in_collection"]["artist"] == "Cid Blue"  # never its own vote
+    assert got["in_collection"]["path"] == _relative(str(query.resolve()), indexed)
     assert [m["path"] for m in got["matches"]] == [_relative(m["path"], indexed) for m in want["matches"]]
     np.testing.assert_allclose([m["similarity"] for m in got["matches"]], [m["similarity"] for m in want["matches"]], atol=1e-5)
     for match, cli in zip(got["matches"], want["matches"]):
@@ -146,10 +147,30 @@ def test_verify_is_the_cli_json(client, indexed):
     response = client.post("/api/verify", files={**_upload(a, "a"), **_upload(b, "b")})
     assert response.status_code == 200, response.text
     cli = verify_pair(a, b, home=indexed.home, model=indexed.model)
-    cli.pop("model_used")  # names a file on the server's machine: the API shows the model's fingerprint alone
-    assert response.json() == cli and "model_used" not in response.json()
+    cli_model = cli.pop("model_used")  # names a file on the server's machine: the API leaves the path out
+    got = response.json()
+    assert got.pop("model_used") == {k: v for k, v in cli_model.items() if k != "path"} and got == cli
     other = client.post("/api/verify", files={**_upload(a, "a"), **_upload(indexed.paths["Cid Blue"][0], "b")}).json()
     assert other["similarity"] < response.json()["similarity"]
+
+
+def test_verify_and_query_explained(client, indexed):
+    """?explain=1: each painting's map as a grid of numbers and the drawing as a PNG data URL."""
+    import base64
+
+    from engine.inference.explain import EXACT, GRADIENT
+
+    a, b = indexed.paths["Ann Red"][0], indexed.paths["Bob Green"][1]
+    answer = client.post("/api/verify", files={**_upload(a, "a"), **_upload(b, "b")}, params={"explain": 1}).json()
+    explanation = answer["explanation"]
+    assert explanation["method"] in (EXACT, GRADIENT) and len(explanation["maps"]) == 2
+    assert all(len(row) == len(explanation["maps"][0][0]) for grid in explanation["maps"] for row in grid)
+    prefix = "data:image/png;base64,"
+    assert explanation["png"].startswith(prefix)
+    assert Image.open(io.BytesIO(base64.b64decode(explanation["png"][len(prefix):]))).format == "PNG"
+    (result,) = client.post("/api/query", files=_upload(a), params={"k": 3, "explain": 1}).json()["results"]
+    assert [e["id"] for e in result["explained"]] == [m["id"] for m in result["matches"]]
+    assert "explained" not in client.post("/api/query", files=_upload(a), params={"k": 3}).json()["results"][0]
 
 
 def test_verify_bad_input(client, indexed):
@@ -179,7 +200,7 @@ def test_verify_needs_a_calibrated_model(make_indexed, tmp_path_factory):
 def test_painting_row(client, indexed):
     query = indexed.paths["Bob Green"][2]
     (result,) = client.post("/api/query", files=_upload(query), params={"k": 1}).json()["results"]
-    row = client.get(f"/api/paintings/{result['matches'][0]['id']}").json()
+    row = client.get(f"/api/paintings/{result['in_collection']['id']}").json()
     assert row["artist"] == "Bob Green" and row["path"] == "Bob Green/2.jpg"
     assert (row["width"], row["height"], row["bytes"]) == (48, 48, query.stat().st_size)
     assert set(row) >= {"id", "artist", "title", "style", "date", "width", "height", "path", "thumbnail"}
@@ -194,7 +215,7 @@ def test_unknown_or_malformed_ids(client, path, status):
 
 
 def test_thumbnail_is_a_cached_jpeg(client, indexed):
-    pid = client.post("/api/query", files=_upload(indexed.paths["Cid Blue"][3]), params={"k": 1}).json()["results"][0]["matches"][0]["id"]
+    pid = client.post("/api/query", files=_upload(indexed.paths["Cid Blue"][3]), params={"k": 1}).json()["results"][0]["in_collection"]["id"]
     response = client.get(f"/api/paintings/{pid}/thumbnail", params={"size": 100})
     assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg"
     image = Image.open(io.BytesIO(response.content))
@@ -215,7 +236,7 @@ def test_thumbnail_of_a_file_gone_from_disk(indexed, make_indexed, tmp_path_fact
     state = ServerState(home=other.home, model=other.model)
     try:
         with TestClient(create_app(ServeConfig(home=other.home), state)) as c:
-            pid = c.post("/api/query", files=_upload(other.paths["Ann Red"][0]), params={"k": 1}).json()["results"][0]["matches"][0]["id"]
+            pid = c.post("/api/query", files=_upload(other.paths["Ann Red"][0]), params={"k": 1}).json()["results"][0]["in_collection"]["id"]
             other.paths["Ann Red"][0].unlink()
             assert "re-run `engine index`" in _error(c.get(f"/api/paintings/{pid}/thumbnail"), 404)
     finally:
@@ -223,10 +244,10 @@ def test_thumbnail_of_a_file_gone_from_disk(indexed, make_indexed, tmp_path_fact
 
 
 def test_similar_searches_from_the_stored_vector(client, indexed):
-    pid = client.post("/api/query", files=_upload(indexed.paths["Ann Red"][1]), params={"k": 1}).json()["results"][0]["matches"][0]["id"]
+    pid = client.post("/api/query", files=_upload(indexed.paths["Ann Red"][1]), params={"k": 1}).json()["results"][0]["in_collection"]["id"]
     (result,) = client.get(f"/api/paintings/{pid}/similar", params={"k": 3}).json()["results"]
-    assert result["matches"][0]["id"] == pid and result["matches"][0]["similarity"] == pytest.approx(1.0, abs=1e-5)
-    assert result["artists"][0]["artist"] == "Ann Red"
+    assert result["in_collection"]["id"] == pid and result["in_collection"]["artist"] == "Ann Red"
+    assert pid not in [m["id"] for m in result["matches"]] and len(result["matches"]) == 3  # it never votes for itself
 
 
 def test_artists_with_counts(client):
@@ -320,7 +341,7 @@ def test_concurrent_queries_over_http(indexed, state, live_server):
     assert not failures, failures
     for image, texts in answers.items():
         assert len(texts) == 8 and len(set(texts)) == 1
-        assert json.loads(texts[0])["results"][0]["matches"][0]["path"] == _relative(str(image), indexed)
+        assert json.loads(texts[0])["results"][0]["in_collection"]["path"] == _relative(str(image), indexed)
 
 
 def test_index_run_while_serving(indexed, make_indexed, tmp_path_factory):
@@ -354,7 +375,7 @@ def test_index_run_while_serving(indexed, make_indexed, tmp_path_factory):
             assert c.get("/api/health").json()["paintings"] == 9  # 3 x 3 files: four of them re-painted, five new
             added = new["Cid Blue"][2]
             (result,) = c.post("/api/query", files=_upload(added), params={"k": 1}).json()["results"]
-            assert result["matches"][0]["path"] == _relative(str(added), served)
+            assert result["in_collection"]["path"] == _relative(str(added), served)
             assert {a["artist"] for a in c.get("/api/artists").json()["artists"]} == {"Ann Red", "Bob Green", "Cid Blue"}
     finally:
         state.close()
@@ -387,7 +408,7 @@ def test_engine_serve_process(indexed):
                 time.sleep(0.2)
         assert health is not None and health["paintings"] == 12, proc.stderr.read() if proc.poll() is not None else "no answer"
         answer = httpx.post(f"http://127.0.0.1:{port}/api/query", files=_upload(indexed.paths["Bob Green"][1]), params={"k": 2}, timeout=60)
-        assert answer.json()["results"][0]["artists"][0]["artist"] == "Bob Green"
+        assert answer.json()["results"][0]["in_collection"]["artist"] == "Bob Green"
     finally:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(60)

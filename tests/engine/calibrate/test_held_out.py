@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from engine.base.errors import EngineError
-from engine.calibrate.platt import best_threshold, fit_calibration, platt_targets
+from engine.calibrate.platt import best_threshold, fit_calibration, platt_targets, probability
+from engine.calibrate.band import fit_band
 from engine.calibrate.held_out import HeldOutPairs, pooled_calibration, pooled_weights
 
 
@@ -73,7 +74,11 @@ def test_pooling_moves_the_fit_towards_the_held_out_pairs():
     alone = pooled_calibration(vs, vy, None)
     pooled = pooled_calibration(vs, vy, HeldOutPairs(hs, hy, artists=24, folds=3))
     held_only = best_threshold(hs, hy)
-    assert alone[0] == best_threshold(vs, vy) and alone[1] == fit_calibration(vs, vy, anchor=alone[0])
+    assert alone[0] == best_threshold(vs, vy)
+    assert {k: v for k, v in alone[1].items() if k != "band"} == fit_calibration(vs, vy, anchor=alone[0])
+    assert alone[1]["band"] == fit_band(probability(vs, alone[1]), vy)  # verify's uncertain band, on the same pairs
+    assert pooled[1]["band"] == fit_band(probability(np.concatenate([vs, hs]), pooled[1]), np.concatenate([vy, hy]),
+                                         weights=pooled_weights(len(vs), len(hs)))
     assert alone[0] < pooled[0] < held_only
     assert pooled[1]["held_out_artists"] == 24 and pooled[1]["anchor"] == pooled[0]
 

@@ -131,3 +131,23 @@ def test_refusals_name_the_model_and_the_image(tmp_path, tiny_model):
         verify_pair(tmp_path / "x.jpg", a, model=tiny_model)
     assert str(info.value).startswith(f"cannot read image {tmp_path / 'x.jpg'} (") and str(info.value).endswith(
         "); pass a readable image file (JPEG, PNG, ...)")
+
+
+def test_decision_is_uncertain_inside_the_band_and_follows_same_artist_without_one(tmp_path):
+    from engine.model.checkpoint import update_calibration
+
+    a = painting(tmp_path / "a.jpg", colour=(200, 30, 30), seed=1)
+    b = painting(tmp_path / "b.jpg", colour=(190, 40, 30), seed=2)
+    model = write_model(tmp_path / "m" / "model.pt")  # calibrated before the band existed: no band
+    plain = verify_pair(a, b, model=model)
+    assert plain["band"] is None and plain["decision"] == ("same" if plain["same_artist"] else "different")
+    p = plain["probability"]
+    around = {"low": max(p - 0.05, 0.0), "high": min(p + 0.05, 1.0)}
+    if not around["low"] <= 0.5 <= around["high"]:
+        around = {"low": min(around["low"], 0.5), "high": max(around["high"], 0.5)}
+    update_calibration(model, threshold=THRESHOLD, calibration={**CALIBRATION, "band": around})
+    banded = verify_pair(a, b, model=model)
+    assert banded["decision"] == "uncertain" and banded["same_artist"] == plain["same_artist"]
+    assert banded["band"] == pytest.approx(around, abs=1e-6)
+    update_calibration(model, threshold=THRESHOLD, calibration={**CALIBRATION, "band": {"low": 0.0, "high": 0.0}})
+    assert verify_pair(a, b, model=model)["decision"] == "same"  # every probability is at or above high = 0
