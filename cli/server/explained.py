@@ -31,14 +31,16 @@ def explain_uploads(lm, a: bytes, b: bytes, *, max_pixels: int) -> dict:
     return explanation_json(explain_images(lm, decoded(a, "a", max_pixels), decoded(b, "b", max_pixels)), ("a", "b"))
 
 
-def explain_query_matches(lm, data: bytes, result: dict, *, max_pixels: int, top: int = EXPLAINED_MATCHES) -> None:
-    """Add "explained": [{"rank", "id", ...explanation_json}] (the top matches) to each result of a query answer."""
+def explain_query_matches(lm, data: bytes, result: dict, *, max_pixels: int, top: int = EXPLAINED_MATCHES,
+                          file_of=lambda match: match["path"]) -> None:
+    """Add "explained": [{"rank", "id", ...explanation_json}] (the top matches) to each result of a query answer;
+    `file_of(match)`: the match's file on this machine (the answer shows paths relative to the indexed folder)."""
     query = decoded(data, "image", max_pixels)
     for item in result["results"]:
         explained = []
         for rank, match in enumerate(item["matches"][:top], 1):
             try:
-                explanation = explain_images(lm, query, load_image(lm, match["path"]))
+                explanation = explain_images(lm, query, load_image(lm, file_of(match)))
             except EngineError as exc:
                 raise ApiError(422, f"cannot explain match {rank} (painting {match.get('id')}): {exc}") from None
             explained.append({"rank": rank, "id": match.get("id"), **explanation_json(explanation, ("query", f"match {rank}"))})

@@ -46,7 +46,8 @@ def query_upload(state: ServerState, data: bytes, name: str, *, max_pixels: int,
     (me,) = catalogued_shas(state.store, [hashlib.sha256(data).hexdigest()])
     result = _search(state, snapshot, vector, file_name(name), k=k, artist=artist, style=style, date=date, selves=[me])
     if explain:
-        explain_query_matches(snapshot.lm, data, result, max_pixels=max_pixels)
+        explain_query_matches(snapshot.lm, data, result, max_pixels=max_pixels,
+                              file_of=lambda match: painting_view(state, match["id"]).path)
     return result
 
 

@@ -70,12 +70,12 @@ def test_vote_scores_by_hand_ties_by_name_and_six_places():
     matches = [{"artist": "Zed", "similarity": 0.5}, {"artist": "Amy", "similarity": 0.25}, {"artist": "", "similarity": 0.9},
                {"artist": "Amy", "similarity": 0.25}, {"artist": "Max", "similarity": 0.5}]
     # votes: Zed 0.5, Amy 0.5, Max 0.5 of 1.5 (the unlabelled match takes no part): a three-way tie, by name
-    assert rank_artists(matches) == [{"artist": "Amy", "score": 0.333333}, {"artist": "Max", "score": 0.333333},
-                                     {"artist": "Zed", "score": 0.333333}]
+    assert rank_artists(matches) == [{"artist": "Amy", "vote": 0.333333, "score": 0.333333}, {"artist": "Max", "vote": 0.333333, "score": 0.333333},
+                                     {"artist": "Zed", "vote": 0.333333, "score": 0.333333}]
     lopsided = [{"artist": "B", "similarity": 0.2}, {"artist": "A", "similarity": 0.1}, {"artist": "B", "similarity": 0.4}]
-    assert rank_artists(lopsided) == [{"artist": "B", "score": round(0.6 / 0.7, 6)}, {"artist": "A", "score": round(0.1 / 0.7, 6)}]
+    assert rank_artists(lopsided) == [{"artist": "B", "vote": round(0.6 / 0.7, 6), "score": round(0.6 / 0.7, 6)}, {"artist": "A", "vote": round(0.1 / 0.7, 6), "score": round(0.1 / 0.7, 6)}]
     negative = [{"artist": "B", "similarity": -0.2}, {"artist": "A", "similarity": 0.0}]
-    assert rank_artists(negative) == [{"artist": "A", "score": 0.0}, {"artist": "B", "score": 0.0}]
+    assert rank_artists(negative) == [{"artist": "A", "vote": 0.0, "score": 0.0}, {"artist": "B", "vote": 0.0, "score": 0.0}]
     assert rank_artists([]) == [] and rank_artists([{"artist": None, "similarity": 0.9}]) == []
 
 
@@ -83,8 +83,8 @@ def test_without_a_calibration_every_probability_and_the_unknown_are_null():
     from indexer.search import rank_artists, with_probabilities
 
     ranked, unknown = with_probabilities(rank_artists(MATCHES), MATCHES, None)
-    assert ranked == [{"artist": "B", "score": round(1.69 / 2.59, 6), "probability": None},
-                      {"artist": "A", "score": round(0.9 / 2.59, 6), "probability": None}] and unknown is None
+    assert ranked == [{"artist": "B", "vote": round(1.69 / 2.59, 6), "score": round(1.69 / 2.59, 6), "probability": None},
+                      {"artist": "A", "vote": round(0.9 / 2.59, 6), "score": round(0.9 / 2.59, 6), "probability": None}] and unknown is None
 
 
 def test_an_artist_beyond_the_calibrations_k_gets_probability_zero_rounded_to_six_places():
@@ -96,8 +96,8 @@ def test_an_artist_beyond_the_calibrations_k_gets_probability_zero_rounded_to_si
     cal = AttributionCalibration(w_best=3.0, w_vote=2.0, bias=-1.0, k=1)  # only the first match feeds the rule
     ranked, unknown = with_probabilities(rank_artists(matches), matches, cal)
     z = 3.0 * 0.8 + 2.0 * 1.0 - 1.0  # A: best 0.8, the whole vote of the one match seen
-    assert ranked == [{"artist": "A", "score": round(0.8 / 1.5, 6), "probability": round(math.exp(z) / (1 + math.exp(z)), 6)},
-                      {"artist": "C", "score": round(0.7 / 1.5, 6), "probability": 0.0}]
+    assert ranked == [{"artist": "A", "vote": round(0.8 / 1.5, 6), "score": round(0.8 / 1.5, 6), "probability": round(math.exp(z) / (1 + math.exp(z)), 6)},
+                      {"artist": "C", "vote": round(0.7 / 1.5, 6), "score": round(0.7 / 1.5, 6), "probability": 0.0}]
     assert unknown == round(1 / (1 + math.exp(z)), 6)
 
 
@@ -110,11 +110,12 @@ def test_a_result_skips_empty_slots_and_rows_gone_and_rounds_similarities():
 
     views = {3: SimpleNamespace(path="/x/3.jpg", artist="A"), 5: SimpleNamespace(path="/x/5.jpg", artist=None)}
     sims, ids = np.array([0.91234567, 0.5, 0.4, 0.3]), np.array([3, 4, 5, -1])  # 4: deleted meanwhile; -1: no neighbour
-    result = _result("q.jpg", sims, ids, views, with_ids=True)
-    assert result == {"query": "q.jpg",
-                      "matches": [{"path": "/x/3.jpg", "artist": "A", "similarity": 0.912346, "id": 3},
-                                  {"path": "/x/5.jpg", "artist": None, "similarity": 0.4, "id": 5}],
-                      "artists": [{"artist": "A", "score": 1.0, "probability": None}], "unknown": None}
+    result = _result("q.jpg", sims, ids, views, with_ids=True, duplicate_threshold=0.95)
+    assert result == {"query": "q.jpg", "in_collection": None,
+                      "matches": [{"path": "/x/3.jpg", "artist": "A", "similarity": 0.912346, "duplicate": False, "id": 3},
+                                  {"path": "/x/5.jpg", "artist": None, "similarity": 0.4, "duplicate": False, "id": 5}],
+                      "artists": [{"artist": "A", "vote": 1.0, "score": 1.0, "probability": None}], "unknown": None,
+                      "likeliest": {"artist": "A", "probability": None}}  # no calibration: the top vote, no probability
     assert "id" not in _result("q.jpg", sims, ids, views)["matches"][0]
 
 

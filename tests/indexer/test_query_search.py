@@ -152,6 +152,6 @@ def test_the_default_k_is_ten_clamped_to_the_index(indexed, monkeypatch):
     assert len(result["matches"]) == 10  # 12 indexed
     monkeypatch.setattr(search, "DEFAULT_K", 50)
     (result,) = _query(indexed, [indexed[0] / "Ann Red" / "0.jpg"])["results"]
-    assert len(result["matches"]) == 12  # the default never errs: clamped
+    assert len(result["matches"]) == 11  # the default never errs: clamped (the query itself is in_collection, not a match)
     (result,) = _query(indexed, [indexed[0] / "Ann Red" / "0.jpg"], k=12)["results"]
-    assert len(result["matches"]) == 12  # k equal to the index is allowed
+    assert len(result["matches"]) == 11 and result["in_collection"]  # k equal to the index is allowed

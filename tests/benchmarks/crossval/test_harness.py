@@ -475,7 +475,7 @@ def test_score_fold_passes_the_configs_knobs_and_the_duplicate_groups_to_every_m
 
 
 METRICS_OF_A_FOLD = ("roc_auc", "accuracy", "eer", "triplet_accuracy", "top1", "centroid_top1", "precision_at_1",
-                     "map_at_r", "ece", "ece_free")
+                     "map_at_r", "ece", "ece_free", "band_coverage", "band_accuracy")
 
 
 def test_ece_over_folds_uses_the_given_bins():

@@ -34,9 +34,9 @@ def test_verdict_by_hand_on_both_sides_of_the_threshold():
     u = np.array([3.0, 4.0])  # |u| = 5
     above = verdict(lm, u, np.array([4.0, 3.0]))  # cos = 24 / 25 = 0.96
     assert above == {"similarity": 0.96, "probability": round(1 / (1 + math.exp(-(10 * 0.96 - 6))), 6),
-                     "same_artist": True, "threshold": 0.612346, "model": "0123456789ab"}
+                     "same_artist": True, "threshold": 0.612346, "model": "0123456789ab", "band": None, "decision": "same"}
     below = verdict(lm, u, np.array([5.0, 0.0]))  # cos = 3 / 5 = 0.6 < 0.6123...
-    assert below["similarity"] == 0.6 and below["same_artist"] is False
+    assert below["similarity"] == 0.6 and below["same_artist"] is False and below["decision"] == "different"
     assert below["probability"] == round(1 / (1 + math.exp(-(10 * 0.6 - 6))), 6) == 0.5
 
 
