@@ -17,6 +17,7 @@ from cli.server.config import ServeConfig
 from cli.server.docs import install_docs
 from cli.server.errors import install_error_handlers
 from cli.server.limits import FORM_OVERHEAD, BodyLimit
+from cli.server.page_routes import install_page
 from cli.server.routes import api_router
 from cli.server.state import ServerState
 from engine.base.runtime import cpu_cores
@@ -38,6 +39,7 @@ def build_app(config: ServeConfig, state: ServerState | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=2 * config.max_upload_bytes + FORM_OVERHEAD, max_upload_mb=config.max_upload_mb)
     app.include_router(api_router(), prefix="/api", dependencies=[Depends(bearer_guard(config.token))])
+    install_page(app, [Depends(bearer_guard(config.token))])
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_docs(app)  # offline Swagger UI at /docs
     app.add_api_route("/", _page, include_in_schema=False, methods=["GET"])
