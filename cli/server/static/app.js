@@ -365,6 +365,10 @@ function zoomAt(factor, cx = 0, cy = 0) {  // (cx, cy): the point that stays put
   applyZoom();
 }
 
+function capture(node, event) {  // keep receiving this pointer's moves outside the element (where it is a real pointer)
+  try { node.setPointerCapture(event.pointerId); } catch (_) { /* a synthetic or already released pointer */ }
+}
+
 function fromCentre(stage, event) {
   const r = stage.getBoundingClientRect();
   return [event.clientX - r.left - r.width / 2, event.clientY - r.top - r.height / 2];
@@ -373,7 +377,7 @@ function fromCentre(stage, event) {
 function wireViewer() {
   const stage = $("#viewer-stage");
   stage.addEventListener("wheel", (e) => { e.preventDefault(); zoomAt(e.deltaY < 0 ? 1.25 : 0.8, ...fromCentre(stage, e)); }, { passive: false });
-  stage.addEventListener("pointerdown", (e) => { stage.setPointerCapture(e.pointerId); view.pointers.set(e.pointerId, [e.clientX, e.clientY]); view.pinch = null; });
+  stage.addEventListener("pointerdown", (e) => { capture(stage, e); view.pointers.set(e.pointerId, [e.clientX, e.clientY]); view.pinch = null; });
   stage.addEventListener("pointermove", (e) => {
     const last = view.pointers.get(e.pointerId);
     if (!last) return;
@@ -715,7 +719,7 @@ function wireMap() {
   const local = (e) => { const r = canvas.getBoundingClientRect(); return [e.clientX - r.left, e.clientY - r.top]; };
   canvas.addEventListener("wheel", (e) => { e.preventDefault(); zoomMap(e.deltaY < 0 ? 1.3 : 1 / 1.3, ...local(e)); }, { passive: false });
   canvas.addEventListener("pointerdown", (e) => {
-    canvas.setPointerCapture(e.pointerId);
+    capture(canvas, e);
     map.pointers.set(e.pointerId, local(e));
     map.drag = { start: local(e), moved: false };
     map.pinch = null;

@@ -10,6 +10,8 @@ from PIL import Image
 
 from require_kit import require_module
 
+MAP_EXTRA = "pip install -e '.[map]'"
+
 require_module("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
@@ -111,6 +113,7 @@ def test_artist_page_with_metadata_works_by_date_and_centroid_neighbours(client,
 
 
 def test_map_has_one_point_per_painting_and_is_cached(make_indexed, indexed, tmp_path):
+    require_module("umap", MAP_EXTRA)
     copy = make_indexed(tmp_path, indexed.model, per_artist=3)
     with TestClient(create_app(ServeConfig(home=copy.home, model=copy.model))) as c:
         body = _ok(c.get("/api/map"))
