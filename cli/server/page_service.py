@@ -24,6 +24,7 @@ from cli.server.state import ServerState
 from cli.server.thumbnails import upload_thumbnail
 from engine.base.vectors import l2_normalize
 from engine.inference.verify import require_calibrated, verdict
+from engine.model.shipped import SHIPPED_NAME, is_shipped
 from indexer.collection_map import current_map
 
 RENDITION_SIZES = (1024, 2048)  # the viewer's large image: never the untouched original unless asked
@@ -58,10 +59,9 @@ def collection(state: ServerState) -> dict:
 
 
 def model_name(lm) -> str:
-    """A model's name for people: its card's name when it has one, else what it is and when it was trained."""
-    card = getattr(lm, "card", None) or {}
-    if isinstance(card, dict) and card.get("name"):
-        return str(card["name"])
+    """A model's name for people: the shipped model's name (its card's), else what it is and when it was trained."""
+    if is_shipped(lm.path):
+        return SHIPPED_NAME
     trained = ""
     if lm.path and Path(lm.path).is_file():
         day = datetime.fromtimestamp(Path(lm.path).stat().st_mtime, timezone.utc).strftime("%-d %b %Y")
