@@ -6,6 +6,11 @@
 const $ = (sel) => document.querySelector(sel);
 const TOKEN_KEY = "engine-serve-token";
 const UNCERTAIN = [1 / 3, 2 / 3];  // a same-hand probability inside this band is shown as "uncertain" (no verdict)
+
+function fixed(value, digits = 3) {  // a number the server sent, or a dash: fields are read by name and may come and go
+  return typeof value === "number" && Number.isFinite(value) ? value.toFixed(digits) : "–";
+}
+
 const ROW_HEIGHT = 170;  // the justified grid's target row height, px
 const PARAMS = ["view", "result", "painting", "pair", "artist", "open", "k", "by", "style", "date", "colour"];
 let collectionSize = null;
@@ -259,8 +264,8 @@ async function drawResult(answer, paintingId) {
   const loads = [queryImage ? setImage($("#query-image"), queryImage) : Promise.resolve()];
   renderArtistBars($("#artist-bars"), $("#artists-title"), item);
   exportable.search = item.matches.map((m, i) => ({ rank: i + 1, id: m.id, artist: m.artist, similarity: m.similarity, path: m.path }));
-  const cards = item.matches.map((match) => tile(match, { caption: [match.artist || "unknown artist", `similarity ${match.similarity.toFixed(3)}`],
-    label: `${match.artist || "unknown artist"}, similarity ${match.similarity.toFixed(3)}: open it large` }));
+  const cards = item.matches.map((match) => tile(match, { caption: [match.artist || "unknown artist", `similarity ${fixed(match.similarity)}`],
+    label: `${match.artist || "unknown artist"}, similarity ${fixed(match.similarity)}: open it large` }));
   $("#results-grid").replaceChildren(...cards.map((c) => c.node));
   $("#results").hidden = false;
   await Promise.all([...loads, ...cards.map((c) => c.loaded)]);
@@ -481,7 +486,7 @@ async function drawVerify(request) {
   verdict.dataset.decision = decision;
   $("#verify-bars").replaceChildren(bar("probability of the same artist", r.probability, ""));
   const band = r.band || r.uncertain_band;
-  $("#verify-note").textContent = `cosine similarity ${r.similarity.toFixed(3)} (threshold ${r.threshold.toFixed(3)})` +
+  $("#verify-note").textContent = `cosine similarity ${fixed(r.similarity)} (threshold ${fixed(r.threshold)})` +
     (band ? ` · uncertain between ${Math.round(100 * band[0])}% and ${Math.round(100 * band[1])}%` : ` · shown as uncertain between ${Math.round(100 * UNCERTAIN[0])}% and ${Math.round(100 * UNCERTAIN[1])}%`);
   const rows = r.paintings || [];
   const names = r.names || [];
@@ -562,7 +567,7 @@ async function drawArtistPage(name) {
   link.hidden = !info.link;
   if (info.link && /^https?:\/\//.test(info.link)) link.href = info.link;
   $("#artist-alike").replaceChildren(...page.similar.map((s) => {
-    const b = el("button", { type: "button", class: "chip", text: s.artist, title: `centroid similarity ${s.similarity.toFixed(3)}` });
+    const b = el("button", { type: "button", class: "chip", text: s.artist, title: `centroid similarity ${fixed(s.similarity)}` });
     b.addEventListener("click", () => go({ view: "artists", artist: s.artist, open: null }, { keep: false }));
     return el("li", {}, b);
   }));

@@ -367,6 +367,24 @@ def test_words_for_people(page, browser, url, collection, live_server, tmp_path)
             tab.close()
 
 
+def test_results_read_fields_by_name_and_survive_extra_or_missing_ones(page, url, collection):
+    """The query's ranking fields may change (issue 25): extra fields are ignored, a missing number shows a dash."""
+    def reshaped(route):
+        body = route.fetch().json()
+        for result in body["results"]:
+            for m in result["matches"]:
+                m.update(rank_score=0.5, calibrated={"p": 0.1}, evidence=["a", "b"])
+            del result["matches"][1]["similarity"]
+            result["extra_ranking"] = {"kind": "new"}
+        route.fulfill(json=body)
+
+    page.route(re.compile(r".*/api/paintings/\d+/similar.*"), reshaped)
+    _open(page, f"{url}/?painting={_ids(collection)['ann_2.jpg']}", "#results:not([hidden])")
+    _until(page, "Number(document.querySelector('#results').dataset.searches || 0) > 0")
+    sims = page.eval_on_selector_all("#results-grid .caption .sim", "s => s.map(x => x.innerText)")
+    assert len(sims) >= 2 and sims[0] == "similarity 1.000" and sims[1] == "similarity –"
+
+
 def test_artists_list_page_and_filters(page, url, collection):
     _open(page, url)
     page.click("#tab-artists")
