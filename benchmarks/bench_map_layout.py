@@ -20,6 +20,7 @@ re-run reuses it. Writes benchmarks/results/map_layout.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import time
@@ -30,10 +31,12 @@ if __package__ in (None, ""):
 from benchmarks.common import ARTDATA, RESULTS_DIR, artdata_images, log, save_result, table
 
 NAME = "map_layout"
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's, as the page tests use
 SIZES = {"toy": 64, "quick": 1000, "full": None}  # paintings of artdata (None: all of them)
 NEIGHBOURS = (5, 10, 30)
 PAINTS = 3  # first paints measured (fresh tabs), median reported
 REDRAWS = 20
+WORK = Path("/tmp/bench-map")
 
 
 def build_home(work: Path, model: Path, limit: int | None) -> Path:
@@ -118,16 +121,40 @@ def layouts(vectors) -> list[dict]:
     return rows
 
 
+@contextlib.contextmanager
+def live_server(app):
+    """`app` served by uvicorn on a free 127.0.0.1 port in a thread; yields its base URL."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("the benchmark's server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
 def first_paint(home: Path) -> dict:
     """The page's map view in Chromium, the layout already cached: first paint, the /api/map reference, redraws."""
     from playwright.sync_api import sync_playwright
 
     from cli.server import ServeConfig, create_app
-    from tests.cli.server.conftest import CHROMIUM, CHROMIUM_ARGS, _live_server
 
     paints, fetches, redraws = [], [], []
-    with _live_server(create_app(ServeConfig(home=home))) as base, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with live_server(create_app(ServeConfig(home=home))) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
         try:
             for _ in range(PAINTS):
                 page = browser.new_page(viewport={"width": 1200, "height": 820})
@@ -148,8 +175,13 @@ def first_paint(home: Path) -> dict:
             "redraw_ms": round(statistics.median(redraws), 2), "chromium": CHROMIUM.name}
 
 
-def run(*, scale: str, model: Path, work: Path, results_dir: Path) -> dict:
+def run(*, scale: str, results_dir: Path = RESULTS_DIR, model: Path | None = None, work: Path = WORK) -> dict:
+    from engine.model.shipped import SHIPPED_MODEL
     from indexer.collection_map import DEFAULT_METHOD, build_map
+
+    model = Path(model or SHIPPED_MODEL)
+    if not model.is_file():
+        raise SystemExit(f"bench_map_layout: no model at {model}; pass --model PATH")
 
     home = build_home(work, model, SIZES[scale])
     ids, vectors = home_vectors(home)
@@ -169,16 +201,12 @@ def run(*, scale: str, model: Path, work: Path, results_dir: Path) -> dict:
 
 
 def main(argv=None) -> None:
-    from engine.model.shipped import SHIPPED_MODEL
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", choices=tuple(SIZES), default="full")
-    parser.add_argument("--model", type=Path, default=SHIPPED_MODEL, help="the model whose embeddings are laid out")
-    parser.add_argument("--work", type=Path, default=Path("/tmp/bench-map"), help="where the index is kept (reused)")
+    parser.add_argument("--model", type=Path, default=None, help="the model whose embeddings are laid out [default: the shipped one]")
+    parser.add_argument("--work", type=Path, default=WORK, help="where the index is kept (reused by the next run)")
     parser.add_argument("--results", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)
-    if not args.model.is_file():
-        raise SystemExit(f"no model at {args.model}; pass --model PATH")
     run(scale=args.scale, model=args.model, work=args.work, results_dir=args.results)
 
 

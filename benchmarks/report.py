@@ -16,7 +16,7 @@ from benchmarks.report_sections import verdict as _verdict
 START = "<!-- generated: benchmarks/run.py rewrites everything between these markers -->"
 END = "<!-- end of generated part -->"
 ORDER = ("indexing", "decode", "search", "latency", "training", "memory",
-         "serve", "cold_start", "pairs", "cpu_runtime", "catalog_writes", "ray", "ivfpq", "openset", "mutation")
+         "serve", "cold_start", "pairs", "cpu_runtime", "catalog_writes", "ray", "ivfpq", "openset", "mutation", "map_layout")
 
 
 def load_results(results_dir: Path = RESULTS_DIR) -> dict[str, dict]:

@@ -37,6 +37,7 @@ MODULES = {
     "ivfpq": "benchmarks.ivfpq_scale",
     "openset": "benchmarks.openset",
     "mutation": "benchmarks.mutation",
+    "map_layout": "benchmarks.bench_map_layout",
 }
 # Skipped unless named with --only, and why: each needs something this runner cannot provide.
 OPT_IN = {
@@ -44,6 +45,8 @@ OPT_IN = {
                       "postgres (a maintenance database) and pass --only catalog_writes (without the URL it measures SQLite alone)",
     "openset": "needs a prepared set and is accuracy, not speed: ENGINE_BENCH_PREPARED=DIR (engine prepare ... --out DIR) "
                "with --only openset",
+    "map_layout": "needs the shipped model (or bench_map_layout.py --model PATH), the map extra (pip install -e '.[map]') and "
+                  "indexes all of artdata first (~15 min): --only map_layout",
     "mutation": "needs mutmut (.venv/bin/pip install mutmut) and is test strength, not speed (~30 min): --only mutation",
 }
 
