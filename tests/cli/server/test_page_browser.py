@@ -504,4 +504,15 @@ def test_screenshots_for_the_readme(browser, live_server):
         page.wait_for_selector("#map-canvas[data-points]", timeout=600_000)
         page.screenshot(path=str(out / "page-map.png"))
     for name in ("results", "viewer", "verify", "artist", "map"):
-        assert (out / f"page-{name}.png").stat().st_size > 10_000
+        path = out / f"page-{name}.png"
+        _small_png(path)
+        assert 10_000 < path.stat().st_size < 400_000
+
+
+def _small_png(path: Path, width: int = 900) -> None:
+    """Shrink a screenshot for the README: at most `width` px wide, 256 colours."""
+    with Image.open(path) as shot:
+        image = shot.convert("RGB")
+    if image.width > width:
+        image = image.resize((width, round(image.height * width / image.width)), Image.LANCZOS)
+    image.quantize(256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
