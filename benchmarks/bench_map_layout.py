@@ -67,6 +67,10 @@ def build_home(work: Path, model: Path, limit: int | None) -> Path:
         if not folder.is_dir():
             subset_folder(images, folder)
     index_folder(folder, home=home, model=model, labels=ARTDATA / "train_info.csv")
+    if (ARTDATA / "artists.csv").is_file():  # the artist pages of the README's screenshots, made from this home
+        from indexer.artist_metadata import load_artist_metadata
+
+        load_artist_metadata(ARTDATA / "artists.csv", home=home)
     return home
 
 
