@@ -17,7 +17,7 @@ START = "<!-- generated: benchmarks/run.py rewrites everything between these mar
 END = "<!-- end of generated part -->"
 ORDER = ("indexing", "decode", "search", "latency", "training", "memory",
          "serve", "cold_start", "pairs", "cpu_runtime", "catalog_writes", "ray", "ivfpq", "openset", "mutation",
-         "planted_bugs", "serve_soak")
+         "planted_bugs", "serve_soak", "map_layout")
 
 
 def load_results(results_dir: Path = RESULTS_DIR) -> dict[str, dict]:

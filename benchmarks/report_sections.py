@@ -305,6 +305,24 @@ def serve_soak_goals(res: dict) -> list[dict]:
             _goal("16. serve soak: peak RSS over idle (MiB)", res["peak_rss_over_idle_mib"], "< 1024", res["peak_rss_over_idle_mib"] < 1024)]
 
 
+def map_layout_section(res: dict) -> str:
+    rows = [{"layout": r["method"], "seconds": r["seconds"], "import + JIT s": r["jit_and_import_s"],
+             **{f"trustworthiness k={k[1:]}": r[k] for k in sorted((k for k in r if k[0] == "k"), key=lambda k: int(k[1:]))}}
+            for r in res["layouts"]]
+    b, made = res["browser"], res["engine_map"]
+    return (f"The map of the collection (`indexer.collection_map`, `engine map`) on {res['data']}, embedded by `{res['model']}`: "
+            "trustworthiness (`sklearn.manifold.trustworthiness`, cosine; 1 = every 2D neighbour is a neighbour in the "
+            "embedding) and the layout's compute time, beside a PCA projection and random points measured in the same run. "
+            "`import + JIT s` is paid once per process (umap-learn's numba compilation). "
+            f"The product uses **{res['default_method']}** (`engine map` in this run: {made['seconds']:.1f} s).\n\n"
+            + table(rows)
+            + f"\nThe page's map view in Debian's Chromium, layout cached (as after `engine index --map`): **first paint "
+            f"{b['first_paint_ms']:.0f} ms** for {b['points']:,} points (median of {len(b['first_paint_runs_ms'])} fresh tabs: "
+            f"asking /api/map to the points drawn) = {b['first_paint_vs_fetch']:.1f}x fetching and parsing /api/map alone "
+            f"({b['api_map_fetch_ms']:.0f} ms) in the same page; one redraw of every point (a pan or zoom frame): "
+            f"{b['redraw_ms']:.1f} ms.\n")
+
+
 SECTIONS = {
     "serve": ("7. Serving over HTTP (`engine serve`)", serve_section),
     "cold_start": ("8. Cold start", cold_start_section),
@@ -317,6 +335,7 @@ SECTIONS = {
     "mutation": ("15. Mutation testing (the tests of the numbers users rely on)", mutation_section),
     "planted_bugs": ("16. Planted bugs (each must fail a named test)", planted_bugs_section),
     "serve_soak": ("17. Serving under hostile clients (`bench_serve_soak.py`)", serve_soak_section),
+    "map_layout": ("18. The map of the collection (UMAP or t-SNE)", map_layout_section),
 }
 GOALS = {"serve": serve_goals, "cold_start": cold_start_goals, "pairs": pairs_goals, "cpu_runtime": cpu_runtime_goals,
          "catalog_writes": catalog_writes_goals, "ray": ray_goals, "ivfpq": ivfpq_goals,

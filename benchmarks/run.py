@@ -39,6 +39,7 @@ MODULES = {
     "mutation": "benchmarks.mutation",
     "planted_bugs": "benchmarks.planted_bugs",
     "serve_soak": "benchmarks.bench_serve_soak",
+    "map_layout": "benchmarks.bench_map_layout",
 }
 # Skipped unless named with --only, and why: each needs something this runner cannot provide.
 OPT_IN = {
@@ -46,6 +47,8 @@ OPT_IN = {
                       "postgres (a maintenance database) and pass --only catalog_writes (without the URL it measures SQLite alone)",
     "openset": "needs a prepared set and is accuracy, not speed: ENGINE_BENCH_PREPARED=DIR (engine prepare ... --out DIR) "
                "with --only openset",
+    "map_layout": "needs the shipped model (or bench_map_layout.py --model PATH), the map extra (pip install -e '.[map]') and "
+                  "indexes all of artdata first (~15 min): --only map_layout",
     "mutation": "needs mutmut (.venv/bin/pip install mutmut) and is test strength, not speed (~30 min): --only mutation",
     "planted_bugs": "needs the test suite run once per planted bug and is test strength, not speed (~10 min): --only planted_bugs",
 }

@@ -22,6 +22,8 @@ def register(app: typer.Typer) -> None:
 def index(
     folder: Annotated[Path, typer.Argument(help="Folder of images (searched recursively).", show_default=False)],
     labels: Annotated[Optional[Path], typer.Option("--labels", help="CSV with filename,artist[,title,style,genre,date] (Painter by Numbers form); else one subfolder per artist.")] = None,
+    artists: Annotated[Optional[Path], typer.Option("--artists", help="Painter by Numbers' artists.csv (name, years, genre, nationality, bio, wikipedia; other columns kept): artist metadata for the page.")] = None,
+    with_map: Annotated[bool, typer.Option("--map", help="Then lay out the map of the collection for the page (as `engine map`; needs the map extra).")] = False,
     model: ModelOpt = None,
     prune: Annotated[bool, typer.Option("--prune", help="Remove paintings whose files are gone from FOLDER.")] = False,
     check: Annotated[bool, typer.Option("--check", help="Only compare catalog, index and FOLDER, repair the index, and report.")] = False,
@@ -48,6 +50,14 @@ def index(
         folder, home=home, db=db, labels=labels, model=model, prune=prune, check=check,
         config=config, progress=RichProgress(),
     )
+    if artists is not None:
+        from indexer.artist_metadata import load_artist_metadata
+
+        result["artists"] = load_artist_metadata(artists, home=home, db=db)
+    if with_map:
+        from indexer.collection_map import build_map
+
+        result["map"] = build_map(home=home, db=db)
     emit(result, as_json=as_json, render=_render)
 
 
@@ -60,6 +70,8 @@ def _render(console: Console, result: dict) -> None:
         if result.get(key) is not None:
             table.add_row(key.replace("_", " "), str(result[key]))
     table.add_row("skipped", str(len(result["skipped"])))
+    if "artists" in result:
+        table.add_row("artists described", f"{result['artists']['artists_with_paintings']} of {result['artists']['artists_loaded']} have indexed paintings")
     console.print(table)
     if result["skipped"]:
         skipped = Table("skipped file", "reason", title="skipped")

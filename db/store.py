@@ -19,6 +19,7 @@ from sqlalchemy import Engine, delete, func, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from db.artist_info import ArtistInfo, read_artist_info, save_artist_info
 from db.bulk import artist_ids, chunks, insert_paintings, update_paintings
 from db.lock import CatalogLock
 from db.models import Artist, Base, IndexMeta, Painting
@@ -177,6 +178,19 @@ class CatalogStore:
         with self.session() as s:
             return np.fromiter(s.scalars(stmt.order_by(Painting.id)), dtype=np.int64)
 
+    def artist_info(self) -> dict[str, ArtistInfo]:
+        """{artist name: metadata loaded by `engine index --artists`} (db.artist_info); empty when none was."""
+        with self.engine.connect() as conn:
+            return read_artist_info(conn)
+
+    def painting_sizes(self, ids: Sequence[int]) -> dict[int, tuple[int | None, int | None]]:
+        """{id: (width, height)} as recorded when indexed."""
+        out: dict[int, tuple[int | None, int | None]] = {}
+        with self.session() as s:
+            for chunk in chunks([int(i) for i in ids]):
+                out.update({r[0]: (r[1], r[2]) for r in s.execute(select(Painting.id, Painting.width, Painting.height).where(Painting.id.in_(chunk)))})
+        return out
+
     def artist_names(self) -> list[str]:
         with self.session() as s:
             return list(s.scalars(select(Artist.name).order_by(Artist.name)))
@@ -208,6 +222,11 @@ class CatalogStore:
         with self.session() as s:
             rows = s.execute(_view_select())
             return {r.id: Labels(r.artist, r.title, r.style, r.genre, r.date) for r in rows}
+
+    def save_artist_info(self, records: Sequence[ArtistInfo]) -> int:
+        """Insert or replace artist metadata by name (one transaction; the table is added to older catalogues)."""
+        with self._write() as s:
+            return save_artist_info(s.connection(), records)
 
     def delete(self, ids: Sequence[int]) -> None:
         """Remove rows (and so their vectors); drops artists left without paintings."""

@@ -19,6 +19,7 @@ from cli.server.docs import install_docs
 from cli.server.errors import InternalErrors, install_error_handlers
 from cli.server.headers import SecurityHeaders
 from cli.server.limits import FORM_OVERHEAD, BodyLimit, RequestCap
+from cli.server.page_routes import install_page
 from cli.server.routes import api_router
 from cli.server.state import ServerState
 from engine.base.runtime import cpu_cores
@@ -47,6 +48,7 @@ def build_app(config: ServeConfig, state: ServerState | None = None) -> FastAPI:
     app.add_middleware(RequestCap, limit=config.max_requests)
     app.add_middleware(SecurityHeaders)
     app.include_router(api_router(), prefix="/api", dependencies=[Depends(bearer_guard(config.token))])
+    install_page(app, [Depends(bearer_guard(config.token))])
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_docs(app)  # offline Swagger UI at /docs
     app.add_api_route("/", _page, include_in_schema=False, methods=["GET"])

@@ -125,6 +125,7 @@ def thumbnail_url(painting_id: int) -> str:
 
 def _search(state: ServerState, snapshot, vector: np.ndarray, name: str, **filters) -> dict:
     queries = l2_normalize(np.asarray(vector, np.float32)[None, :])
+    filters["k"] = min(filters["k"], snapshot.index.ntotal) if filters.get("k") else None  # ?k=10000: the whole collection
     result = search_embedded(state.store, snapshot.index, queries, [name], with_ids=True, attribution=snapshot.attribution, **filters)
     for item in result["results"]:
         for match in item["matches"]:

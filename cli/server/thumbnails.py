@@ -15,7 +15,7 @@ from PIL import Image
 
 from engine.base.atomic import atomic_write_bytes
 from engine.base.home import Home
-from engine.data.imageio import load_rgb
+from engine.data.imageio import decode_rgb, load_rgb
 
 JPEG_QUALITY = 85
 
@@ -34,7 +34,15 @@ def cached_thumbnail(home: Home, catalog_uid: str, painting_id: int, source: str
 
 def thumbnail_bytes(source: str, size: int) -> bytes:
     """`source` decoded safely (engine.data.imageio), shrunk to fit `size` x `size`, as JPEG."""
-    image = load_rgb(source, draft_size=size)
+    return jpeg_of(load_rgb(source, draft_size=size), size)
+
+
+def upload_thumbnail(data: bytes, size: int, *, max_pixels: int) -> bytes:
+    """An uploaded image (decoded safely) shrunk to fit `size` x `size`, as JPEG; ImageLoadError when undecodable."""
+    return jpeg_of(decode_rgb(data, max_pixels=max_pixels, draft_size=size), size)
+
+
+def jpeg_of(image: Image.Image, size: int) -> bytes:
     image.thumbnail((size, size), Image.Resampling.LANCZOS)
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=JPEG_QUALITY, optimize=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from indexer_kit import gallery, session_model
+from require_kit import missing
 
 
 @dataclass(frozen=True)
@@ -105,3 +106,22 @@ def _live_server(app, *, timeout: float = 30.0):
     finally:
         server.should_exit = True
         thread.join(timeout)
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing("playwright is not installed (pip install 'artwork-engine[test]')")
+    if not CHROMIUM.is_file():
+        missing(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
