@@ -7,6 +7,7 @@ views 1.. are the augmentations of `augment` (seeded per image and view, as in t
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -29,21 +30,32 @@ HFLIP = AugmentConfig(center_crop=True, vflip=0.0, hflip=1.0, rotation=0.0, colo
 
 @dataclass(frozen=True)
 class FeatureSet:
-    """features (V, N, F) float32; per painting: artist, duplicate group, collection index, path."""
+    """features (V, N, F) float32; per painting: artist, duplicate group, collection index (which --data
+    set), path, and source (the name of the folder `engine prepare` read it from: artdata, wikiart ...;
+    None: the collection index as text)."""
 
     features: np.ndarray
     artists: np.ndarray
     groups: np.ndarray
     collection: np.ndarray
     paths: list[str]
+    sources: np.ndarray | None = None
 
     def take(self, idx: np.ndarray) -> "FeatureSet":
-        return FeatureSet(self.features[:, idx], self.artists[idx], self.groups[idx], self.collection[idx], [self.paths[i] for i in idx])
+        sources = None if self.sources is None else self.sources[idx]
+        return FeatureSet(self.features[:, idx], self.artists[idx], self.groups[idx], self.collection[idx],
+                          [self.paths[i] for i in idx], sources)
+
+    def source_labels(self) -> np.ndarray:
+        """(N,) source of each painting (object array of str)."""
+        if self.sources is not None:
+            return np.asarray(self.sources, dtype=object)
+        return np.array([str(c) for c in self.collection], dtype=object)
 
 
-def prepared_rows(data_dirs: Sequence[str | Path]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-    """All rows of the prepared sets (every split) -> (paths, artists, groups, collection index)."""
-    paths, artists, groups, collection = [], [], [], []
+def prepared_rows(data_dirs: Sequence[str | Path]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """All rows of the prepared sets (every split) -> (paths, artists, groups, collection index, source name)."""
+    paths, artists, groups, collection, folders = [], [], [], [], []
     for c, data_dir in enumerate(data_dirs):
         frame = read_manifest(data_dir)
         paths += list(frame["abspath"])
@@ -51,7 +63,29 @@ def prepared_rows(data_dirs: Sequence[str | Path]) -> tuple[list[str], np.ndarra
         column = frame["sha256"] if "sha256" in frame.columns else frame["abspath"]
         groups += [f"{c}:{g or p}" for g, p in zip(column, frame["abspath"])]
         collection += [c] * len(frame)
-    return paths, np.array(artists, dtype=object), np.array(groups, dtype=object), np.array(collection)
+        originals = frame["source"] if "source" in frame.columns else [""] * len(frame)
+        folders += [os.path.dirname(os.path.normpath(str(o))) if o else str(Path(data_dir).resolve()) for o in originals]
+    names = source_names(folders)
+    sources = np.array([names[f] for f in folders], dtype=object)
+    return paths, np.array(artists, dtype=object), np.array(groups, dtype=object), np.array(collection), sources
+
+
+GENERIC_FOLDERS = ("train", "test", "images", "paintings")
+
+
+def source_names(folders: Sequence[str]) -> dict[str, str]:
+    """{folder: short name}: the last path part that tells the folders apart, skipping the parts they share
+    and generic ones (../shared/artdata/train and ../shared/wikiart/train -> artdata, wikiart); the full
+    folder where short names would collide."""
+    distinct = sorted(set(folders))
+    split = [Path(f).parts for f in distinct]
+    depth = 0
+    while all(depth + 1 < len(p) for p in split) and (
+        (len(split) > 1 and len({p[-1 - depth] for p in split}) == 1) or all(p[-1 - depth] in GENERIC_FOLDERS for p in split)
+    ):
+        depth += 1
+    names = {f: p[-1 - depth] if p else f for f, p in zip(distinct, split)}
+    return names if len(set(names.values())) == len(names) else {f: f for f in distinct}
 
 
 def prepared_features(
@@ -66,7 +100,7 @@ def prepared_features(
     """Trunk features (cached) of every readable painting of `data_dirs`; unreadable ones are dropped."""
     if not data_dirs:
         raise EngineError("cross-validation needs at least one prepared dataset (--data DIR)")
-    paths, artists, groups, collection = prepared_rows(data_dirs)
+    paths, artists, groups, collection, sources = prepared_rows(data_dirs)
     keys = [file_sha256(p) if Path(p).is_file() else f"missing:{p}" for p in paths]
     spec = get_spec(network.backbone)
     trunk = build_pooled_trunk(network)
@@ -77,5 +111,5 @@ def prepared_features(
         views=views, cache_dir=Path(cache_dir), pooling=pooling_id(network), device=torch.device(device),
     )
     keep = np.flatnonzero(ok)
-    full = FeatureSet(feats.numpy(), artists, groups, collection, paths)
+    full = FeatureSet(feats.numpy(), artists, groups, collection, paths, sources)
     return full.take(keep)
