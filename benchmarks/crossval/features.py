@@ -7,7 +7,6 @@ views 1.. are the augmentations of `augment` (seeded per image and view, as in t
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -17,6 +16,7 @@ import torch
 
 from engine.base.errors import EngineError
 from engine.data.manifest import read_manifest
+from engine.data.source_names import source_folders, source_names
 from engine.model.augment import AugmentConfig
 from engine.model.backbones import get_spec
 from engine.model.network import NetworkConfig, build_pooled_trunk
@@ -63,29 +63,10 @@ def prepared_rows(data_dirs: Sequence[str | Path]) -> tuple[list[str], np.ndarra
         column = frame["sha256"] if "sha256" in frame.columns else frame["abspath"]
         groups += [f"{c}:{g or p}" for g, p in zip(column, frame["abspath"])]
         collection += [c] * len(frame)
-        originals = frame["source"] if "source" in frame.columns else [""] * len(frame)
-        folders += [os.path.dirname(os.path.normpath(str(o))) if o else str(Path(data_dir).resolve()) for o in originals]
+        folders += source_folders(frame, data_dir)
     names = source_names(folders)
     sources = np.array([names[f] for f in folders], dtype=object)
     return paths, np.array(artists, dtype=object), np.array(groups, dtype=object), np.array(collection), sources
-
-
-GENERIC_FOLDERS = ("train", "test", "images", "paintings")
-
-
-def source_names(folders: Sequence[str]) -> dict[str, str]:
-    """{folder: short name}: the last path part that tells the folders apart, skipping the parts they share
-    and generic ones (../shared/artdata/train and ../shared/wikiart/train -> artdata, wikiart); the full
-    folder where short names would collide."""
-    distinct = sorted(set(folders))
-    split = [Path(f).parts for f in distinct]
-    depth = 0
-    while all(depth + 1 < len(p) for p in split) and (
-        (len(split) > 1 and len({p[-1 - depth] for p in split}) == 1) or all(p[-1 - depth] in GENERIC_FOLDERS for p in split)
-    ):
-        depth += 1
-    names = {f: p[-1 - depth] if p else f for f, p in zip(distinct, split)}
-    return names if len(set(names.values())) == len(names) else {f: f for f in distinct}
 
 
 def prepared_features(

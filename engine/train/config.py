@@ -46,6 +46,9 @@ class TrainConfig:
     # frozen mode: J heads, each trained without a J-th of the artists, score held-out pairs of every
     # training artist for calibration with the val pairs (engine.train.crossfit); 0: val pairs only
     calibration_folds: int = 3
+    # P x K sampling: draw the artists of each source (the folder `engine prepare` read them from) as often in
+    # total as those of any other source, instead of uniformly over artists (issue 28's CV: BENCHMARKS.md)
+    balance_sources: bool = False
 
     def validate(self) -> "TrainConfig":
         self.network.validate()

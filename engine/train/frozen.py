@@ -56,7 +56,8 @@ class FrozenTrainer:
     def train_epoch(self, epoch: int, progress: Progress | None = None) -> float:
         """One pass of the batch plan; each item uses a random cached view. Returns the mean loss."""
         with torch_threads(1):
-            return head_epoch(self.head, self.optimizer, self.loss_fn, self.train_feats, self.train.labels, self.config, epoch, progress)
+            return head_epoch(self.head, self.optimizer, self.loss_fn, self.train_feats, self.train.labels, self.config, epoch, progress,
+                              sources=self.train.sources)
 
     @torch.no_grad()
     def val_embeddings(self) -> np.ndarray:

@@ -26,15 +26,17 @@ SELECTIONS = ("roc_auc", "roc_auc+map_at_r")
 
 
 def head_epoch(head: nn.Module, optimizer, loss_fn, feats: torch.Tensor, labels: np.ndarray, config: TrainConfig, epoch: int,
-               progress: Progress | None = None) -> float:
-    """One pass of the epoch's batch plan over (V, N, F) features; each item uses a random view. -> mean loss."""
+               progress: Progress | None = None, *, sources=None) -> float:
+    """One pass of the epoch's batch plan over (V, N, F) features; each item uses a random view. -> mean loss.
+
+    sources (per item): what config.balance_sources balances (epoch_batches)."""
     torch.manual_seed(config.seed * 1_000 + epoch)
     rng = np.random.default_rng([config.seed, epoch, 7])
     device = feats.device
     label_tensor = torch.from_numpy(labels).to(device)
     head.train()
     losses = []
-    for batch in track(epoch_batches(config, labels, epoch=epoch), progress, f"epoch {epoch}"):
+    for batch in track(epoch_batches(config, labels, epoch=epoch, sources=sources), progress, f"epoch {epoch}"):
         idx = torch.as_tensor(batch, device=device)
         view = torch.as_tensor(rng.integers(feats.shape[0], size=len(batch)), device=device)
         loss = loss_fn(head(feats[view, idx]), label_tensor[idx])
@@ -83,7 +85,7 @@ def fit_head(
     best, history = (-np.inf, 0, copy.deepcopy(head.state_dict())), []
     with torch_threads(1):
         for epoch in range(config.epochs + 1):
-            loss = head_epoch(head, optimizer, loss_fn, train_feats, train.labels, config, epoch) if epoch else float("nan")
+            loss = head_epoch(head, optimizer, loss_fn, train_feats, train.labels, config, epoch, sources=train.sources) if epoch else float("nan")
             metrics = _val_metrics(head, val_feats, val, validator)
             score = selection_score(metrics, selection)
             history.append({"epoch": epoch, "train_loss": loss, **metrics, "score": score})

@@ -1,18 +1,10 @@
-"""The source of each painting: the folder `engine prepare` read it from, named by the part that tells folders apart."""
+"""A FeatureSet's sources: named by the folder each painting came from, or its collection index."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.crossval.features import FeatureSet, source_names
-
-
-def test_source_names_skip_shared_and_generic_folder_parts():
-    assert source_names(["/w/shared/artdata/train", "/w/shared/wikiart/train", "/w/shared/artdata/train"]) == {
-        "/w/shared/artdata/train": "artdata", "/w/shared/wikiart/train": "wikiart"}
-    assert source_names(["/w/shared/artdata/train"]) == {"/w/shared/artdata/train": "artdata"}
-    assert source_names(["/a/x", "/b/y"]) == {"/a/x": "x", "/b/y": "y"}
-    assert source_names(["/a/x", "/b/x", "/c/y"]) == {"/a/x": "/a/x", "/b/x": "/b/x", "/c/y": "/c/y"}  # x would collide
+from benchmarks.crossval.features import FeatureSet
 
 
 def test_a_feature_set_without_sources_uses_its_collection_index_and_take_keeps_sources():
