@@ -40,11 +40,13 @@ class FeatureSet:
     collection: np.ndarray
     paths: list[str]
     sources: np.ndarray | None = None
+    styles: np.ndarray | None = None  # the manifest's style ("" unknown)
 
     def take(self, idx: np.ndarray) -> "FeatureSet":
         sources = None if self.sources is None else self.sources[idx]
+        styles = None if self.styles is None else self.styles[idx]
         return FeatureSet(self.features[:, idx], self.artists[idx], self.groups[idx], self.collection[idx],
-                          [self.paths[i] for i in idx], sources)
+                          [self.paths[i] for i in idx], sources, styles)
 
     def source_labels(self) -> np.ndarray:
         """(N,) source of each painting (object array of str)."""
@@ -53,9 +55,9 @@ class FeatureSet:
         return np.array([str(c) for c in self.collection], dtype=object)
 
 
-def prepared_rows(data_dirs: Sequence[str | Path]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """All rows of the prepared sets (every split) -> (paths, artists, groups, collection index, source name)."""
-    paths, artists, groups, collection, folders = [], [], [], [], []
+def prepared_rows(data_dirs: Sequence[str | Path]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """All rows of the prepared sets (every split) -> (paths, artists, groups, collection index, source name, style)."""
+    paths, artists, groups, collection, folders, styles = [], [], [], [], [], []
     for c, data_dir in enumerate(data_dirs):
         frame = read_manifest(data_dir)
         paths += list(frame["abspath"])
@@ -64,9 +66,10 @@ def prepared_rows(data_dirs: Sequence[str | Path]) -> tuple[list[str], np.ndarra
         groups += [f"{c}:{g or p}" for g, p in zip(column, frame["abspath"])]
         collection += [c] * len(frame)
         folders += source_folders(frame, data_dir)
+        styles += [str(s) for s in frame["style"]] if "style" in frame.columns else [""] * len(frame)
     names = source_names(folders)
     sources = np.array([names[f] for f in folders], dtype=object)
-    return paths, np.array(artists, dtype=object), np.array(groups, dtype=object), np.array(collection), sources
+    return paths, np.array(artists, dtype=object), np.array(groups, dtype=object), np.array(collection), sources, np.array(styles, dtype=object)
 
 
 def prepared_features(
@@ -81,7 +84,7 @@ def prepared_features(
     """Trunk features (cached) of every readable painting of `data_dirs`; unreadable ones are dropped."""
     if not data_dirs:
         raise EngineError("cross-validation needs at least one prepared dataset (--data DIR)")
-    paths, artists, groups, collection, sources = prepared_rows(data_dirs)
+    paths, artists, groups, collection, sources, styles = prepared_rows(data_dirs)
     keys = [file_sha256(p) if Path(p).is_file() else f"missing:{p}" for p in paths]
     spec = get_spec(network.backbone)
     trunk = build_pooled_trunk(network)
@@ -92,5 +95,5 @@ def prepared_features(
         views=views, cache_dir=Path(cache_dir), pooling=pooling_id(network), device=torch.device(device),
     )
     keep = np.flatnonzero(ok)
-    full = FeatureSet(feats.numpy(), artists, groups, collection, paths, sources)
+    full = FeatureSet(feats.numpy(), artists, groups, collection, paths, sources, styles)
     return full.take(keep)

@@ -19,6 +19,7 @@ class Split:
     labels: np.ndarray  # (N,) int64 ids into TrainData.artists of that split
     groups: list[str]  # duplicate identity (manifest sha256): no val pair joins two equal groups
     sources: list[str] | None = None  # the collection each painting came from (engine.data.source_names)
+    styles: list[str] | None = None  # the manifest's style ("" unknown); the auxiliary target of style_weight
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -26,8 +27,10 @@ class Split:
     def subset(self, keep: np.ndarray) -> "Split":
         idx = np.flatnonzero(keep)
         sources = None if self.sources is None else [self.sources[i] for i in idx]
+        styles = None if self.styles is None else [self.styles[i] for i in idx]
         return Split(
-            [self.paths[i] for i in idx], [self.artists[i] for i in idx], self.labels[idx], [self.groups[i] for i in idx], sources
+            [self.paths[i] for i in idx], [self.artists[i] for i in idx], self.labels[idx], [self.groups[i] for i in idx], sources,
+            styles,
         )
 
 
@@ -57,4 +60,5 @@ def _split(rows) -> Split:
     ids = {name: k for k, name in enumerate(names)}
     groups = list(rows["sha256"]) if "sha256" in rows.columns else list(rows["abspath"])
     groups = [g or p for g, p in zip(groups, rows["abspath"])]
-    return Split(list(rows["abspath"]), artists, np.array([ids[a] for a in artists], dtype=np.int64), groups, list(rows["source_name"]))
+    return Split(list(rows["abspath"]), artists, np.array([ids[a] for a in artists], dtype=np.int64), groups, list(rows["source_name"]),
+                 [str(s) for s in rows["style"]] if "style" in rows.columns else None)
