@@ -59,9 +59,9 @@ def _configure_logging(level: int) -> None:
 
 
 def _register_commands() -> None:
-    from cli import cmd_prepare, cmd_train, cmd_evaluate, cmd_calibrate, cmd_index, cmd_query, cmd_verify, cmd_demo, cmd_serve, cmd_export
+    from cli import cmd_prepare, cmd_train, cmd_evaluate, cmd_calibrate, cmd_index, cmd_query, cmd_verify, cmd_demo, cmd_serve, cmd_export, cmd_model
 
-    for module in (cmd_prepare, cmd_train, cmd_evaluate, cmd_calibrate, cmd_index, cmd_query, cmd_verify, cmd_demo, cmd_serve, cmd_export):
+    for module in (cmd_prepare, cmd_train, cmd_evaluate, cmd_calibrate, cmd_index, cmd_query, cmd_verify, cmd_demo, cmd_serve, cmd_export, cmd_model):
         module.register(app)
 
 

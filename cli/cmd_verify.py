@@ -42,9 +42,12 @@ def verify(
         return
     _usage(a is not None and b is not None and images_dir is None and out is None and not strict,
            "pass two images A B, or --pairs PAIRS.csv --out OUT.csv [--images-dir DIR] [--strict]")
+    from engine.base.home import Home
     from engine.inference.verify import verify_pair
+    from indexer.home_model import home_model
 
-    emit(verify_pair(a, b, home=home, model=model), as_json=as_json, render=_render)
+    the_home = Home.resolve(home)  # the model of the home's index first, as query does
+    emit(verify_pair(a, b, home=home, model=home_model(the_home, model)), as_json=as_json, render=_render)
 
 
 def _usage(ok: bool, message: str) -> None:

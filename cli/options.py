@@ -19,7 +19,7 @@ DbOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as one JSON document on stdout.")]
 ModelOpt = Annotated[
     Optional[Path],
-    typer.Option("--model", help="A model.pt (or its folder); default: the home's most recently trained model (query: the model that built the index)."),
+    typer.Option("--model", help="A model.pt (or its folder); default: the model that built the home's index, else the home's most recently trained model, else the model shipped with the engine."),
 ]
 
 

@@ -19,6 +19,7 @@ from engine.base.errors import EngineError
 from engine.base.home import Home
 from engine.inference.model_cache import cached_model
 from engine.model.checkpoint import LoadedModel
+from engine.model.shipped import shipped_model
 from indexer.artefacts import model_info
 
 logger = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ def index_model(home: Home, stored: ModelInfo, model: str | os.PathLike[str] | N
 
 
 def _candidates(home: Home, stored: ModelInfo) -> list[Path]:
-    """The home's current model, then the recorded path (each once, existing files only)."""
+    """The home's current model, the recorded path, then the shipped model (each once, existing files only)."""
     paths: list[Path] = []
     try:
         paths.append(home.current_model())
@@ -49,6 +50,9 @@ def _candidates(home: Home, stored: ModelInfo) -> list[Path]:
         recorded = Path(stored.path)
         if not any(_same_file(recorded, p) for p in paths):
             paths.append(recorded)
+    shipped = shipped_model()
+    if shipped is not None and not any(_same_file(shipped, p) for p in paths):
+        paths.append(shipped)
     return paths
 
 

@@ -16,6 +16,7 @@ from db.store import CatalogStore
 from engine.inference.onnx_runtime import with_runtime
 from engine.model.checkpoint import LoadedModel, load_model
 from engine.base.home import Home
+from engine.inference.model_choice import ModelChoice, choose_model, warn_if_synthetic
 from engine.inference.forward_plan import InferencePlan
 from engine.base.progress import Progress
 from indexer.artefacts import index_file, model_info, remove_stale_temp_files, versions
@@ -25,6 +26,7 @@ from indexer.consistency import open_index
 from indexer.embed_loop import EmbedStats, embed_and_insert, insert_copies
 from indexer.failures import storage_errors
 from indexer.labelling import resolve_labels
+from indexer.index_model import index_model
 from indexer.lock import IndexLock
 from indexer.change_plan import Plan, plan_changes
 from engine.data.walk import Walk
@@ -63,11 +65,23 @@ def index_folder(
                 return check_catalog(store, folder, home=the_home, config=config)
             scan = scan_folder(folder)  # bad input fails before anything is loaded or written
             label_map = resolve_labels(scan.root, scan.files, labels)
-            lm = with_runtime(load_model(the_home.model_path(model)))  # $ENGINE_RUNTIME: torch, or onnx
-            return _index(lm, store, scan, label_map, the_home, relabel=labels is not None, prune=prune,
-                          config=config, progress=progress)
+            choice = _model_for(store, the_home, model, reindex=config.reindex)
+            lm = with_runtime(load_model(choice.path))  # $ENGINE_RUNTIME: torch, or onnx
+            warn_if_synthetic(lm, [scan.root])
+            result = _index(lm, store, scan, label_map, the_home, relabel=labels is not None, prune=prune,
+                            config=config, progress=progress)
+            return {**result, "model_used": choice.describe(lm)}
         finally:
             store.close()
+
+
+def _model_for(store: CatalogStore, home: Home, model, *, reindex: bool) -> ModelChoice:
+    """--model; else, extending an index, the model that built it (never another: bind_model refuses a mix);
+    else the home's trained model, else the shipped one."""
+    stored = None if (model is not None or reindex) else store.model_info()
+    if stored is not None and store.count():
+        return ModelChoice(index_model(home, stored).path, "index")
+    return choose_model(home, model)
 
 
 def _index(lm: LoadedModel, store: CatalogStore, scan: Walk, label_map: dict[str, Labels], home: Home, *,

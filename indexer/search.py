@@ -32,6 +32,7 @@ from indexer.config import IndexConfig
 from indexer.consistency import open_index
 from indexer.home_copy import keep_home_copy
 from indexer.index_model import index_model
+from engine.inference.model_choice import ModelChoice, warn_if_synthetic
 from engine.base.vectors import l2_normalize
 from indexer.vector_index import VectorIndex
 
@@ -66,8 +67,11 @@ def query_images(
     store = CatalogStore(the_home.catalog_url, create=False)
     try:
         lm, index = open_search(store, the_home, model, config)
-        return search_embedded(store, index, embed_queries(lm, images), images, k=k, artist=artist, style=style, date=date,
-                               attribution=resolve_calibration(lm.attribution))
+        warn_if_synthetic(lm, images)
+        found = search_embedded(store, index, embed_queries(lm, images), images, k=k, artist=artist, style=style, date=date,
+                                attribution=resolve_calibration(lm.attribution))
+        used = ModelChoice(lm.path, "option" if model is not None else "index")
+        return {**found, "model_used": used.describe(lm)}
     finally:
         store.close()
 

@@ -22,7 +22,8 @@ from engine.base.atomic import atomic_write_json
 from cli.demo.briefs import evaluate_brief, index_brief, prepare_brief, query_brief, train_brief, verify_brief
 from cli.demo.probes import Probes, build_library, data_probes, held_out_artists, synthetic_probes
 from engine.base.errors import EngineError
-from engine.base.home import CATALOG_NAME, Home
+from engine.base.home import CATALOG_NAME, DEMO_MODEL_PREFIX, Home
+from engine.data.provenance import mark_synthetic
 from engine.data.manifest import read_manifest
 from engine.base.progress import Progress
 from cli.demo.config import DemoConfig
@@ -30,7 +31,6 @@ from cli.demo.config import DemoConfig
 logger = logging.getLogger(__name__)
 
 RESULT_NAME = "demo.json"
-MODEL_PREFIX = "demo-"
 CATALOG_OWNER = "catalog-owner.json"  # in HOME/demo: the home's catalog was created by a demo
 
 
@@ -55,6 +55,9 @@ def run_demo(
     the_home = Home.resolve(home).ensure()
     _check_catalog(the_home)  # before minutes of work, not after
     work = _work_dir(workdir, the_home, data, labels)
+    if data is None:  # generated paintings: the library and probes made from them under `work` are synthetic too
+        work.mkdir(parents=True, exist_ok=True)
+        mark_synthetic(work)
     steps = _Steps()
     source = _source(steps, work, data, config, progress)
     prepared = work / "prepared"
@@ -137,8 +140,8 @@ def _train(prepared: Path, home: Home, config: DemoConfig, progress) -> dict:
         "default", backbone=config.backbone, weights="imagenet", mode="frozen",
         epochs=config.epochs, views=config.views, seed=config.seed,
     )
-    out = home.new_model_dir(MODEL_PREFIX)  # unique even for two demos started in the same second
-    return train_model(prepared, config=train_config, out=out, home=home.root, progress=progress)
+    out = home.new_model_dir(DEMO_MODEL_PREFIX)  # unique even for two demos started in the same second
+    return train_model(prepared, config=train_config, out=out, home=home.root, make_current=False, progress=progress)
 
 
 def _evaluate(model: Path, prepared: Path, work: Path, home: Home, config: DemoConfig, progress) -> dict:
@@ -167,7 +170,7 @@ def _check_catalog(home: Home) -> None:
     if not catalog.exists() or (home.root / "demo" / CATALOG_OWNER).is_file():
         return
     model_path = str((_read_json(home.index_path.with_suffix(".json")).get("model") or {}).get("path") or "")
-    if not Path(model_path).parent.name.startswith(MODEL_PREFIX):
+    if not Path(model_path).parent.name.startswith(DEMO_MODEL_PREFIX):
         raise EngineError(
             f"{home.root} already holds a catalog that `engine demo` did not make; "
             "run the demo with --home NEW_FOLDER (your catalog stays as it is)"

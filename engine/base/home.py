@@ -18,6 +18,7 @@ CATALOG_NAME = "catalog.sqlite"
 INDEX_NAME = "index.faiss"
 MODELS_DIR = "models"
 CURRENT_MODEL_FILE = "CURRENT"
+DEMO_MODEL_PREFIX = "demo-"  # models/demo-*: `engine demo`'s models, never the default for real work
 _MAX_SAME_SECOND = 1000  # model folders one home can start within one second
 
 
@@ -109,17 +110,19 @@ class Home:
         atomic_write_text(self.models_dir / CURRENT_MODEL_FILE, str(Path(model_path).resolve()) + "\n")
 
     def current_model(self) -> Path:
-        """The default model.pt; a clear error when none was trained into this home."""
+        """The default model.pt: the one recorded by the last `engine train`, else the newest one (never a demo's,
+        DEMO_MODEL_PREFIX); a clear error when none was trained into this home."""
         pointer = self.models_dir / CURRENT_MODEL_FILE
         if pointer.is_file():
             path = Path(pointer.read_text(encoding="utf-8").strip())
-            if path.is_file():
+            if path.is_file() and not path.parent.name.startswith(DEMO_MODEL_PREFIX):
                 return path
-        candidates = sorted(self.models_dir.glob("*/model.pt"), key=lambda p: p.stat().st_mtime)
+        candidates = sorted((p for p in self.models_dir.glob("*/model.pt") if not p.parent.name.startswith(DEMO_MODEL_PREFIX)),
+                            key=lambda p: p.stat().st_mtime)
         if candidates:
             return candidates[-1]
         raise EngineError(
-            f"no model in {self.models_dir}; run `engine train DATA_DIR --home {self.root}` or pass --model PATH"
+            f"no trained model in {self.models_dir}; run `engine train DATA_DIR --home {self.root}` or pass --model PATH"
         )
 
     def model_path(self, model: str | os.PathLike[str] | None) -> Path:

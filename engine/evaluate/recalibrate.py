@@ -22,6 +22,8 @@ from engine.evaluate.runner import calibrate_one, open_run
 from engine.metrics.pair_sampling import draw_pairs
 from engine.metrics.verification import verification_metrics
 
+from engine.model.shipped import is_shipped
+
 logger = logging.getLogger(__name__)
 
 STORED_METRICS = ("roc_auc", "accuracy", "eer", "average_precision")
@@ -34,6 +36,9 @@ def calibrate_model(
     if pairs < 2:
         raise EngineError(f"--pairs {pairs} is too small; ask for at least 2 (e.g. 2000)")
     run = open_run(model, data, home, "val", pairs, dataclasses.replace(config, baseline=False), progress)
+    if is_shipped(run.model_path):
+        raise EngineError(f"{run.model_path} is the model shipped with the engine and stays as it is; copy it and "
+                          "pass --model COPY, or train your own with `engine train`")
     if not run.same_dataset:
         raise EngineError(f"{run.data_dir} is not the dataset {run.model_path} was trained on ({run.trained_on}): "
                           "its val artists may be ones the model trained on; calibrate on the model's own dataset")

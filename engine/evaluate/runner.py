@@ -31,6 +31,7 @@ from engine.calibrate.fit import Calibrated, calibrate
 from engine.metrics.pair_sampling import Pairs, draw_pairs
 from engine.evaluate.model_scores import score_model
 from engine.base.home import Home
+from engine.inference.model_choice import choose_model
 from engine.data.manifest import read_manifest
 from engine.base.versions import library_versions
 
@@ -94,7 +95,7 @@ def evaluate_model(
 
 def open_run(model, data, home, split, pairs, config, progress) -> _Run:
     """The model (loaded), the dataset it is evaluated on, and whether that is the dataset it was trained on."""
-    model_path = Home.resolve(home).model_path(model)
+    model_path = choose_model(Home.resolve(home), model).path  # --model, the home's trained model, else the shipped one
     lm = data_io.load_trained(model_path, device=config.device)
     trained_on = _trained_on(lm)
     if data is None and trained_on is None:

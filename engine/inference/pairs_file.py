@@ -30,6 +30,7 @@ from engine.base.vectors import cosine_rows, l2_normalize
 from engine.calibrate.platt import PairCalibration
 from engine.inference.embedding import embed_paths
 from engine.inference.model_cache import cached_model
+from engine.inference.model_choice import choose_model
 from engine.inference.pairs_csv import BadRows, pyarrow_modules, read_pair_chunks
 from engine.inference.forward_plan import choose_plan
 from engine.inference.verify import require_calibrated
@@ -77,7 +78,7 @@ def score_pairs(
     """Write OUT (index,sameArtist) for PAIRS; returns a summary (counts, prior, unreadable images, bad rows, rates)."""
     pairs, out = Path(pairs), Path(out)
     folder = Path(images_dir) if images_dir is not None else pairs.parent
-    lm = cached_model(Home.resolve(home).model_path(model))
+    lm = cached_model(choose_model(Home.resolve(home), model).path)
     require_calibrated(lm)
     start = time.perf_counter()
     names, n_rows, bad = _distinct_names(pairs, config)

@@ -17,6 +17,7 @@ import numpy as np
 
 from engine.model.checkpoint import LoadedModel
 from engine.inference.model_cache import cached_model
+from engine.inference.model_choice import ModelChoice, choose_model, warn_if_synthetic
 from engine.inference.embedding import embed_image
 from engine.inference.forward_plan import small_job_plan
 from engine.base.runtime import torch_threads
@@ -30,14 +31,19 @@ def verify_pair(
     b: str | os.PathLike[str],
     *,
     home: str | os.PathLike[str] | None = None,
-    model: str | os.PathLike[str] | None = None,
+    model: str | os.PathLike[str] | ModelChoice | None = None,
 ) -> dict:
-    """{"similarity", "probability", "same_artist", "threshold"} for images `a` and `b`."""
-    lm = cached_model(Home.resolve(home).model_path(model))
+    """{"similarity", "probability", "same_artist", "threshold", "model", "model_used"} for images `a` and `b`.
+
+    `model`: a model file, else the home's trained model, else the shipped one (engine.inference.model_choice);
+    or a ModelChoice made by the caller (the CLI's puts the model of the home's index first: indexer.home_model)."""
+    choice = model if isinstance(model, ModelChoice) else choose_model(Home.resolve(home), model)
+    lm = cached_model(choice.path)
     require_calibrated(lm)
+    warn_if_synthetic(lm, [a, b])
     with torch_threads(small_job_plan(2, lm.device).threads):  # two single-image forwards: one thread each
         u, v = _embed(lm, a), _embed(lm, b)
-    return verdict(lm, u, v)
+    return {**verdict(lm, u, v), "model_used": choice.describe(lm)}
 
 
 def verdict(lm: LoadedModel, u: np.ndarray, v: np.ndarray) -> dict:

@@ -25,13 +25,16 @@ from engine.calibrate.platt import PairCalibration
 from engine.model.backbones import get_spec
 from engine.base.config import from_plain, to_plain
 from engine.base.errors import EngineError
-from engine.model.network import NetworkConfig, PooledFeatures, build_network
+from engine.model.network import NetworkConfig, PooledFeatures, build_network, build_pooled_trunk
 from engine.base.versions import library_versions
 
 logger = logging.getLogger(__name__)
 
 FORMAT = "artwork-engine-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # the newest this engine reads
+FULL_FORMAT_VERSION = 1  # every weight in the file
+COMPACT_FORMAT_VERSION = 2  # engine.model.compact: the trunk comes from its package
+TRUNK_PREFIX = "trunk."
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class LoadedModel:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     preprocessing: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
+    trained_on: dict | None = None  # engine.data.provenance.training_provenance; None in models saved before it
 
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
@@ -85,13 +89,14 @@ def save_checkpoint(
     threshold: float | None = None,
     calibration: dict | None = None,
     attribution: dict | None = None,
+    trained_on: dict | None = None,
 ) -> str:
-    """Write model.pt atomically; returns the fingerprint."""
+    """Write model.pt atomically; returns the fingerprint. `trained_on`: engine.data.provenance's record."""
     state = {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()}
     spec = get_spec(network.backbone)
     payload = {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": FULL_FORMAT_VERSION,
         "state_dict": state,
         "network": to_plain(network),
         "config": to_plain(config) if config is not None else {},
@@ -104,6 +109,7 @@ def save_checkpoint(
         "calibration": to_plain(calibration),
         "attribution": to_plain(attribution),
         "metrics": to_plain(metrics or {}),
+        "trained_on": to_plain(trained_on),
         "fingerprint": fingerprint(state),
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
@@ -142,11 +148,13 @@ def load_model(path: str | Path, *, device: str | torch.device | None = None) ->
     """Load and validate a trained model.pt; the model is in eval mode on `device`."""
     path = model_file(path)
     data = read_checkpoint(path)
-    network = _network_config(data, path)
+    network = network_config(data, path)
     model = build_network(network, pretrained=False)
     state = data.get("state_dict")
     if not isinstance(state, dict):
         raise EngineError(f"{path} has no weights; re-train with `engine train`")
+    if data.get("trunk_source"):  # a compact file (engine.model.compact): the trunk comes from its package
+        state = restore_state(data, network, path)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
@@ -158,6 +166,22 @@ def load_model(path: str | Path, *, device: str | torch.device | None = None) ->
     return _loaded(model, data, network, path=path, device=resolve_device(device))
 
 
+def restore_state(data: dict, network: NetworkConfig, path) -> dict[str, torch.Tensor]:
+    """The full float32 state of a compact checkpoint: the package's trunk + the stored head."""
+    package = package_trunk(network)
+    expected = (data.get("trunk_source") or {}).get("fingerprint")
+    if fingerprint(package) != expected:
+        raise EngineError(f"{path}: the installed {network.backbone} weights are not the ones this model was made with "
+                          f"(made with {(data['trunk_source'].get('versions') or {})}); reinstall those package versions")
+    head = {k: v.float() if v.is_floating_point() else v for k, v in data["state_dict"].items()}
+    return {**{TRUNK_PREFIX + k: v for k, v in package.items()}, **head}
+
+
+def package_trunk(network: NetworkConfig) -> dict[str, torch.Tensor]:
+    """The pooled trunk's ImageNet state, as its backbone package gives it."""
+    return {k: v.detach().clone() for k, v in build_pooled_trunk(network, pretrained=True).state_dict().items()}
+
+
 def _require_finite(state: dict, path: Path) -> None:
     """Refuse weights holding NaN or infinity (a diverged run, or a file edited with its fingerprint
     recomputed): every embedding would be NaN, and nothing downstream could use the model."""
@@ -167,7 +191,7 @@ def _require_finite(state: dict, path: Path) -> None:
         raise EngineError(f"{path}: weights hold NaN or infinite values ({bad[0]}{more}); re-train or restore the file")
 
 
-def _network_config(data: dict, path: Path) -> NetworkConfig:
+def network_config(data: dict, path: Path) -> NetworkConfig:
     try:
         # records written before pooling/input_norm existed used the plain global pool and no input norm
         network = from_plain(NetworkConfig, {"pooling": "avg", "input_norm": False, **data["network"]}).validate()
@@ -200,6 +224,7 @@ def _loaded(model: nn.Module, data: dict, network: NetworkConfig, *, path: Path,
         device=device,
         preprocessing=preprocessing,
         metrics=data.get("metrics") or {},
+        trained_on=data.get("trained_on"),
     )
 
 

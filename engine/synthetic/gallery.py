@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 import engine
+from engine.data.provenance import mark_synthetic
 from engine.base.atomic import atomic_save, atomic_write_json
 from engine.base.errors import EngineError
 from engine.base.progress import Progress, track
@@ -63,6 +64,7 @@ def generate_gallery(
         for style in track(styles, progress, "painting synthetic artists"):
             _paint_artist(tmp / style.name, style, config)
         atomic_write_json(tmp / GALLERY_FILE, _record(config, styles))
+        mark_synthetic(tmp)
         _swap_in(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -33,6 +33,7 @@ from engine.train.log import LAST_NAME, load_last, save_last, write_metrics
 from engine.train.steps import set_seed
 from engine.train.head_fit import selection_score
 from engine.base.versions import library_versions
+from engine.data.provenance import training_provenance
 from engine.base.runtime import restores_torch_threads
 
 __all__ = ["TrainConfig", "make_config", "reference_config", "train_model"]
@@ -53,9 +54,12 @@ def train_model(
     out: str | Path | None = None,
     home: str | Path | None = None,
     resume: bool = False,
+    make_current: bool = True,
     progress: Progress | None = None,
 ) -> dict:
     """Train on DATA_DIR (a `prepare` output); returns the summary (includes "model_path").
+
+    `make_current`: the model becomes the home's default (`engine demo` keeps its models out of that).
 
     Under torchrun every rank calls this: DDP over the ranks, rank 0 alone validates and writes
     (engine.train.distributed); every rank returns rank 0's summary with its own "rank".
@@ -66,16 +70,18 @@ def train_model(
     if ranks.distributed and config.mode != "finetune":
         raise EngineError("under torchrun pass --mode finetune (frozen mode trains only the head, in seconds, on one process)")
     with process_group(config.device) as ranks:
-        return _train(data_dir, config, ranks, out=out, home=home, resume=resume,
+        return _train(data_dir, config, ranks, out=out, home=home, resume=resume, make_current=make_current,
                       progress=progress if ranks.is_main else None, started=started)
 
 
-def _train(data_dir, config: TrainConfig, ranks: Ranks, *, out, home, resume: bool, progress, started: float) -> dict:
+def _train(data_dir, config: TrainConfig, ranks: Ranks, *, out, home, resume: bool, make_current: bool, progress,
+           started: float) -> dict:
     torch.set_num_threads(config.threads)
     set_seed(config.seed)
     data = load_train_data(data_dir)
     the_home = Home.resolve(home)
-    record = {"config": to_plain(config), "data_dir": str(data.data_dir.resolve()), "versions": library_versions()}
+    record = {"config": to_plain(config), "data_dir": str(data.data_dir.resolve()), "versions": library_versions(),
+              "trained_on": training_provenance(data.data_dir)}
     out_dir = from_main(lambda: _claim_out_dir(out, the_home, record, resume=resume))
     state = _resume_state(out_dir, record["config"]) if resume else None
 
@@ -94,7 +100,8 @@ def _train(data_dir, config: TrainConfig, ranks: Ranks, *, out, home, resume: bo
     final = weights_in_sync(trainer.model)
     if ranks.is_main:
         run.crossfit_calibration()
-        the_home.set_current_model(out_dir / MODEL_NAME)
+        if make_current:
+            the_home.set_current_model(out_dir / MODEL_NAME)
     summary = from_main(lambda: run.summary(time.perf_counter() - started))
     return {**summary, "final_fingerprint": final, "rank": ranks.rank, "world_size": ranks.world_size}
 
@@ -235,6 +242,7 @@ class _Run:
             self.out_dir / MODEL_NAME, model=self.trainer.model, network=self.config.network,
             config={**self.record["config"], "data_dir": self.record["data_dir"]},
             metrics=metrics, threshold=threshold, calibration=calibration, attribution=attribution.to_dict(),
+            trained_on=self.record["trained_on"],
         )
         self.best = {"epoch": epoch, "val_roc_auc": float(row["val_roc_auc"]), "score": float(row["score"]), "threshold": threshold,
                      "calibration": calibration, "fingerprint": fingerprint, "val_triplet_accuracy": row["val_triplet_accuracy"]}

@@ -43,13 +43,14 @@ def test_check_json(tmp_path, model, capsys):
     assert "consistent" in capsys.readouterr().out
 
 
-def test_failures_are_one_line_and_exit_1(tmp_path, model, capsys):
+def test_failures_are_one_line_and_exit_1(tmp_path, model, capsys, monkeypatch):
+    monkeypatch.setattr("engine.model.shipped.SHIPPED_MODEL", tmp_path / "no-shipped-model.pt")  # a build without it
     assert main(["index", str(tmp_path / "nope"), "--home", str(tmp_path / "h"), "--model", str(model), "--json"]) == 1
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.count("\n") == 1 and "folder not found" in captured.err
     (tmp_path / "art").mkdir()
     assert main(["index", str(tmp_path / "art"), "--home", str(tmp_path / "h")]) == 1
-    assert "no model in" in capsys.readouterr().err
+    assert "no trained model in" in capsys.readouterr().err
 
 
 def test_wrong_usage_is_exit_2(tmp_path, capsys):

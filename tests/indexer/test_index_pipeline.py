@@ -115,8 +115,9 @@ def test_concurrent_indexer_is_refused(art, home, tiny_model):
             _index(art, home, tiny_model)
 
 
-def test_missing_model_and_folder_are_one_line_errors(art, home, tmp_path, tiny_model):
-    with pytest.raises(EngineError, match="no model in"):
+def test_missing_model_and_folder_are_one_line_errors(art, home, tmp_path, tiny_model, monkeypatch):
+    monkeypatch.setattr("engine.model.shipped.SHIPPED_MODEL", tmp_path / "no-shipped-model.pt")  # a build without it
+    with pytest.raises(EngineError, match="no trained model in"):
         index_folder(art, home=home)
     with pytest.raises(EngineError, match="model not found"):
         _index(art, home, tmp_path / "nope.pt")
