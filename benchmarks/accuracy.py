@@ -47,6 +47,8 @@ def parse(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", nargs="+", required=True, help="prepared sets; the first gives the test folds")
     p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--max-folds", type=int, default=None,
+                   help="run only the first N of the --folds folds (a partial CV when time is short; the run key says so)")
     p.add_argument("--val-fraction", type=float, default=0.15, help="inner val artists: share of the non-test artists")
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--recipe", nargs="+", default=["trunk", "default"], choices=sorted(RECIPES))
@@ -115,11 +117,12 @@ def run(args) -> dict:
                 data.artists, sources, train_source=a, test_source=b, config=config, seed=seed)], **common)
             runs.update({f"{name} transfer {a}->{b}": ({"transfer": [a, b]}, r) for name, r in rows.items()})
     else:
-        folds = (lambda seed: make_folds(data.artists, pool, config=config, seed=seed, strata=sources)) if args.pool == "sources" else None
+        strata = sources if args.pool == "sources" else None
+        folds = lambda seed: make_folds(data.artists, pool, config=config, seed=seed, strata=strata)[:args.max_folds]  # noqa: E731
         rows = cross_validate(data, recipes, test_pool=pool, folds=folds, by_source=args.pool == "sources", **common)
         runs = {name: ({}, r) for name, r in rows.items()}
     return {
-        "data": [str(Path(d)) for d in args.data], "pool": args.pool, "folds": args.folds, "seeds": args.seeds,
+        "data": [str(Path(d)) for d in args.data], "pool": args.pool, "folds": args.folds, "max_folds": args.max_folds, "seeds": args.seeds,
         "tta": args.tta, "backbone": args.backbone, "pooling": args.pooling,
         "artists": int(len(set(data.artists.tolist()))), "paintings": int(len(data.artists)),
         "test_artists": int(len(set(data.artists[pool].tolist()))),
@@ -146,6 +149,7 @@ def _transfer_pair(text: str) -> tuple[str, str]:
 def run_key(args, name: str) -> str:
     extra = ("+extra" if args.extra_role == "train" else "+extra-as-val") if len(args.data) > 1 else ""
     fold_parts = [] if " transfer " in name else [f"pool={args.pool}{extra}", f"k={args.folds}"]
+    fold_parts += [f"first {args.max_folds} folds"] if args.max_folds and fold_parts and args.max_folds < args.folds else []
     parts = [name, *fold_parts, f"seeds={len(args.seeds)}"]
     parts += ["tta"] if args.tta else []
     parts += [args.backbone] if args.backbone != "efficientnet_lite0" else []
