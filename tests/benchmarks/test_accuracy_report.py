@@ -39,3 +39,22 @@ def test_write_replaces_only_the_marked_block_and_records_the_command(tmp_path):
     assert accuracy_report.main([str(results), "--by-source", "--runs", "nope"]) == 2
     (tmp_path / "plain.md").write_text("no block")
     assert accuracy_report.main([str(results), "--by-source", "--runs", "k", "--write", str(tmp_path / "plain.md")]) == 2
+
+
+def test_the_docs_per_source_tables_are_what_the_stored_results_generate():
+    """README.md and BENCHMARKS.md quote the generated table (not typed): re-running the recorded command matches."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    repo = Path(accuracy_report.__file__).resolve().parents[1]
+    runs = json.loads((repo / "benchmarks" / "results" / "accuracy.json").read_text())["runs"]
+    for doc in ("README.md", "BENCHMARKS.md"):
+        text = (repo / doc).read_text()
+        made_by = re.search(r"<!-- made by: python benchmarks/accuracy_report.py (.*?) --write \S+ -->\n\n(.*?)\n\n" + re.escape(accuracy_report.END), text, re.S)
+        if made_by is None:
+            continue  # no generated block yet
+        args = shlex.split(made_by.group(1))
+        keys = args[args.index("--runs") + 1: args.index("--names")] if "--names" in args else args[args.index("--runs") + 1:]
+        names = args[args.index("--names") + 1:] if "--names" in args else None
+        assert made_by.group(2) == accuracy_report.by_source_markdown(runs, keys, names), doc
