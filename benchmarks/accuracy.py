@@ -3,7 +3,14 @@
     .venv/bin/python benchmarks/accuracy.py --data /tmp/prep_art [/tmp/prep_wiki] --recipe trunk default
 
 The first --data set gives the test folds (its artists are cut into --folds groups); further sets
-add painters to the training side of every fold (--pool all: folds over every painter instead).
+add painters to the training side of every fold (--pool all: folds over every painter instead;
+--pool sources: over every painter, each source's painters cut into the folds on their own, and every
+metric also reported per source and as the mean of the sources, the selection criterion:
+
+    .venv/bin/python benchmarks/accuracy.py --data /tmp/prep_union --pool sources --pooling gram --recipe trunk new_default
+
+A source is the folder `engine prepare` read a painting from (the manifest's `source` column: artdata,
+wikiart). --transfer A:B instead trains on source A alone and tests on every painter of source B.
 Trunk features of each view are computed once into --cache and reused by every fold, seed and
 recipe. Each run is stored under its own key in --out (other runs are kept), so the BENCHMARKS
 "Accuracy" table can be rebuilt from the file.
@@ -28,7 +35,7 @@ if str(REPO) not in sys.path:
 import numpy as np  # noqa: E402
 
 from benchmarks.accuracy_recipes import RECIPES, needed_views  # noqa: E402
-from benchmarks.crossval.harness import METRICS, CrossValConfig, cross_validate, summarise  # noqa: E402
+from benchmarks.crossval.harness import METRICS, CrossValConfig, cross_validate, make_folds, summarise, transfer_fold  # noqa: E402
 from benchmarks.crossval.features import FeatureSet, HFLIP, prepared_features  # noqa: E402
 from engine.model.augment import AugmentConfig  # noqa: E402
 from engine.model.network import NetworkConfig  # noqa: E402
@@ -40,10 +47,15 @@ def parse(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", nargs="+", required=True, help="prepared sets; the first gives the test folds")
     p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--max-folds", type=int, default=None,
+                   help="run only the first N of the --folds folds (a partial CV when time is short; the run key says so)")
     p.add_argument("--val-fraction", type=float, default=0.15, help="inner val artists: share of the non-test artists")
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--recipe", nargs="+", default=["trunk", "default"], choices=sorted(RECIPES))
-    p.add_argument("--pool", choices=("first", "all"), default="first", help="artists the test folds are drawn from")
+    p.add_argument("--pool", choices=("first", "all", "sources"), default="first",
+                   help="artists the test folds are drawn from (sources: all, stratified and scored by source)")
+    p.add_argument("--transfer", nargs="+", metavar="A:B", default=[],
+                   help="instead of K folds: train on source A alone, test on source B (one run per pair)")
     p.add_argument("--extra-role", choices=("train", "val"), default="train", help="further --data sets train, or join the inner val")
     p.add_argument("--tta", action="store_true", help="average the embeddings of the image and its mirror image")
     p.add_argument("--backbone", default="efficientnet_lite0")
@@ -90,31 +102,55 @@ def run(args) -> dict:
     network = NetworkConfig(backbone=args.backbone, pooling=args.pooling)
     data = load(args, network)
     feature_seconds = time.perf_counter() - started
-    pool = np.ones(len(data.artists), bool) if args.pool == "all" else data.collection == 0
+    pool = np.ones(len(data.artists), bool) if args.pool != "first" else data.collection == 0
     recipes = [RECIPES[name](network) for name in args.recipe]
     for name in args.recipe:
         needed_views(name, data.features.shape[0])
     config = CrossValConfig(folds=args.folds, inner_val_fraction=args.val_fraction, extra_role=args.extra_role)
-    fold_seconds: dict[str, float] = {}
-    rows = cross_validate(
-        data, recipes, test_pool=pool, config=config, seeds=args.seeds,
-        eval_views=(0, 2) if args.tta else (0,), extra=open_set_extra(),
-        on_row=lambda name, row: logging.info("%s seed %d fold %d: AUC %.4f p@1 %.4f MAP@R %.4f", name, row["seed"], row["fold"], row["roc_auc"], row["precision_at_1"], row["map_at_r"]),
-    )
+    sources = data.source_labels()
+    common = dict(config=config, seeds=args.seeds, eval_views=(0, 2) if args.tta else (0,), extra=open_set_extra(), on_row=_log_row)
+    if args.transfer:
+        runs = {}
+        for pair in args.transfer:
+            a, b = _transfer_pair(pair)
+            rows = cross_validate(data, recipes, folds=lambda seed: [transfer_fold(
+                data.artists, sources, train_source=a, test_source=b, config=config, seed=seed)], **common)
+            runs.update({f"{name} transfer {a}->{b}": ({"transfer": [a, b]}, r) for name, r in rows.items()})
+    else:
+        strata = sources if args.pool == "sources" else None
+        folds = lambda seed: make_folds(data.artists, pool, config=config, seed=seed, strata=strata)[:args.max_folds]  # noqa: E731
+        rows = cross_validate(data, recipes, test_pool=pool, folds=folds, by_source=args.pool == "sources", **common)
+        runs = {name: ({}, r) for name, r in rows.items()}
     return {
-        "data": [str(Path(d)) for d in args.data], "pool": args.pool, "folds": args.folds, "seeds": args.seeds,
+        "data": [str(Path(d)) for d in args.data], "pool": args.pool, "folds": args.folds, "max_folds": args.max_folds, "seeds": args.seeds,
         "tta": args.tta, "backbone": args.backbone, "pooling": args.pooling,
         "artists": int(len(set(data.artists.tolist()))), "paintings": int(len(data.artists)),
         "test_artists": int(len(set(data.artists[pool].tolist()))),
+        "sources": {s: int(len(set(data.artists[sources == s].tolist()))) for s in sorted(set(sources.tolist()))},
         "feature_seconds": feature_seconds, "seconds": time.perf_counter() - started,
-        "recipes": {name: {"summary": summarise(r), "rows": r} for name, r in rows.items()},
+        "transfer": bool(args.transfer), "finished": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "recipes": {name: {**meta, "summary": summarise(r), "rows": r} for name, (meta, r) in runs.items()},
         "command": "python benchmarks/accuracy.py " + " ".join(sys.argv[1:]),
     }
 
 
+def _log_row(name: str, row: dict) -> None:
+    logging.info("%s seed %d fold %d: AUC %.4f p@1 %.4f MAP@R %.4f%s", name, row["seed"], row["fold"], row["roc_auc"],
+                 row["precision_at_1"], row["map_at_r"], f" (source mean AUC {row['mean/roc_auc']:.4f})" if "mean/roc_auc" in row else "")
+
+
+def _transfer_pair(text: str) -> tuple[str, str]:
+    a, sep, b = text.partition(":")
+    if not sep or not a or not b:
+        raise SystemExit(f"--transfer takes TRAIN_SOURCE:TEST_SOURCE, got {text!r}")
+    return a, b
+
+
 def run_key(args, name: str) -> str:
     extra = ("+extra" if args.extra_role == "train" else "+extra-as-val") if len(args.data) > 1 else ""
-    parts = [name, f"pool={args.pool}{extra}", f"k={args.folds}", f"seeds={len(args.seeds)}"]
+    fold_parts = [] if " transfer " in name else [f"pool={args.pool}{extra}", f"k={args.folds}"]
+    fold_parts += [f"first {args.max_folds} folds"] if args.max_folds and fold_parts and args.max_folds < args.folds else []
+    parts = [name, *fold_parts, f"seeds={len(args.seeds)}"]
     parts += ["tta"] if args.tta else []
     parts += [args.backbone] if args.backbone != "efficientnet_lite0" else []
     parts += [args.pooling] if args.pooling != "multiscale" else []
@@ -127,7 +163,8 @@ def save(args, result: dict) -> None:
     stored = json.loads(out.read_text()) if out.is_file() else {"runs": {}}
     for name, block in result["recipes"].items():
         meta = {k: v for k, v in result.items() if k != "recipes"}
-        stored["runs"][run_key(args, name)] = {"recipe": name, **meta, **block}
+        recipe = name.split(" transfer ")[0]
+        stored["runs"][run_key(args, name)] = {"recipe": recipe, **meta, **block}
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     tmp.write_text(json.dumps(stored, indent=1))
@@ -135,12 +172,16 @@ def save(args, result: dict) -> None:
 
 
 def print_table(result: dict) -> None:
-    columns = list(METRICS) + [c for c in EXTRA_COLUMNS if any(c in b["summary"] for b in result["recipes"].values())]
-    print("recipe".ljust(22) + "".join(c[:14].rjust(16) for c in columns))
+    """One line per recipe; with --pool sources also one per source and the source mean."""
+    prefixes = [""] + [f"{s}/" for s in result["sources"]] + ["mean/"] if result["pool"] == "sources" and not result.get("transfer") else [""]
+    summaries = [b["summary"] for b in result["recipes"].values()]
+    columns = list(METRICS) + [c for c in EXTRA_COLUMNS if any(c in s for s in summaries)]
+    print("recipe".ljust(30) + "".join(c[:14].rjust(16) for c in columns))
     for name, block in result["recipes"].items():
         s = block["summary"]
-        cells = [f"{s[c]['mean']:.3f}±{s[c]['sd']:.3f}" if c in s else "-" for c in columns]
-        print(name.ljust(22) + "".join(cell.rjust(16) for cell in cells))
+        for prefix in prefixes:
+            cells = [f"{s[prefix + c]['mean']:.3f}±{s[prefix + c]['sd']:.3f}" if prefix + c in s else "-" for c in columns]
+            print(f"{name} {prefix.rstrip('/')}".ljust(30) + "".join(cell.rjust(16) for cell in cells))
 
 
 def main(argv=None) -> None:

@@ -66,6 +66,14 @@ RECIPES = {
     # the same, calibrated on the inner val pairs alone (before cross-fitted calibration)
     "new_default_valcal": lambda n: HeadRecipe("new_default_valcal", TrainConfig(
         network=replace(NetworkConfig(), backbone=n.backbone, pooling=n.pooling), calibration_folds=0)),
+    # issue 28: the default with the sources balanced in the P x K sampler (each source's artists drawn as often in total)
+    "new_default_balanced": lambda n: HeadRecipe("new_default_balanced", TrainConfig(
+        network=replace(NetworkConfig(), backbone=n.backbone, pooling=n.pooling), balance_sources=True)),
+    # issue 28: the default with an auxiliary cross-entropy over the painting's style (weight 0.5, 0.1)
+    "new_default_style05": lambda n: HeadRecipe("new_default_style05", TrainConfig(
+        network=replace(NetworkConfig(), backbone=n.backbone, pooling=n.pooling), style_weight=0.5)),
+    "new_default_style01": lambda n: HeadRecipe("new_default_style01", TrainConfig(
+        network=replace(NetworkConfig(), backbone=n.backbone, pooling=n.pooling), style_weight=0.1)),
     "mix_trunk_new_default": lambda n: MixRecipe("mix_trunk_new_default", (
         TrunkRecipe("t", standardize=True, power=0.5),
         HeadRecipe("d", TrainConfig(network=replace(NetworkConfig(), backbone=n.backbone, pooling=n.pooling))))),

@@ -1,12 +1,20 @@
 """Markdown table (mean ± sd over folds x seeds) of the runs stored by benchmarks/accuracy.py.
 
     .venv/bin/python benchmarks/accuracy_report.py [benchmarks/results/accuracy.json] [--runs KEY ...]
+    .venv/bin/python benchmarks/accuracy_report.py --by-source --runs KEY ... --names NAME ... [--write README.md]
+
+--by-source: one row per run and source (each source's test painters, then the mean of the sources, the
+selection criterion) for runs of `accuracy.py --pool sources`. --write FILE replaces the block between
+`<!-- accuracy-by-source -->` and `<!-- /accuracy-by-source -->` in FILE with the table and the command
+that made it (the README's results table is generated, not typed).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
+import sys
 from pathlib import Path
 
 COLUMNS = [
@@ -15,6 +23,12 @@ COLUMNS = [
     ("map_at_r", "MAP@R"), ("ece", "ECE"), ("ece_over_folds", "ECE over all folds"),
     ("known_correct", "open-set known"), ("unknown_correct", "open-set unknown"), ("open_set_auroc", "open-set AUROC"), ("open_set_ece", "open-set ECE"),
 ]
+SOURCE_COLUMNS = [
+    ("roc_auc", "ROC-AUC"), ("accuracy", "acc"), ("top1", "top-1 (10-NN)"), ("precision_at_1", "P@1"), ("map_at_r", "MAP@R"),
+    ("ece", "ECE per fold"), ("known_correct", "open-set known"), ("unknown_correct", "open-set unknown"),
+    ("open_set_auroc", "open-set AUROC"),
+]
+BEGIN, END = "<!-- accuracy-by-source -->", "<!-- /accuracy-by-source -->"
 
 
 def cell(summary: dict, key: str) -> str:
@@ -33,14 +47,72 @@ def markdown(runs: dict, keys: list[str] | None = None) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
+def run_sources(run: dict) -> list[str]:
+    """The column prefixes of a --pool sources run: each source in sorted order, then "mean"."""
+    return sorted(run.get("sources", {})) + ["mean"]
+
+
+def by_source_markdown(runs: dict, keys: list[str], names: list[str] | None = None) -> str:
+    """One row per (run, source) and per run the mean of its sources; `names` label the runs (default: their keys)."""
+    names = names or keys
+    if len(names) != len(keys):
+        raise ValueError(f"{len(names)} names for {len(keys)} runs")
+    head = "| model | painters | folds | " + " | ".join(label for _, label in SOURCE_COLUMNS) + " |"
+    lines = [head, "|" + "---|" * (len(SOURCE_COLUMNS) + 3)]
+    for key, name in zip(keys, names):
+        run = runs[key]
+        summary = run["summary"]
+        folds = summary.get("roc_auc", {}).get("n", "-")
+        for source in run_sources(run):
+            label = "**source mean**" if source == "mean" else f"{source} ({run['sources'][source]})"
+            cells = " | ".join(cell(summary, f"{source}/{c}") for c, _ in SOURCE_COLUMNS)
+            lines.append(f"| {name} | {label} | {folds} | {cells} |")
+    return "\n".join(lines)
+
+
+def replace_block(text: str, table: str, command: str) -> str:
+    """`text` with the block between BEGIN and END replaced by the command and the table."""
+    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.S)
+    if not pattern.search(text):
+        raise ValueError(f"no {BEGIN} ... {END} block to replace")
+    block = f"{BEGIN}\n<!-- made by: {command} -->\n\n{table}\n\n{END}"
+    return pattern.sub(lambda _: block, text, count=1)
+
+
+def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("path", nargs="?", default=str(Path(__file__).resolve().parent / "results" / "accuracy.json"))
     p.add_argument("--runs", nargs="*", help="run keys in this order (default: all)")
-    args = p.parse_args()
+    p.add_argument("--by-source", action="store_true", help="rows per source and the source mean (--pool sources runs)")
+    p.add_argument("--names", nargs="*", help="with --by-source: a label per run (default: the run keys)")
+    p.add_argument("--write", help="with --by-source: replace the table block in this file instead of printing")
+    args = p.parse_args(argv)
     runs = json.loads(Path(args.path).read_text())["runs"]
-    print(markdown(runs, args.runs))
+    missing = [k for k in args.runs or [] if k not in runs]
+    if missing:
+        print(f"error: no stored run {missing[0]!r} in {args.path}", file=sys.stderr)
+        return 2
+    if not args.by_source:
+        print(markdown(runs, args.runs))
+        return 0
+    try:
+        table = by_source_markdown(runs, args.runs or list(runs), args.names)
+    except (ValueError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not args.write:
+        print(table)
+        return 0
+    target = Path(args.write)
+    command = "python benchmarks/accuracy_report.py --by-source --runs " + " ".join(f'"{k}"' for k in args.runs or runs)
+    command += (" --names " + " ".join(f'"{n}"' for n in args.names)) if args.names else ""
+    try:
+        target.write_text(replace_block(target.read_text(), table, command + f" --write {target.name}"))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -37,6 +37,8 @@ def train(
     views: Annotated[Optional[int], typer.Option("--views", help="Frozen mode: cached views per training image (1 clean + augmented ones; default 2).")] = None,
     max_steps_per_epoch: Annotated[Optional[int], typer.Option("--max-steps-per-epoch", help="Cap the batches per epoch (for quick CPU runs).")] = None,
     calibration_folds: Annotated[Optional[int], typer.Option("--calibration-folds", help="Frozen mode: J heads, each trained without a J-th of the training artists, score held-out pairs of all of them; the threshold and probability calibration are fit on those and the val pairs together (default 3; 0: val pairs only).")] = None,
+    balance_sources: Annotated[Optional[bool], typer.Option("--balance-sources/--no-balance-sources", help="Frozen mode: draw the artists of each source folder (as `engine prepare` read them) as often in total as those of any other, instead of uniformly over artists (default off).")] = None,
+    style_weight: Annotated[Optional[float], typer.Option("--style-weight", help="Frozen mode: weight of an auxiliary cross-entropy over the manifest's style column on the embedding (default 0: off).")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of sampling, augmentation and initialisation (deterministic on CPU).")] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", help="Image decoding processes (default: cores - 1).")] = None,
     threads: Annotated[Optional[int], typer.Option("--threads", help="Torch CPU threads (default: all cores).")] = None,
@@ -53,7 +55,8 @@ def train(
         recipe, backbone=backbone, weights=weights, mode=mode, epochs=epochs, batch_size=batch_size,
         per_artist=per_artist, embedding_dim=embedding_dim, head=head, pooling=pooling, normalize=normalize, lr=lr, kind=loss,
         margin=margin, miner=miner, views=views, max_steps_per_epoch=max_steps_per_epoch, seed=seed, workers=workers,
-        threads=threads, device=device, calibration_folds=calibration_folds,
+        threads=threads, device=device, calibration_folds=calibration_folds, balance_sources=balance_sources,
+        style_weight=style_weight,
     )
     summary = train_model(data_dir, config=config, out=out, home=home, resume=resume, progress=RichProgress())
     if summary["rank"] == 0:  # under torchrun every rank returns the summary; print it once

@@ -16,6 +16,7 @@ import torch
 
 from engine.base.errors import EngineError
 from engine.data.manifest import read_manifest
+from engine.data.source_names import source_folders, source_names
 from engine.model.augment import AugmentConfig
 from engine.model.backbones import get_spec
 from engine.model.network import NetworkConfig, build_pooled_trunk
@@ -29,21 +30,34 @@ HFLIP = AugmentConfig(center_crop=True, vflip=0.0, hflip=1.0, rotation=0.0, colo
 
 @dataclass(frozen=True)
 class FeatureSet:
-    """features (V, N, F) float32; per painting: artist, duplicate group, collection index, path."""
+    """features (V, N, F) float32; per painting: artist, duplicate group, collection index (which --data
+    set), path, and source (the name of the folder `engine prepare` read it from: artdata, wikiart ...;
+    None: the collection index as text)."""
 
     features: np.ndarray
     artists: np.ndarray
     groups: np.ndarray
     collection: np.ndarray
     paths: list[str]
+    sources: np.ndarray | None = None
+    styles: np.ndarray | None = None  # the manifest's style ("" unknown)
 
     def take(self, idx: np.ndarray) -> "FeatureSet":
-        return FeatureSet(self.features[:, idx], self.artists[idx], self.groups[idx], self.collection[idx], [self.paths[i] for i in idx])
+        sources = None if self.sources is None else self.sources[idx]
+        styles = None if self.styles is None else self.styles[idx]
+        return FeatureSet(self.features[:, idx], self.artists[idx], self.groups[idx], self.collection[idx],
+                          [self.paths[i] for i in idx], sources, styles)
+
+    def source_labels(self) -> np.ndarray:
+        """(N,) source of each painting (object array of str)."""
+        if self.sources is not None:
+            return np.asarray(self.sources, dtype=object)
+        return np.array([str(c) for c in self.collection], dtype=object)
 
 
-def prepared_rows(data_dirs: Sequence[str | Path]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-    """All rows of the prepared sets (every split) -> (paths, artists, groups, collection index)."""
-    paths, artists, groups, collection = [], [], [], []
+def prepared_rows(data_dirs: Sequence[str | Path]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """All rows of the prepared sets (every split) -> (paths, artists, groups, collection index, source name, style)."""
+    paths, artists, groups, collection, folders, styles = [], [], [], [], [], []
     for c, data_dir in enumerate(data_dirs):
         frame = read_manifest(data_dir)
         paths += list(frame["abspath"])
@@ -51,7 +65,11 @@ def prepared_rows(data_dirs: Sequence[str | Path]) -> tuple[list[str], np.ndarra
         column = frame["sha256"] if "sha256" in frame.columns else frame["abspath"]
         groups += [f"{c}:{g or p}" for g, p in zip(column, frame["abspath"])]
         collection += [c] * len(frame)
-    return paths, np.array(artists, dtype=object), np.array(groups, dtype=object), np.array(collection)
+        folders += source_folders(frame, data_dir)
+        styles += [str(s) for s in frame["style"]] if "style" in frame.columns else [""] * len(frame)
+    names = source_names(folders)
+    sources = np.array([names[f] for f in folders], dtype=object)
+    return paths, np.array(artists, dtype=object), np.array(groups, dtype=object), np.array(collection), sources, np.array(styles, dtype=object)
 
 
 def prepared_features(
@@ -66,7 +84,7 @@ def prepared_features(
     """Trunk features (cached) of every readable painting of `data_dirs`; unreadable ones are dropped."""
     if not data_dirs:
         raise EngineError("cross-validation needs at least one prepared dataset (--data DIR)")
-    paths, artists, groups, collection = prepared_rows(data_dirs)
+    paths, artists, groups, collection, sources, styles = prepared_rows(data_dirs)
     keys = [file_sha256(p) if Path(p).is_file() else f"missing:{p}" for p in paths]
     spec = get_spec(network.backbone)
     trunk = build_pooled_trunk(network)
@@ -77,5 +95,5 @@ def prepared_features(
         views=views, cache_dir=Path(cache_dir), pooling=pooling_id(network), device=torch.device(device),
     )
     keep = np.flatnonzero(ok)
-    full = FeatureSet(feats.numpy(), artists, groups, collection, paths)
+    full = FeatureSet(feats.numpy(), artists, groups, collection, paths, sources, styles)
     return full.take(keep)

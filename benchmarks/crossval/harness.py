@@ -80,24 +80,69 @@ class Fold:
 
 
 def make_folds(
-    artists: np.ndarray, test_pool: np.ndarray, *, config: CrossValConfig, seed: int
+    artists: np.ndarray, test_pool: np.ndarray, *, config: CrossValConfig, seed: int, strata: np.ndarray | None = None
 ) -> list[Fold]:
-    """Folds over the artists where `test_pool` (N,) is True; the other paintings always train."""
+    """Folds over the artists where `test_pool` (N,) is True; the other paintings always train.
+
+    strata (N,): each painting's source; when given, every source's pool artists are cut into the K groups
+    on their own (fold k tests on group k of each source) and each source gives its share of inner val
+    artists, so every fold tests on and calibrates with painters of every source."""
     artists = np.asarray(artists, dtype=object)
-    pool_names = sorted(set(artists[np.asarray(test_pool, dtype=bool)].tolist()))
-    groups = artist_folds(pool_names, folds=config.folds, seed=seed)
+    pool = np.asarray(test_pool, dtype=bool)
+    by_stratum = artist_strata(artists[pool], None if strata is None else np.asarray(strata, dtype=object)[pool])
+    groups = {s: artist_folds(names, folds=config.folds, seed=seed) for s, names in by_stratum.items()}
     rng = np.random.default_rng([seed, 1])
     out = []
-    for k, test_names in enumerate(groups):
-        rest = [a for a in pool_names if a not in set(test_names)]
-        n_val = max(2, round(config.inner_val_fraction * len(rest)))
-        if len(rest) - n_val < 2:
-            raise EngineError("too few artists outside the test fold for inner val and training; use fewer --folds")
-        val_names = set(rng.permutation(np.array(rest, dtype=object))[:n_val].tolist())
+    for k in range(config.folds):
+        test_names, val_names = [], []
+        for s, names in by_stratum.items():
+            test_names += groups[s][k]
+            val_names += _inner_val(names, set(groups[s][k]), config, rng)
         test = np.isin(artists, test_names)
-        val = np.isin(artists, list(val_names)) | (config.extra_role == "val") & ~np.asarray(test_pool, dtype=bool)
+        val = np.isin(artists, val_names) | (config.extra_role == "val") & ~pool
         out.append(Fold(k, np.flatnonzero(~test & ~val), np.flatnonzero(val), np.flatnonzero(test)))
     return out
+
+
+def artist_strata(artists: np.ndarray, strata: np.ndarray | None) -> dict[str, list[str]]:
+    """{stratum: its distinct artists, sorted}; an artist found in several strata belongs to its most
+    frequent one (ties: the first in sorted order). strata None: one stratum of every artist."""
+    if strata is None:
+        return {"": sorted(set(artists.tolist()))}
+    counts: dict[str, dict[str, int]] = {}
+    for a, s in zip(artists.tolist(), strata.tolist()):
+        counts.setdefault(a, {}).setdefault(str(s), 0)
+        counts[a][str(s)] += 1
+    out: dict[str, list[str]] = {}
+    for a in sorted(counts):
+        home = max(sorted(counts[a]), key=lambda s: counts[a][s])
+        out.setdefault(home, []).append(a)
+    return dict(sorted(out.items()))
+
+
+def _inner_val(names: list[str], test_names: set[str], config: CrossValConfig, rng: np.random.Generator) -> list[str]:
+    rest = [a for a in names if a not in test_names]
+    n_val = max(2, round(config.inner_val_fraction * len(rest)))
+    if len(rest) - n_val < 2:
+        raise EngineError("too few artists outside the test fold for inner val and training; use fewer --folds")
+    return rng.permutation(np.array(rest, dtype=object))[:n_val].tolist()
+
+
+def transfer_fold(
+    artists: np.ndarray, strata: np.ndarray, *, train_source: str, test_source: str, config: CrossValConfig, seed: int
+) -> Fold:
+    """Train (and inner val: `inner_val_fraction` of its artists) on one source alone, test on every painter
+    of another; paintings of any other source take no part."""
+    artists, strata = np.asarray(artists, dtype=object), np.asarray(strata, dtype=object)
+    if train_source == test_source or not {train_source, test_source} <= set(strata.tolist()):
+        raise EngineError(f"transfer needs two different sources among {sorted(set(strata.tolist()))}, "
+                          f"got {train_source!r} -> {test_source!r}")
+    names = sorted(set(artists[strata == train_source].tolist()))
+    val_names = _inner_val(names, set(), config, np.random.default_rng([seed, 1]))
+    home = strata == train_source
+    val = home & np.isin(artists, val_names)
+    test = (strata == test_source) & ~np.isin(artists, names)  # an artist of both sources never tests on what it trained
+    return Fold(0, np.flatnonzero(home & ~val), np.flatnonzero(val), np.flatnonzero(test))
 
 
 def embed(embedder: Embedder, data: FeatureSet, *, views: Sequence[int] = (0,)) -> np.ndarray:
@@ -164,36 +209,79 @@ def cross_validate(
     data: FeatureSet,
     recipes: Sequence[Recipe],
     *,
-    test_pool: np.ndarray,
+    test_pool: np.ndarray | None = None,
     config: CrossValConfig = CrossValConfig(),
     seeds: Sequence[int] = (0,),
     eval_views: Sequence[int] = (0,),
     extra: Callable[[np.ndarray, FeatureSet, np.ndarray, FeatureSet, int], dict] | None = None,
     on_row: Callable[[str, dict], None] | None = None,
+    by_source: bool = False,
+    folds: Callable[[int], list[Fold]] | None = None,
 ) -> dict[str, list[dict]]:
     """{recipe name: one row of metrics per (seed, fold)}; `extra(val_emb, val, test_emb, test, seed)`
-    adds columns (e.g. open-set attribution), `on_row(name, row)` reports progress."""
+    adds columns (e.g. open-set attribution), `on_row(name, row)` reports progress.
+
+    by_source: each source's test painters are also scored on their own ("<source>/<metric>" columns, with
+    the fold's one threshold and calibration) and "mean/<metric>" is the mean over the sources.
+    folds(seed): the folds to run (default: make_folds over `test_pool`)."""
     config.validate()
+    if folds is None:
+        if test_pool is None:
+            raise EngineError("cross_validate needs a test pool or the folds")
+        folds = lambda seed: make_folds(data.artists, test_pool, config=config, seed=seed)  # noqa: E731
     rows: dict[str, list[dict]] = {r.name: [] for r in recipes}
     for seed in seeds:
-        pooled: dict[str, list] = {r.name: [] for r in recipes}
-        for fold in make_folds(data.artists, test_pool, config=config, seed=seed):
+        pooled: dict[str, dict[str, list]] = {r.name: {} for r in recipes}
+        for fold in folds(seed):
             train, val, test = data.take(fold.train), data.take(fold.val), data.take(fold.test)
+            parts = _test_parts(test, by_source)
             for recipe in recipes:
                 embedder = recipe.fit(train, val, seed=seed)
                 val_emb, test_emb = embed(embedder, val, views=eval_views), embed(embedder, test, views=eval_views)
                 held_out = getattr(embedder, "held_out", None)  # a HeadRecipe's cross-fitted calibration pairs
-                scores, scored_pairs = score_fold(val_emb, val, test_emb, test, config=config, seed=seed, held_out=held_out)
-                row = {"seed": seed, "fold": fold.index, **scores}
-                pooled[recipe.name].append(scored_pairs)
-                if extra is not None:
-                    row.update(extra(val_emb, val, test_emb, test, seed))
+                row = {"seed": seed, "fold": fold.index}
+                for prefix, idx in parts.items():
+                    part, part_emb = (test, test_emb) if idx is None else (test.take(idx), test_emb[idx])
+                    scores, scored_pairs = score_fold(val_emb, val, part_emb, part, config=config, seed=seed, held_out=held_out)
+                    if extra is not None:
+                        scores.update(extra(val_emb, val, part_emb, part, seed))
+                    row.update({prefix + k: v for k, v in scores.items()})
+                    pooled[recipe.name].setdefault(prefix, []).append(scored_pairs)
+                if by_source:
+                    row.update(source_mean(row, [p for p in parts if p]))
                 rows[recipe.name].append(row)
                 if on_row is not None:
                     on_row(recipe.name, row)
-        for name, parts in pooled.items():  # the seed's last row carries it: every test artist's pairs at once
-            rows[name][-1]["ece_over_folds"] = ece_over_folds(parts, bins=config.bins)
+        for name, by_prefix in pooled.items():  # the seed's last row carries it: every test artist's pairs at once
+            for prefix, scored in by_prefix.items():
+                rows[name][-1][prefix + "ece_over_folds"] = ece_over_folds(scored, bins=config.bins)
+            if by_source:
+                rows[name][-1].update(source_mean(rows[name][-1], [p for p in by_prefix if p], keys=("ece_over_folds",)))
     return rows
+
+
+def _test_parts(test: FeatureSet, by_source: bool) -> dict[str, np.ndarray | None]:
+    """{column prefix: indices into the fold's test set}: "" is all of it (None); with by_source one
+    "<source>/" part per source, in sorted order."""
+    parts: dict[str, np.ndarray | None] = {"": None}
+    if by_source:
+        labels = test.source_labels()
+        for source in sorted(set(labels.tolist())):
+            parts[f"{source}/"] = np.flatnonzero(labels == source)
+    return parts
+
+
+def source_mean(row: dict, prefixes: Sequence[str], *, keys: Sequence[str] | None = None) -> dict:
+    """{"mean/<metric>": mean over the source prefixes} of every metric each source has in `row`."""
+    if not prefixes:
+        return {}
+    metrics = keys if keys is not None else [k[len(prefixes[0]):] for k in row if k.startswith(prefixes[0])]
+    out = {}
+    for metric in metrics:
+        values = [row.get(p + metric) for p in prefixes]
+        if all(isinstance(v, (int, float)) for v in values):
+            out["mean/" + metric] = float(np.mean(values))
+    return out
 
 
 def ece_over_folds(parts: Sequence[tuple[np.ndarray, np.ndarray]], *, bins: int) -> float:

@@ -35,7 +35,8 @@ from engine.train.head_fit import fit_head
 def as_split(data: FeatureSet) -> Split:
     """The training code's view of a FeatureSet: integer labels per artist."""
     names, labels = np.unique(data.artists.astype(str), return_inverse=True)
-    return Split(list(data.paths), [str(a) for a in data.artists], labels.astype(np.int64), [str(g) for g in data.groups])
+    return Split(list(data.paths), [str(a) for a in data.artists], labels.astype(np.int64), [str(g) for g in data.groups],
+                 [str(s) for s in data.source_labels()], None if data.styles is None else [str(s) for s in data.styles])
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,12 @@ class TrainConfig:
     # frozen mode: J heads, each trained without a J-th of the artists, score held-out pairs of every
     # training artist for calibration with the val pairs (engine.train.crossfit); 0: val pairs only
     calibration_folds: int = 3
+    # P x K sampling: draw the artists of each source (the folder `engine prepare` read them from) as often in
+    # total as those of any other source, instead of uniformly over artists (issue 28's CV: BENCHMARKS.md)
+    balance_sources: bool = False
+    # frozen mode: weight of the auxiliary cross-entropy over the painting's style (manifest `style`) on the
+    # embedding (engine.train.style_loss); 0: artist loss alone
+    style_weight: float = 0.0
 
     def validate(self) -> "TrainConfig":
         self.network.validate()
@@ -60,6 +66,7 @@ class TrainConfig:
             (self.sampling != "pk" or 2 <= self.per_artist <= self.batch_size // 2,
              f"--per-artist must be in 2..batch_size/2, got {self.per_artist}"),
             (self.lr > 0, f"--lr must be > 0, got {self.lr}"),
+            (self.style_weight >= 0, f"--style-weight must be >= 0, got {self.style_weight}"),
             (self.views >= 1, f"--views must be >= 1, got {self.views}"),
             (self.selection in ("roc_auc", "roc_auc+map_at_r"), f"unknown selection {self.selection!r}; use roc_auc or roc_auc+map_at_r"),
             (self.max_steps_per_epoch is None or self.max_steps_per_epoch >= 1, "--max-steps-per-epoch must be >= 1"),

@@ -88,7 +88,7 @@ def _fit_without(build_head, config, train_feats, train: Split, val_feats, val: 
 def _relabelled(split: Split) -> Split:
     """Contiguous labels 0..A-1 (a subset of artists leaves gaps; the losses index classes by label)."""
     _, labels = np.unique(split.labels, return_inverse=True)
-    return Split(split.paths, split.artists, labels.astype(np.int64), split.groups)
+    return Split(split.paths, split.artists, labels.astype(np.int64), split.groups, split.sources, split.styles)
 
 
 @torch.no_grad()

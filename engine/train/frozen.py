@@ -21,6 +21,7 @@ from engine.base.runtime import torch_threads
 from engine.train.config import TrainConfig
 from engine.train.data import TrainData
 from engine.train.head_fit import head_epoch
+from engine.train.style_loss import LR_SCALE as STYLE_LR_SCALE, style_target
 from engine.train.steps import build_loss, build_optimizer
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,9 @@ class FrozenTrainer:
         torch.manual_seed(config.seed)  # the head's init must not depend on what the cache held
         self.head = new_head(int(self.train_feats.shape[2]), config.network, self.train_feats[0].float().cpu().numpy()).to(self.device)
         self.model = SiameseNet(trunk.cpu(), self.head, spec)
-        self.optimizer = build_optimizer(config, [{"params": self.head.parameters()}])
+        self.style = style_target(config.style_weight, self.train.styles, config.network.embedding_dim, self.device)
+        extra = [{"params": self.style.classifier.parameters(), "lr_scale": STYLE_LR_SCALE}] if self.style is not None else []
+        self.optimizer = build_optimizer(config, [{"params": self.head.parameters()}, *extra])
         self.loss_fn = build_loss(config)
 
     def _features(self, trunk, paths, views, cache_dir, progress) -> tuple[torch.Tensor, np.ndarray]:
@@ -56,7 +59,8 @@ class FrozenTrainer:
     def train_epoch(self, epoch: int, progress: Progress | None = None) -> float:
         """One pass of the batch plan; each item uses a random cached view. Returns the mean loss."""
         with torch_threads(1):
-            return head_epoch(self.head, self.optimizer, self.loss_fn, self.train_feats, self.train.labels, self.config, epoch, progress)
+            return head_epoch(self.head, self.optimizer, self.loss_fn, self.train_feats, self.train.labels, self.config, epoch, progress,
+                              sources=self.train.sources, style=self.style)
 
     @torch.no_grad()
     def val_embeddings(self) -> np.ndarray:

@@ -20,24 +20,31 @@ from engine.base.runtime import torch_threads
 from engine.train.config import TrainConfig
 from engine.train.data import Split
 from engine.train.steps import build_loss, build_optimizer, epoch_batches
+from engine.train.style_loss import LR_SCALE as STYLE_LR_SCALE, StyleTarget, style_target
 from engine.train.validation import Validator
 
 SELECTIONS = ("roc_auc", "roc_auc+map_at_r")
 
 
 def head_epoch(head: nn.Module, optimizer, loss_fn, feats: torch.Tensor, labels: np.ndarray, config: TrainConfig, epoch: int,
-               progress: Progress | None = None) -> float:
-    """One pass of the epoch's batch plan over (V, N, F) features; each item uses a random view. -> mean loss."""
+               progress: Progress | None = None, *, sources=None, style: StyleTarget | None = None) -> float:
+    """One pass of the epoch's batch plan over (V, N, F) features; each item uses a random view. -> mean loss.
+
+    sources (per item): what config.balance_sources balances (epoch_batches); style: the auxiliary style
+    loss added to the metric loss (engine.train.style_loss; its classifier must be in the optimizer)."""
     torch.manual_seed(config.seed * 1_000 + epoch)
     rng = np.random.default_rng([config.seed, epoch, 7])
     device = feats.device
     label_tensor = torch.from_numpy(labels).to(device)
     head.train()
     losses = []
-    for batch in track(epoch_batches(config, labels, epoch=epoch), progress, f"epoch {epoch}"):
+    for batch in track(epoch_batches(config, labels, epoch=epoch, sources=sources), progress, f"epoch {epoch}"):
         idx = torch.as_tensor(batch, device=device)
         view = torch.as_tensor(rng.integers(feats.shape[0], size=len(batch)), device=device)
-        loss = loss_fn(head(feats[view, idx]), label_tensor[idx])
+        embeddings = head(feats[view, idx])
+        loss = loss_fn(embeddings, label_tensor[idx])
+        if style is not None:
+            loss = loss + style.loss(embeddings, idx)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -78,12 +85,15 @@ def fit_head(
     groups = [{"params": [p for p in head.parameters() if p.requires_grad]}]
     if list(loss_fn.parameters()):
         groups.append({"params": loss_fn.parameters(), "lr_scale": loss_lr_scale})
+    style = style_target(config.style_weight, train.styles, config.network.embedding_dim, train_feats.device)
+    if style is not None:
+        groups.append({"params": style.classifier.parameters(), "lr_scale": STYLE_LR_SCALE})
     optimizer = build_optimizer(config, groups)
     validator = Validator.for_config(config, val)
     best, history = (-np.inf, 0, copy.deepcopy(head.state_dict())), []
     with torch_threads(1):
         for epoch in range(config.epochs + 1):
-            loss = head_epoch(head, optimizer, loss_fn, train_feats, train.labels, config, epoch) if epoch else float("nan")
+            loss = head_epoch(head, optimizer, loss_fn, train_feats, train.labels, config, epoch, sources=train.sources, style=style) if epoch else float("nan")
             metrics = _val_metrics(head, val_feats, val, validator)
             score = selection_score(metrics, selection)
             history.append({"epoch": epoch, "train_loss": loss, **metrics, "score": score})

@@ -15,12 +15,17 @@ class PKBatchSampler:
     Labels with fewer than K items are sampled with replacement (they still count, since a batch
     needs only two of a label for a positive pair); labels with a single item are never chosen.
     Deterministic for a given seed and epoch (`set_epoch`).
+
+    sources (one per item, optional): labels are drawn with probability 1 / (labels of their source), so
+    every source's labels together are drawn as often as any other source's (source_weights).
     """
 
-    def __init__(self, labels: Sequence[int], *, p: int, k: int, batches: int | None = None, seed: int = 0) -> None:
+    def __init__(self, labels: Sequence[int], *, p: int, k: int, batches: int | None = None, seed: int = 0,
+                 sources: Sequence[str] | None = None) -> None:
         labels = np.asarray(labels)
         groups = {label: np.flatnonzero(labels == label) for label in np.unique(labels)}
         self.groups = [idx for idx in groups.values() if len(idx) >= 2]
+        self.weights = None if sources is None else source_weights([np.asarray(sources, dtype=object)[g[0]] for g in self.groups])
         if len(self.groups) < 2:
             raise EngineError("training needs at least 2 artists with 2 or more paintings each; prepare more data")
         if k < 2:
@@ -40,12 +45,21 @@ class PKBatchSampler:
     def __iter__(self) -> Iterator[list[int]]:
         rng = np.random.default_rng([self.seed, self.epoch])
         for _ in range(self.batches):
-            chosen = rng.choice(len(self.groups), size=self.p, replace=False)
+            chosen = rng.choice(len(self.groups), size=self.p, replace=False, p=self.weights)
             batch = []
             for g in chosen:
                 members = self.groups[g]
                 batch.extend(rng.choice(members, size=self.k, replace=len(members) < self.k).tolist())
             yield batch
+
+
+def source_weights(group_sources: Sequence[str]) -> np.ndarray:
+    """Drawing probability of each group (artist) from its source: 1 / (groups of that source), normalised,
+    so each source's groups together carry the same total weight."""
+    sources = np.asarray(group_sources, dtype=object)
+    names, inverse, counts = np.unique(sources.astype(str), return_inverse=True, return_counts=True)
+    weights = 1.0 / counts[inverse]
+    return weights / weights.sum()
 
 
 def random_triplets(labels: Sequence[int], *, n: int, seed: int) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 import torch
 from torch import nn
@@ -22,8 +24,13 @@ def build_loss(config: TrainConfig) -> nn.Module:
     return BatchTripletLoss(config.loss)
 
 
-def epoch_batches(config: TrainConfig, labels: np.ndarray, *, epoch: int, seed: int | None = None) -> list[list[int]]:
+def epoch_batches(
+    config: TrainConfig, labels: np.ndarray, *, epoch: int, seed: int | None = None, sources: Sequence[str] | None = None
+) -> list[list[int]]:
     """Index lists for one epoch, deterministic in (seed, epoch).
+
+    sources (per item): with config.balance_sources, the P x K sampler draws each source's artists as often
+    in total as any other source's (PKBatchSampler); ignored otherwise.
 
     pk: P x K images per batch (P = batch_size // per_artist), len(labels) // batch_size batches.
     random_triplets: batch_size triplets per batch laid out [anchors; positives; negatives],
@@ -35,7 +42,8 @@ def epoch_batches(config: TrainConfig, labels: np.ndarray, *, epoch: int, seed: 
         batches = [triplets[s : s + config.batch_size] for s in range(0, len(triplets), config.batch_size)]
         plan = [np.concatenate([b[:, 0], b[:, 1], b[:, 2]]).tolist() for b in batches if len(b) >= 2]
     else:
-        sampler = PKBatchSampler(labels, p=config.batch_size // config.per_artist, k=config.per_artist, seed=seed)
+        balance = sources if config.balance_sources else None
+        sampler = PKBatchSampler(labels, p=config.batch_size // config.per_artist, k=config.per_artist, seed=seed, sources=balance)
         sampler.set_epoch(epoch)
         plan = list(sampler)
     if config.max_steps_per_epoch:

@@ -539,3 +539,97 @@ def test_score_fold_reports_the_uncertain_band_on_the_test_pairs():
     want = band_rates(prob, same, band)
     assert (row["band_coverage"], row["band_accuracy"]) == (want["coverage"], want["accuracy"])
     assert 0 < row["band_coverage"] <= 1
+
+
+# --- folds over several sources: stratified by source, scored per source (issue 28) ---
+
+def _two_sources(seed: int = 0) -> FeatureSet:
+    """Source "a": 10 tight artists; source "b": 20 loose artists (a harder source, so per-source numbers differ)."""
+    a, b = clusters(10, 5, spread=0.2, seed=seed), clusters(20, 5, spread=1.2, seed=seed + 1, collection=1)
+    data = join(a, b)
+    return FeatureSet(data.features, data.artists, data.groups, np.zeros(len(data.artists), int), data.paths,
+                      np.where(data.collection == 0, "a", "b").astype(object))
+
+
+def test_stratified_folds_test_every_source_in_every_fold_and_each_artist_once():
+    data = _two_sources()
+    sources = data.source_labels()
+    config = CrossValConfig(folds=5)
+    folds = make_folds(data.artists, np.ones(len(data.artists), bool), config=config, seed=3, strata=sources)
+    tested = {"a": [], "b": []}
+    for fold in folds:
+        roles = [set(data.artists[idx]) for idx in (fold.train, fold.val, fold.test)]
+        assert not (roles[0] & roles[1]) and not (roles[0] & roles[2]) and not (roles[1] & roles[2])
+        assert len(fold.train) + len(fold.val) + len(fold.test) == len(data.artists)
+        for s, total in (("a", 10), ("b", 20)):
+            test_s = set(data.artists[fold.test][sources[fold.test] == s])
+            val_s = set(data.artists[fold.val][sources[fold.val] == s])
+            assert len(test_s) == total // 5  # every source cut into the 5 folds on its own
+            assert len(val_s) == max(2, round(0.15 * (total - total // 5)))  # each source's share of inner val
+            tested[s] += sorted(test_s)
+    for s in "ab":
+        assert sorted(tested[s]) == sorted(set(data.artists[sources == s]))
+    # brute force: with one stratum the folds are those of the unstratified cut
+    plain = make_folds(data.artists, np.ones(len(data.artists), bool), config=config, seed=3)
+    one = make_folds(data.artists, np.ones(len(data.artists), bool), config=config, seed=3, strata=np.full(len(sources), "x"))
+    for p, o in zip(plain, one):
+        assert all(np.array_equal(getattr(p, r), getattr(o, r)) for r in ("train", "val", "test"))
+
+
+def test_an_artist_in_two_sources_belongs_to_its_most_frequent_one():
+    from benchmarks.crossval.harness import artist_strata
+
+    artists = np.array(["x", "x", "x", "y", "z", "z"], dtype=object)
+    strata = np.array(["a", "b", "b", "a", "a", "b"], dtype=object)
+    assert artist_strata(artists, strata) == {"a": ["y", "z"], "b": ["x"]}  # z: a tie, the first source in order
+    assert artist_strata(artists, None) == {"": ["x", "y", "z"]}
+
+
+def test_transfer_fold_trains_on_one_source_and_tests_on_all_of_the_other():
+    from benchmarks.crossval.harness import transfer_fold
+
+    data = _two_sources()
+    sources = data.source_labels()
+    fold = transfer_fold(data.artists, sources, train_source="a", test_source="b", config=CrossValConfig(), seed=0)
+    assert set(sources[fold.train]) == set(sources[fold.val]) == {"a"} and set(sources[fold.test]) == {"b"}
+    assert len(fold.test) == np.sum(sources == "b") and len(fold.train) + len(fold.val) == np.sum(sources == "a")
+    assert len(set(data.artists[fold.val])) == 2 and not set(data.artists[fold.val]) & set(data.artists[fold.train])
+    with pytest.raises(EngineError, match="two different sources"):
+        transfer_fold(data.artists, sources, train_source="a", test_source="a", config=CrossValConfig(), seed=0)
+
+
+def _brute_auc(scores: np.ndarray, same: np.ndarray) -> float:
+    pos, neg = scores[same], scores[~same]
+    return float(np.mean([(p > n) + 0.5 * (p == n) for p in pos for n in neg]))
+
+
+def test_by_source_scores_each_sources_test_painters_alone_with_the_folds_one_calibration():
+    from benchmarks.crossval.harness import score_fold
+    from calibration_reference_kit import pair_cosines
+
+    data = _two_sources()
+    sources = data.source_labels()
+    config = CrossValConfig(folds=2, pairs=300, triplets=200, knn=3)
+    pool = np.ones(len(data.artists), bool)
+    rows = cross_validate(data, [TrunkRecipe("t")], test_pool=pool, config=config, by_source=True,
+                          folds=lambda seed: make_folds(data.artists, pool, config=config, seed=seed, strata=sources))["t"]
+    assert len(rows) == 2
+    for row in rows:
+        fold = make_folds(data.artists, pool, config=config, seed=0, strata=sources)[row["fold"]]
+        val, test = data.take(fold.val), data.take(fold.test)
+        val_emb = embed(lambda x: x, val)  # the trunk recipe's unit embeddings
+        for s in "ab":
+            part = test.take(np.flatnonzero(test.source_labels() == s))
+            emb = embed(lambda x: x, part)
+            pairs = _drawn(part, config, 0)
+            assert row[f"{s}/roc_auc"] == pytest.approx(_brute_auc(pair_cosines(emb, pairs.i, pairs.j), pairs.same), abs=1e-9)
+            alone, _ = score_fold(val_emb, val, emb, part, config=config, seed=0)  # the fold's val of both sources calibrates
+            assert {k: row[f"{s}/{k}"] for k in alone} == pytest.approx(alone)
+        for metric in ("roc_auc", "precision_at_1", "ece"):
+            assert row[f"mean/{metric}"] == pytest.approx((row[f"a/{metric}"] + row[f"b/{metric}"]) / 2)
+        assert row["a/roc_auc"] - row["b/roc_auc"] > 0.05  # the tight source scores apart from the loose one
+    last = rows[-1]
+    assert {"ece_over_folds", "a/ece_over_folds", "b/ece_over_folds"} <= set(last)
+    assert last["mean/ece_over_folds"] == pytest.approx((last["a/ece_over_folds"] + last["b/ece_over_folds"]) / 2)
+    summary = summarise(rows)
+    assert summary["mean/roc_auc"]["n"] == 2 and "a/roc_auc" in summary
