@@ -49,7 +49,7 @@ def test_fast_benchmarks_run(name, tmp_path):
 def test_heavy_benchmarks_run(name, tmp_path):
     result = _run(name, tmp_path)
     if name == "latency":
-        assert result["answer_keys"] == ["results"]
+        assert result["answer_keys"] == ["model_used", "results"]
         assert all(r["p50_ms"] > 0 for r in result["rows"])
     if name == "indexing":
         assert all(r["index_folder_ips"] > 0 and r["naive_loop_ips"] > 0 for r in result["rows"])
