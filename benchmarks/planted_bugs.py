@@ -86,8 +86,8 @@ BUGS: tuple[Bug, ...] = (
     Bug("probabilities_by_position",
         "artist probabilities attached by position instead of by name",
         "indexer/search.py",
-        'return [{**r, "probability": round(named.get(r["artist"], 0.0), 6)} for r in ranked], round(unknown, 6)',
-        'return [{**r, "probability": round(p, 6)} for r, p in zip(ranked, list(named.values()) + [0.0] * len(ranked))], round(unknown, 6)',
+        'rows = [{**r, "probability": round(named.get(r["artist"], 0.0), 6)} for r in ranked]',
+        'rows = [{**r, "probability": round(p, 6)} for r, p in zip(ranked, list(named.values()) + [0.0] * len(ranked))]',
         ("tests/indexer/test_query_probability.py",)),
 )
 

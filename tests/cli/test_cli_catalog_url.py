@@ -45,7 +45,7 @@ def test_index_prune_check_reindex_and_query_with_db(tmp_path, model, other_mode
     image = str(art / "Ann Red" / "9.jpg")
     monkeypatch.setenv("ENGINE_DB_URL", catalog_url)  # the environment's URL, as --db's default
     found = _run(capsys, "query", image, "--home", home, "--model", str(model), "-k", "3")["results"][0]
-    assert found["matches"][0]["path"] == str(Path(image).resolve()) and len(found["matches"]) == 3
+    assert found["in_collection"]["path"] == str(Path(image).resolve()) and len(found["matches"]) == 3
     reindexed = _run(capsys, *index, "--model", str(other_model), "--reindex")
     assert (reindexed["embedded"], reindexed["total"]) == (6, 6)
     assert len(catalog_state(Path(home), catalog_url)) == 6

@@ -198,5 +198,5 @@ def test_another_catalog_url_gets_its_own_index_file(art, home, tiny_model, tmp_
     result = index_folder(art, home=home, db=db, model=tiny_model)
     assert result["total"] == 12 and not (home / "index.faiss").exists()
     assert len(list(home.glob("index-*.faiss"))) == 1
-    (match,) = query_images([art / "Ann Red" / "1.jpg"], home=home, db=db, model=tiny_model, k=1)["results"][0]["matches"]
-    assert match["path"] == str((art / "Ann Red" / "1.jpg").resolve())
+    (answer,) = query_images([art / "Ann Red" / "1.jpg"], home=home, db=db, model=tiny_model, k=1)["results"]
+    assert answer["in_collection"]["path"] == str((art / "Ann Red" / "1.jpg").resolve()) and len(answer["matches"]) == 1

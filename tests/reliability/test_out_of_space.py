@@ -195,6 +195,6 @@ def test_real_read_only_home(small_fs, tmp_path, tiny_model):
     _one_line(info, "cannot write to", "writable --home")
     # a reader opens a catalog on a read-only file system as immutable (db.readonly): the query is answered
     result = query_images([folder / "img0.jpg"], home=home, model=tiny_model, k=2)
-    assert [m["path"] for m in result["results"][0]["matches"]][0] == str((folder / "img0.jpg").resolve())
+    assert result["results"][0]["in_collection"]["path"] == str((folder / "img0.jpg").resolve())
     assert len(result["results"][0]["matches"]) == 2
     assert _snapshot(home) == before

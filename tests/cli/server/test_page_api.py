@@ -68,8 +68,11 @@ def test_an_upload_gets_a_result_id_that_shows_the_same_answer(client, indexed):
 
 
 def test_k_beyond_the_collection_is_the_whole_collection(client, indexed):
-    body = _ok(client.post("/api/query", files=_upload(indexed.paths["Ann Red"][0]), params={"k": 10000}))
-    assert len(body["results"][0]["matches"]) == 12
+    query = indexed.paths["Ann Red"][0]
+    (result,) = _ok(client.post("/api/query", files=_upload(query), params={"k": 10000}))["results"]
+    assert result["in_collection"]["artist"] == "Ann Red"  # the query is a catalogued painting: not its own match
+    assert len(result["matches"]) == 11  # so the whole collection is the other 11
+    assert len({m["id"] for m in result["matches"]} | {result["in_collection"]["id"]}) == 12
 
 
 def test_verify_upload_and_pair_of_indexed_paintings_agree(client, indexed, state):

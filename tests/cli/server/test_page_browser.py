@@ -163,7 +163,8 @@ def test_paintings_first_grid_keeps_shapes_and_viewer_zooms(page, url, collectio
     _open(page, url)
     _upload(page, art / "ann_0.jpg")
     tiles = _ratios(page, "#results-grid img")
-    assert len(tiles) == 12
+    assert len(tiles) == 11  # the 12 paintings less the query itself (in_collection, not its own match)
+    assert "ann_0.jpg" not in {ids[int(tile["alt"])] for tile in tiles}
     for tile in tiles:
         w, h = collection["files"][ids[int(tile["alt"])]]
         assert abs(tile["shown"] - w / h) / (w / h) < 0.02, tile  # the painting's shape, not a square crop
@@ -200,7 +201,9 @@ def test_paintings_first_grid_keeps_shapes_and_viewer_zooms(page, url, collectio
     page.click("#viewer-similar")
     _wait_search(page, before)
     assert _query(page)["painting"] == str(opened) and not {"open", "result"} & set(_query(page))
-    assert page.inner_text("#results-grid li:first-child .sim") == "similarity 1.000"
+    # the opened painting is in the collection, so it is not its own match: the first is the nearest other one
+    assert str(opened) not in {tile["alt"] for tile in _ratios(page, "#results-grid img")}
+    assert page.inner_text("#results-grid li:first-child .sim") != "similarity 1.000"
     assert not page.evaluate("document.querySelector('#viewer').open")
 
     page.set_viewport_size({"width": 390, "height": 844})  # a phone: pinch with two fingers
@@ -344,12 +347,13 @@ def test_words_for_people(page, browser, url, collection, live_server, tmp_path)
 
     _open(page, f"{url}/?painting=1&k=10000", "#results:not([hidden])")  # more than the collection: all of it
     _until(page, "Number(document.querySelector('#results').dataset.searches || 0) > 0")
-    assert page.eval_on_selector_all("#results-grid li", "l => l.length") == 12
+    assert page.eval_on_selector_all("#results-grid li", "l => l.length") == 11  # all of it but painting 1 itself
+    assert "1" not in {tile["alt"] for tile in _ratios(page, "#results-grid img")}
     _open(page, f"{url}/?painting=99999")
     page.wait_for_selector("#message:not([hidden])")
     assert page.inner_text("#message") == "There is no painting with that catalogue number in this collection."
 
-    app = create_app(ServeConfig(home=collection["home"], model=collection["model"], host="0.0.0.0", token="tok-123"))
+    app = create_app(ServeConfig(home=collection["home"], model=collection["model"], host="0.0.0.0", token="tok-123-tok-123-tok"))
     with live_server(app) as private:
         tab = browser.new_page()
         try:
@@ -358,7 +362,7 @@ def test_words_for_people(page, browser, url, collection, live_server, tmp_path)
             tab.fill("#token-input", "wrong")
             tab.keyboard.press("Enter")
             tab.wait_for_selector("#token-dialog[open] #token-error:not([hidden])")  # asked again, saying why
-            tab.fill("#token-input", "tok-123")
+            tab.fill("#token-input", "tok-123-tok-123-tok")
             tab.keyboard.press("Enter")
             _until(tab, "document.querySelector('#health').textContent.startsWith('12 paintings')")
             _until(tab, "document.querySelector('#artist-list').options.length === 3")
@@ -369,8 +373,11 @@ def test_words_for_people(page, browser, url, collection, live_server, tmp_path)
 
 def test_results_read_fields_by_name_and_survive_extra_or_missing_ones(page, url, collection):
     """The query's ranking fields may change (issue 25): extra fields are ignored, a missing number shows a dash."""
+    nearest: list[float] = []
+
     def reshaped(route):
         body = route.fetch().json()
+        nearest.append(body["results"][0]["matches"][0]["similarity"])  # the nearest other painting, not the query
         for result in body["results"]:
             for m in result["matches"]:
                 m.update(rank_score=0.5, calibrated={"p": 0.1}, evidence=["a", "b"])
@@ -382,7 +389,8 @@ def test_results_read_fields_by_name_and_survive_extra_or_missing_ones(page, url
     _open(page, f"{url}/?painting={_ids(collection)['ann_2.jpg']}", "#results:not([hidden])")
     _until(page, "Number(document.querySelector('#results').dataset.searches || 0) > 0")
     sims = page.eval_on_selector_all("#results-grid .caption .sim", "s => s.map(x => x.innerText)")
-    assert len(sims) >= 2 and sims[0] == "similarity 1.000" and sims[1] == "similarity –"
+    assert nearest and nearest[-1] < 0.9995  # the query (a catalogued painting) is not its own match any more
+    assert len(sims) >= 2 and sims[0] == f"similarity {nearest[-1]:.3f}" and sims[1] == "similarity –"
 
 
 def test_artists_list_page_and_filters(page, url, collection):

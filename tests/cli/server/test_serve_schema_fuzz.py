@@ -27,8 +27,12 @@ CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.cont
 FUZZ = settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None, print_blob=True,
                 phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
 WITH_INPUT = ["POST /api/query", "POST /api/verify", "GET /api/paintings/{painting_id}",
-              "GET /api/paintings/{painting_id}/similar", "GET /api/paintings/{painting_id}/thumbnail"]
-WITHOUT_INPUT = ["GET /api/health", "GET /api/artists"]  # nothing to send wrong: no invalid request exists
+              "GET /api/paintings/{painting_id}/similar", "GET /api/paintings/{painting_id}/thumbnail",
+              # the page's endpoints (issue 26)
+              "GET /api/paintings/{painting_id}/image", "POST /api/results", "POST /api/results/verify",
+              "GET /api/results/{result_id}", "GET /api/results/{result_id}/images/{name}", "GET /api/pairs/{a}/{b}",
+              "GET /api/artist"]
+WITHOUT_INPUT = ["GET /api/health", "GET /api/artists", "GET /api/collection", "GET /api/artist-list", "GET /api/map"]  # nothing to send wrong: no invalid request exists
 
 
 @pytest.fixture(scope="module")

@@ -200,5 +200,6 @@ def test_errors_are_one_line_engine_errors(tmp_path, monkeypatch, setup):
     (lonely / "manifest.csv").write_text("path,artist,split,sha256\na.jpg,a,test,1\nb.jpg,a,test,2\n")
     with pytest.raises(EngineError, match="at least 2"):
         evaluate_model(model=model, data=lonely, split="test")
-    with pytest.raises(EngineError, match="no model"):
+    monkeypatch.setattr("engine.inference.model_choice.shipped_model", lambda: None)  # a build without the shipped model
+    with pytest.raises(EngineError, match="no trained model"):
         evaluate_model()

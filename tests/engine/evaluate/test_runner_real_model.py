@@ -30,5 +30,6 @@ def test_calibrate_stores_calibration_in_a_saved_checkpoint(tmp_path):
     assert stored.fingerprint == val["fingerprint"]  # weights untouched
     pair = stored.pair_calibration
     assert pair.threshold == pytest.approx(val["verification"]["threshold"])
-    assert pair.record == {k: val["calibration"][k] for k in ("method", "a", "b", "anchor")}
+    assert {k: pair.record[k] for k in ("method", "a", "b", "anchor")} == {k: val["calibration"][k] for k in ("method", "a", "b", "anchor")}
+    assert set(pair.record) <= {"method", "a", "b", "anchor", "band"}  # + verify's uncertain band, fitted on the same pairs
     assert pair.anchor == pytest.approx(pair.threshold)  # p = 0.5 exactly at the threshold
