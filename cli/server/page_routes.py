@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, Response
 
 from cli.server import page_service
 from cli.server.page_service import PageState
-from cli.server.routes import ARTIST, DATE, K, PAINTING_ID, STYLE, in_pool, upload_bytes
+from cli.server.routes import ARTIST, DATE, ERRORS, K, PAINTING_ID, STYLE, in_pool, upload_bytes
 
 RESULT_ID = Annotated[str, Path(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="The `result_id` of an upload's answer.")]
 CACHE = {"Cache-Control": "private, max-age=86400"}
@@ -28,7 +28,7 @@ def _page(request: Request) -> PageState:
 
 
 def page_router() -> APIRouter:
-    router = APIRouter(tags=["page"])
+    router = APIRouter(tags=["page"], responses=ERRORS)
 
     @router.get("/collection", summary="The collection in words: paintings, artists, styles, the model's name")
     async def collection(request: Request) -> dict:
