@@ -40,7 +40,7 @@ from benchmarks.crossval.features import FeatureSet, HFLIP, prepared_features  #
 from engine.model.augment import AugmentConfig  # noqa: E402
 from engine.model.network import NetworkConfig  # noqa: E402
 
-EXTRA_COLUMNS = ("ece_over_folds", "known_correct", "unknown_correct", "open_set_auroc", "open_set_ece")
+EXTRA_COLUMNS = ("ece_over_folds", "known_correct", "unknown_correct", "open_set_auroc", "open_set_ece", "band_coverage", "band_accuracy")
 
 
 def parse(argv=None) -> argparse.Namespace:

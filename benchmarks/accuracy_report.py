@@ -22,11 +22,12 @@ COLUMNS = [
     ("top1", "top-1 (10-NN)"), ("centroid_top1", "centroid top-1"), ("precision_at_1", "P@1"),
     ("map_at_r", "MAP@R"), ("ece", "ECE"), ("ece_over_folds", "ECE over all folds"),
     ("known_correct", "open-set known"), ("unknown_correct", "open-set unknown"), ("open_set_auroc", "open-set AUROC"), ("open_set_ece", "open-set ECE"),
+    ("band_coverage", "verify answers (outside the uncertain band)"), ("band_accuracy", "verify right when it answers"),
 ]
 SOURCE_COLUMNS = [
     ("roc_auc", "ROC-AUC"), ("accuracy", "acc"), ("top1", "top-1 (10-NN)"), ("precision_at_1", "P@1"), ("map_at_r", "MAP@R"),
     ("ece", "ECE per fold"), ("known_correct", "open-set known"), ("unknown_correct", "open-set unknown"),
-    ("open_set_auroc", "open-set AUROC"),
+    ("open_set_auroc", "open-set AUROC"), ("band_coverage", "verify answers"), ("band_accuracy", "verify right when it answers"),
 ]
 BEGIN, END = "<!-- accuracy-by-source -->", "<!-- /accuracy-by-source -->"
 

@@ -23,6 +23,8 @@ CV_METRICS = (  # (key in the CV summaries, label)
     ("known_correct", "open set: indexed painter named"),
     ("unknown_correct", "open set: outsider called unknown"),
     ("open_set_auroc", "open set: AUROC"),
+    ("band_coverage", "verify: pairs answered same/different (outside the uncertain band)"),
+    ("band_accuracy", "verify: accuracy of those answers"),
 )
 
 
