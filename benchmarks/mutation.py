@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -70,7 +71,7 @@ def mutate(module: str, tests: tuple[str, ...], *, keep: Path | None, python: st
         )
         mutmut = str(Path(python).with_name("mutmut"))
         started = time.perf_counter()
-        run = subprocess.run([mutmut, "run", "--max-children", "2"], cwd=work, capture_output=True, text=True)
+        run = subprocess.run([mutmut, "run", "--max-children", "2"], cwd=work, capture_output=True, text=True, env=single_threaded_env())
         seconds = time.perf_counter() - started
         subprocess.run([mutmut, "export-cicd-stats"], cwd=work, capture_output=True, text=True)
         stats_file = work / "mutants" / "mutmut-cicd-stats.json"
@@ -87,6 +88,15 @@ def mutate(module: str, tests: tuple[str, ...], *, keep: Path | None, python: st
         if keep is not None:
             shutil.copytree(work, keep / module.replace("/", "__"), dirs_exist_ok=True)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def single_threaded_env() -> dict[str, str]:
+    """The environment for mutmut: one OpenMP / MKL thread. mutmut forks a child per mutant from a process that
+    has run the tests; once torch has started GNU OpenMP's thread pool there, a forked child that calls torch
+    waits forever on the pool's lock and is killed by mutmut's timeout, which counts it as killed: the survivors
+    of test files that touch torch (tests/engine/metrics/test_retrieval.py checks against pytorch-metric-learning)
+    were reported as timeouts. With one thread there is no pool to inherit."""
+    return {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def changed_lines(diff: str) -> list[str]:
@@ -112,6 +122,7 @@ def score_row(module: str, stats: dict, status: dict[str, str], changes: dict[st
     return {
         "killed": killed, "total": scored, "equivalent": equal, "survivors": live, "stale_equivalent": stale,
         "score": round(killed / denominator, 4) if denominator else None, "no_tests": stats.get("no_tests", 0),
+        "timeout": stats.get("timeout", 0),
     }
 
 
@@ -123,7 +134,9 @@ def rescore(module: str, row: dict, equivalent: dict[str, str] = EQUIVALENT) -> 
     status = {s["name"]: "survived" for s in row["survivors"]} | {name: "survived" for name in row["equivalent"]}
     changes = {s["name"]: s["change"] for s in row["survivors"]} | {n: e["change"] for n, e in row["equivalent"].items()}
     survived = len(status)
-    stats = {"killed": row["killed"], "survived": survived, "suspicious": row["total"] - row["killed"] - survived}
+    timeout = row.get("timeout", 0)  # counted in row["killed"]
+    stats = {"killed": row["killed"] - timeout, "timeout": timeout, "survived": survived,
+             "suspicious": row["total"] - row["killed"] - survived}
     return {**row, **score_row(module, stats, status, changes, equivalent), "no_tests": row.get("no_tests", 0)}
 
 

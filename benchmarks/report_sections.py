@@ -233,6 +233,7 @@ def mutation_section(res: dict) -> str:
     modules = sorted(res["modules"].items())
     rows = [{"module": f"`{m}`", "tests": ", ".join(f"`{t}`" for t in r["tests"]),
              "killed / total": "error" if "error" in r else f"{r['killed']} / {r['total']}",
+             "of them timeouts": "-" if "error" in r else r.get("timeout", "not recorded"),
              "equivalent": "-" if "error" in r else len(r.get("equivalent", {})),
              "score = killed / (total - equivalent)": "-" if "error" in r else f"{r['score']:.1%}",
              ">= 90%": "-" if "error" in r else ("yes" if r["score"] >= 0.9 else "NO"),
@@ -243,7 +244,9 @@ def mutation_section(res: dict) -> str:
             "equivalent mutant, one that changes no observable behaviour. Equivalent mutants are listed with a reason in "
             "`benchmarks/mutation_equivalent.py` and left out of the score's denominator; every other survivor counts "
             "against it. Survivors' names and changed lines are in `benchmarks/results/mutation.json` (`mutmut show NAME` "
-            "in a copy kept with `--keep DIR` prints one).\n\n" + table(rows))
+            "in a copy kept with `--keep DIR` prints one). A mutant that makes its tests run past mutmut's time limit "
+            "counts as killed; mutmut runs with one OpenMP thread, since a child forked from a process whose OpenMP "
+            "pool is running deadlocks and used to be counted as a timeout.\n\n" + table(rows))
     from benchmarks.mutation import MODULES
 
     missing = sorted(set(MODULES) - set(res["modules"]))
