@@ -26,7 +26,7 @@ def test_changed_lines_keep_only_the_edited_source():
 
 
 def test_section_shows_killed_total_equivalent_with_reasons_and_the_score():
-    row = {"tests": ["tests/t.py"], **score_row("engine/a.py", {"killed": 8, "survived": 2}, STATUS,
+    row = {"tests": ["tests/t.py"], **score_row("engine/a.py", {"killed": 7, "timeout": 1, "survived": 2}, STATUS,
                                                 {"engine.a.x_f__mutmut_1": ["- x = 1", "+ x = 2"]}, LISTED)}
     text = mutation_section({"modules": {"engine/a.py": row}})
     assert "| `engine/a.py` | `tests/t.py` | 8 / 10 | 1 | 1 | 88.9% | NO | 1 |" in text
