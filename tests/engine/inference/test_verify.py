@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 
 import numpy as np
@@ -151,3 +152,54 @@ def test_decision_is_uncertain_inside_the_band_and_follows_same_artist_without_o
     assert banded["band"] == pytest.approx(around, abs=1e-6)
     update_calibration(model, threshold=THRESHOLD, calibration={**CALIBRATION, "band": {"low": 0.0, "high": 0.0}})
     assert verify_pair(a, b, model=model)["decision"] == "same"  # every probability is at or above high = 0
+
+
+def test_verdict_reports_the_band_rounded_to_six_places():
+    from engine.calibrate.platt import PairCalibration
+    from engine.inference.verify import verdict
+
+    lm = _calibrated()
+    lm.pair_calibration = PairCalibration(0.6, 10.0, -6.0, record={"band": {"low": 0.1234567, "high": 0.7654321}})
+    got = verdict(lm, np.array([3.0, 4.0]), np.array([5.0, 0.0]))  # cos 0.6: p = 0.5, inside the band
+    assert got["band"] == {"low": 0.123457, "high": 0.765432} and got["decision"] == "uncertain"
+
+
+def test_explain_writes_the_pairs_png_and_returns_its_maps(tmp_path, tiny_model):
+    from engine.base.home import Home
+    from engine.inference.explain import explain_paths
+    from engine.inference.explain_image import explanation_png
+    from engine.inference.model_cache import cached_model
+    from engine.inference.model_choice import choose_model
+    from PIL import Image
+
+    a = painting(tmp_path / "a.jpg", colour=(200, 30, 30), seed=1)
+    b = painting(tmp_path / "b.jpg", colour=(30, 30, 200), seed=2)
+    png = tmp_path / "why.png"
+    result = verify_pair(a, b, model=tiny_model, explain=png)
+    want = explain_paths(cached_model(choose_model(Home.resolve(tmp_path / "h"), tiny_model).path), a, b)
+    assert result["explanation"] == {**want.to_dict(), "png": str(png)}
+    written, drawn = (np.asarray(Image.open(io.BytesIO(x)).convert("RGB"), dtype=np.int16)
+                      for x in (png.read_bytes(), explanation_png(want, labels=("a.jpg", "b.jpg"))))
+    assert written.shape == drawn.shape and np.abs(written - drawn).max() <= 8  # the same picture and labels (maps to float noise)
+    plain = verify_pair(a, b, model=tiny_model)
+    assert "explanation" not in plain and {k: v for k, v in result.items() if k != "explanation"} == plain
+
+
+def test_model_used_names_the_model_chosen(tmp_path, tiny_model, monkeypatch):
+    """--model is "option"; a ModelChoice made by the caller is kept as given; without either, the home's
+    own trained model (never the one of $ENGINE_HOME)."""
+    import shutil
+
+    from engine.inference.model_choice import ModelChoice
+
+    a = painting(tmp_path / "a.jpg", colour=(200, 30, 30), seed=1)
+    given = verify_pair(a, a, model=tiny_model)
+    assert given["model_used"]["source"] == "option" and given["model_used"]["fingerprint"] == given["model"]
+    chosen = verify_pair(a, a, model=ModelChoice(tiny_model, "index"))
+    assert chosen["model_used"]["source"] == "index" and chosen["model"] == given["model"]
+    home = tmp_path / "home"
+    (home / "models" / "m1").mkdir(parents=True)
+    shutil.copy(tiny_model, home / "models" / "m1" / "model.pt")
+    monkeypatch.setenv("ENGINE_HOME", str(tmp_path / "elsewhere"))
+    own = verify_pair(a, a, home=home)
+    assert own["model_used"]["source"] == "home" and own["model_used"]["path"] == str(home / "models" / "m1" / "model.pt")

@@ -33,6 +33,34 @@ def test_matches_brute_force_with_duplicates_and_singletons():
     assert m["queries"] == 37
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_artists_of_two_paintings_each_match_brute_force(seed):
+    """R = 1 for every query: only the single nearest painting counts (the partition's first rank)."""
+    rng = np.random.default_rng(seed)
+    labels = [f"a{k // 2}" for k in range(40)]
+    emb = rng.normal(size=(40, 6))
+    m = retrieval_metrics(emb, labels)
+    p1, mapr = _brute(emb, labels, list(range(40)))
+    assert (m["precision_at_1"], m["map_at_r"]) == (pytest.approx(p1), pytest.approx(mapr))
+
+
+def test_one_artist_only_is_perfect():
+    """Every other painting is relevant (R = N - 1, the widest partition): P@1 = MAP@R = 1."""
+    emb = np.random.default_rng(1).normal(size=(6, 4))
+    assert retrieval_metrics(emb, ["a"] * 6) == {"precision_at_1": 1.0, "map_at_r": 1.0, "queries": 6}
+
+
+def test_a_query_without_relevant_paintings_warns_nothing():
+    """A singleton artist (R = 0) is skipped silently: no 0/0 RuntimeWarning reaches the caller."""
+    import warnings
+
+    emb = np.random.default_rng(2).normal(size=(5, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = retrieval_metrics(emb, ["a", "a", "b", "b", "lonely"])
+    assert m["queries"] == 4
+
+
 def test_hand_made_map_at_r():
     # query 0 (artist a, R=2): ranking a, b, a -> AP@R = (1/1 + 0) / 2 = 0.5
     emb = np.array([[1.0, 0.0], [0.99, 0.14], [0.9, 0.44], [0.0, 1.0]])
