@@ -102,4 +102,92 @@ EQUIVALENT: dict[str, str] = {
         "val flags without dtype=bool: best_threshold and fit_calibration convert them again (scored_pairs); 0/1 and "
         "booleans are read alike",
     "engine.calibrate.held_out.x_pooled_calibration__mutmut_10": "as mutmut_8 (dtype left out)",
+    'engine.metrics.retrieval.x__chunk_scores__mutmut_102':
+        '`ap[r == 0] = None`: assigning None into a float64 array stores NaN, as np.nan',
+    'engine.metrics.retrieval.x__chunk_scores__mutmut_99':
+        'as mutmut_102, for p1 (float64): None is stored as NaN',
+    'engine.metrics.retrieval.x__chunk_scores__mutmut_4':
+        'excluded similarities set to None (NaN in float32) instead of -inf: numpy sorts NaN after every number, as it does +inf in -sims, so excluded paintings rank last either way and are never relevant',
+    'engine.metrics.retrieval.x__chunk_scores__mutmut_19':
+        "`top = max(R_max, 2)`: one more rank is partitioned and sorted, but ranks beyond each query's R are masked by within_r; a row is always at least 2 wide (one painting raises 'needs an artist with 2 paintings' first)",
+    'engine.metrics.retrieval.x__chunk_scores__mutmut_26':
+        'argpartition without axis=1: the default axis -1 is axis 1 of the (Q, N) sims',
+    'engine.metrics.retrieval.x__chunk_scores__mutmut_37':
+        'take_along_axis without axis=1: the default axis -1 is axis 1',
+    'engine.metrics.retrieval.x__chunk_scores__mutmut_42':
+        'argsort without axis=1: the default axis -1 is axis 1',
+    'engine.metrics.retrieval.x__chunk_scores__mutmut_50':
+        'take_along_axis without axis=1: the default axis -1 is axis 1',
+    'engine.metrics.retrieval.x__chunk_scores__mutmut_62':
+        'take_along_axis without axis=1: the default axis -1 is axis 1',
+    'engine.metrics.retrieval.x__chunk_scores__mutmut_40':
+        "argsort without kind='stable': only the order among exactly equal similarities changes, and which of two tied paintings ranks first is unspecified either way (argpartition's order before it is arbitrary)",
+    'engine.metrics.retrieval.x__chunk_scores__mutmut_43':
+        'as mutmut_40 (kind left out)',
+    'engine.metrics.retrieval.x__chunk_scores__mutmut_54':
+        "kind='STABLE': numpy reads the kind case-insensitively",
+    'engine.metrics.retrieval.x__chunk_scores__mutmut_83':
+        'errstate divide=None: the only division is by r, and r = 0 only with a zero numerator, which numpy reports as `invalid` (0/0), not `divide`',
+    'engine.metrics.retrieval.x__chunk_scores__mutmut_85':
+        'as mutmut_83 (divide left out)',
+    'engine.metrics.retrieval.x__chunk_scores__mutmut_97':
+        'astype(None) is astype(float64)',
+    'engine.metrics.retrieval.x_retrieval_metrics__mutmut_1':
+        'chunk=513: queries are scored row by row, so any chunking gives the same rows (a test checks chunk=7 against brute force)',
+    'engine.metrics.retrieval.x_retrieval_metrics__mutmut_28':
+        'astype(None) keeps float64 instead of float32: the ranking changes only for similarities equal in float32 and different in float64 (a 1e-8 tie)',
+    'engine.metrics.retrieval.x_retrieval_metrics__mutmut_30':
+        'l2_normalize(float64 input, dtype=None) keeps float64: the same unit vectors',
+    'engine.metrics.retrieval.x_retrieval_metrics__mutmut_32':
+        "as mutmut_30 (dtype left out: l2_normalize's float32, cast to float32 right after anyway)",
+    'engine.metrics.retrieval.x_retrieval_metrics__mutmut_34':
+        'np.asarray(emb, dtype=None): l2_normalize(..., dtype=np.float64) converts it to float64 anyway',
+    'engine.metrics.retrieval.x_retrieval_metrics__mutmut_36':
+        'as mutmut_34 (dtype left out)',
+    'engine.metrics.retrieval.x_retrieval_metrics__mutmut_4':
+        'labels as a numpy str array instead of object: np.unique codes them alike',
+    'engine.metrics.retrieval.x_retrieval_metrics__mutmut_6':
+        'as mutmut_4 (dtype left out)',
+    'engine.inference.verify.x_cosine__mutmut_3':
+        'u without dtype=float64: cosine_rows converts both inputs to float64 itself',
+    'engine.inference.verify.x_cosine__mutmut_5':
+        'as mutmut_3 (dtype left out)',
+    'engine.inference.verify.x_cosine__mutmut_7':
+        'as mutmut_3, for v',
+    'engine.inference.verify.x_cosine__mutmut_9':
+        'as mutmut_7 (dtype left out)',
+    'engine.inference.verify.x_cosine__mutmut_11':
+        '`finite(u) or finite(v)`: with one input non-finite, cosine_rows propagates the NaN/inf to a NaN cosine, the same answer',
+    'engine.inference.verify.x_cosine__mutmut_16':
+        "float('NAN') is float('nan')",
+    'engine.inference.verify.x_cosine__mutmut_28':
+        "reshape(1, -2): numpy reads any negative size as 'the rest', as -1",
+    'engine.inference.verify.x_cosine__mutmut_35':
+        'as mutmut_28, for v',
+    'engine.inference.verify.x_verify_pair__mutmut_16':
+        "torch_threads(None) leaves torch's thread count as it is: the same embeddings, only the speed of two single-image forwards changes",
+    'engine.inference.verify.x_verify_pair__mutmut_21':
+        'small_job_plan(3, ...) instead of 2: a thread count for the same two forwards, speed only',
+    'indexer.search.x__artist_hint__mutmut_8':
+        "n=3 left out: difflib.get_close_matches' default n is 3",
+    'indexer.search.x_search_embedded__mutmut_36':
+        'one more neighbour searched for a query that is not catalogued: _result cuts the matches to k, so the answer is the same',
+    'indexer.search.x_search_embedded__mutmut_42':
+        'two more neighbours searched instead of one: _result leaves the query itself out and cuts the matches to k, so the answer is the same',
+    'indexer.search.x_search_embedded__mutmut_47':
+        "`ids > 0` instead of `>= 0`: catalog ids start at 1 (SQL autoincrement), so only FAISS's -1 (no neighbour) is ever left out",
+    'indexer.search.x_search_embedded__mutmut_48':
+        'as mutmut_47 (`ids >= 1`)',
+    'indexer.search.x_search_embedded__mutmut_56':
+        'with_ids=None: _result reads it only as a truth value, and None is falsy like the default False',
+    'indexer.search.x_embed_queries__mutmut_4':
+        "num_workers=None: embed_paths' default loader; the same vectors (speed only)",
+    'indexer.search.x_embed_queries__mutmut_5':
+        'plan=None: embed_paths plans the job itself; the same vectors (batch size and threads, speed only)',
+    'indexer.search.x_embed_queries__mutmut_8':
+        'as mutmut_4 (num_workers left out)',
+    'indexer.search.x_embed_queries__mutmut_9':
+        'as mutmut_5 (plan left out)',
+    'indexer.search.x_embed_queries__mutmut_11':
+        'num_workers=1: the images decoded in one loader process instead of in-process; the same vectors',
 }

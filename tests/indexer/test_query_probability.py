@@ -120,6 +120,52 @@ def test_a_result_skips_empty_slots_and_rows_gone_and_rounds_similarities():
 
 
 
+
+def test_likeliest_by_hand():
+    from indexer.search import likeliest
+
+    two = [{"artist": "A", "probability": 0.4}, {"artist": "B", "probability": 0.3}]
+    assert likeliest(two, 0.2) == {"artist": "A", "probability": 0.4}
+    assert likeliest(two, 0.4) == {"artist": None, "probability": 0.4}  # a tie: "none of them" comes first
+    assert likeliest(two, 0.5) == {"artist": None, "probability": 0.5}
+    assert likeliest([], 0.9) == {"artist": None, "probability": 0.9}
+    assert likeliest(two, None) == {"artist": "A", "probability": 0.4}
+    assert likeliest([{"artist": "A", "probability": None}], None) == {"artist": "A", "probability": None}
+    assert likeliest([], None) == {"artist": None, "probability": None}
+
+
+class _FixedAttribution:
+    """A stand-in calibration: the probabilities it is given, whatever the matches."""
+
+    def __init__(self, named: dict, unknown: float):
+        self.named, self.unknown = named, unknown
+
+    def probabilities(self, similarities, artists):
+        return self.named, self.unknown
+
+
+def test_equal_probabilities_rank_by_vote_then_name():
+    from indexer.search import with_probabilities
+
+    ranked = [{"artist": "B", "vote": 0.6, "score": 0.6}, {"artist": "A", "vote": 0.4, "score": 0.4},
+              {"artist": "C", "vote": 0.4, "score": 0.4}]
+    rows, unknown = with_probabilities(ranked, [], _FixedAttribution({"A": 0.3, "B": 0.3, "C": 0.3}, 0.1))
+    assert [r["artist"] for r in rows] == ["B", "A", "C"] and unknown == 0.1
+
+
+def test_a_result_whose_unknown_is_largest_names_no_artist_first():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from indexer.search import _result
+
+    views = {0: SimpleNamespace(path="/x/0.jpg", artist="A")}  # id 0 is a real slot (-1 is FAISS's empty one)
+    result = _result("q.jpg", np.array([0.5]), np.array([0]), views, attribution=_FixedAttribution({"A": 0.2}, 0.7))
+    assert [m["path"] for m in result["matches"]] == ["/x/0.jpg"]
+    assert result["artists"] == [{"artist": "A", "vote": 1.0, "score": 1.0, "probability": 0.2}] and result["unknown"] == 0.7
+    assert result["likeliest"] == {"artist": None, "probability": 0.7}
+
 @pytest.fixture
 def indexed(art, home, tiny_model):
     index_folder(art, home=home, model=tiny_model)

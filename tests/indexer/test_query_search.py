@@ -86,8 +86,9 @@ def test_k_larger_than_the_index_is_an_error(indexed):
 
 
 def test_bad_query_images(indexed, tmp_path):
-    with pytest.raises(EngineError, match="query image not found"):
+    with pytest.raises(EngineError) as missing:
         _query(indexed, [tmp_path / "missing.jpg"])
+    assert str(missing.value) == f"query image not found: {tmp_path / 'missing.jpg'}; check the path"
     (tmp_path / "notes.jpg").write_text("hello")
     with pytest.raises(EngineError, match="cannot read query image .* \\(not_an_image\\)"):
         _query(indexed, [tmp_path / "notes.jpg"])
@@ -155,3 +156,81 @@ def test_the_default_k_is_ten_clamped_to_the_index(indexed, monkeypatch):
     assert len(result["matches"]) == 11  # the default never errs: clamped (the query itself is in_collection, not a match)
     (result,) = _query(indexed, [indexed[0] / "Ann Red" / "0.jpg"], k=12)["results"]
     assert len(result["matches"]) == 11 and result["in_collection"]  # k equal to the index is allowed
+
+
+def test_search_embedded_alone_needs_no_selves_and_adds_no_ids(indexed):
+    """As a long-running server calls it: no `selves` (a stored vector comes back as its own match 1), no ids."""
+    from db.store import CatalogStore
+    from engine.base.home import Home
+    from indexer.search import open_search, search_embedded
+
+    _, home, model = indexed
+    path, vector = next(iter(stored_vectors(home).items()))
+    the_home = Home.resolve(home)
+    store = CatalogStore(the_home.catalog_url, create=False)
+    try:
+        _, index = open_search(store, the_home, model, keep_copy=False)
+        (result,) = search_embedded(store, index, vector[None, :], ["q"], k=3, duplicate_threshold=NO_COPIES)["results"]
+    finally:
+        store.close()
+    assert result["in_collection"] is None and len(result["matches"]) == 3
+    assert result["matches"][0]["path"] == path and result["matches"][0]["similarity"] == pytest.approx(1.0, abs=1e-5)
+    assert all("id" not in m for m in result["matches"])
+
+
+def test_a_filter_narrower_than_k_says_so_once(indexed, tmp_path, caplog):
+    """k above the filtered count: a warning naming the count (not for k equal to it), and every match of the filter."""
+    import logging
+
+    query = painting(tmp_path / "q.jpg", colour=(200, 30, 30), seed=9)  # not catalogued: nothing left out
+    with caplog.at_level(logging.WARNING, logger="indexer.search"):
+        (wide,) = _query(indexed, [query], k=10, artist="Ann Red")["results"]
+    assert len(wide["matches"]) == 4 and "id" not in wide["matches"][0]
+    assert [r.getMessage() for r in caplog.records if r.name == "indexer.search"] == [
+        "only 4 indexed paintings match the filters; returning 4 matches"]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="indexer.search"):
+        (exact,) = _query(indexed, [query], k=4, artist="Ann Red")["results"]
+    assert len(exact["matches"]) == 4 and not [r for r in caplog.records if r.name == "indexer.search"]
+
+
+def test_an_artist_with_no_close_name_gets_the_general_hint():
+    from types import SimpleNamespace
+
+    from indexer.search import _artist_hint
+
+    store = SimpleNamespace(artist_names=lambda: ["Ann Red", "Bob Green", "Cid Blue"])
+    assert _artist_hint(store, "Zzzzzzzz") == "run without --artist to see the indexed artists"
+    assert _artist_hint(store, "Ann Rod") == "did you mean 'Ann Red'?"
+    assert _artist_hint(store, "Ann Gxxx") == "did you mean 'Ann Red'?"  # difflib ratio 0.53: above the 0.5 cutoff
+    assert _artist_hint(store, "Ann Blue") == "did you mean 'Ann Red', 'Cid Blue'?"
+    many = SimpleNamespace(artist_names=lambda: ["Ann Red", "Ann Rod", "Ann Ray", "Ann Reed", "Bob Green"])
+    assert _artist_hint(many, "Ann Re") == "did you mean 'Ann Red', 'Ann Reed', 'Ann Rod'?"  # the 3 closest
+
+
+def test_embed_queries_are_the_unit_embeddings_of_each_image(indexed, tmp_path):
+    from engine.base.vectors import l2_normalize
+    from engine.inference.embedding import embed_image
+    from engine.inference.model_cache import cached_model
+    from indexer.search import embed_queries
+
+    lm = cached_model(indexed[2])
+    images = [painting(tmp_path / f"{n}.jpg", colour=(40 * n, 90, 200 - 40 * n), seed=n) for n in range(3)]
+    got = embed_queries(lm, images)
+    want = l2_normalize(np.stack([embed_image(lm, p) for p in images]))
+    assert got.shape == (3, lm.embedding_dim) and np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    assert np.allclose(got, want, atol=1e-4)
+
+
+def test_every_filter_reaches_the_sql_selection(indexed, monkeypatch):
+    import indexer.search as search
+
+    seen = {}
+
+    def spy(store, *, artist, style, date):
+        seen.update(artist=artist, style=style, date=date)
+        return None
+
+    monkeypatch.setattr(search, "_allowed_ids", spy)
+    _query(indexed, [indexed[0] / "Ann Red" / "0.jpg"], k=2, artist="Ann Red", style="Baroque", date="1650")
+    assert seen == {"artist": "Ann Red", "style": "Baroque", "date": "1650"}
