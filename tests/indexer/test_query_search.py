@@ -176,6 +176,13 @@ def test_search_embedded_alone_needs_no_selves_and_adds_no_ids(indexed):
     assert result["in_collection"] is None and len(result["matches"]) == 3
     assert result["matches"][0]["path"] == path and result["matches"][0]["similarity"] == pytest.approx(1.0, abs=1e-5)
     assert all("id" not in m for m in result["matches"])
+    store = CatalogStore(the_home.catalog_url, create=False)
+    try:
+        (with_ids,) = search_embedded(store, index, vector[None, :], ["q"], k=3, with_ids=True)["results"]
+        by_id = store.views([m["id"] for m in with_ids["matches"]])
+    finally:
+        store.close()
+    assert [by_id[m["id"]].path for m in with_ids["matches"]] == [m["path"] for m in with_ids["matches"]]
 
 
 def test_a_filter_narrower_than_k_says_so_once(indexed, tmp_path, caplog):
@@ -234,3 +241,70 @@ def test_every_filter_reaches_the_sql_selection(indexed, monkeypatch):
     monkeypatch.setattr(search, "_allowed_ids", spy)
     _query(indexed, [indexed[0] / "Ann Red" / "0.jpg"], k=2, artist="Ann Red", style="Baroque", date="1650")
     assert seen == {"artist": "Ann Red", "style": "Baroque", "date": "1650"}
+
+
+class _FilterStore:
+    """What _allowed_ids reads: filter_ids (recording its arguments) and artist_names."""
+
+    def __init__(self, ids):
+        self.ids, self.calls = np.asarray(ids, np.int64), []
+
+    def filter_ids(self, **filters):
+        self.calls.append(filters)
+        return self.ids
+
+    def artist_names(self):
+        return ["Ann Red"]
+
+
+@pytest.mark.parametrize("filters", [{"style": "Baroque"}, {"date": "1650"}, {"artist": "Ann Red"},
+                                     {"artist": "Ann Red", "style": "Baroque", "date": "1650"}])
+def test_any_one_filter_selects_ids_with_every_filter_passed(filters):
+    from indexer.search import _allowed_ids
+
+    store = _FilterStore([3, 5])
+    got = _allowed_ids(store, **{"artist": None, "style": None, "date": None, **filters})
+    assert got.tolist() == [3, 5] and store.calls == [{"artist": None, "style": None, "date": None, **filters}]
+
+
+def test_no_filter_selects_nothing_and_an_empty_selection_names_the_filters():
+    from indexer.search import _allowed_ids
+
+    store = _FilterStore([])
+    assert _allowed_ids(store, artist=None, style=None, date=None) is None and store.calls == []
+    with pytest.raises(EngineError) as empty:
+        _allowed_ids(store, artist=None, style="Baroque", date="1650")
+    assert str(empty.value) == "no indexed painting matches --style 'Baroque', --date '1650'; check the spelling"
+
+
+def test_catalogued_queries_use_their_stored_vectors_and_only_the_others_are_embedded(indexed, tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    import indexer.search as search
+    from db.store import CatalogStore
+    from engine.base.home import Home
+    from engine.base.vectors import l2_normalize
+
+    _, home, model = indexed
+    stored = stored_vectors(home)
+    store = CatalogStore(Home.resolve(home).catalog_url, create=False)
+    try:
+        ids = store.ids().tolist()[:2]
+        views = store.views(ids)
+        lm = SimpleNamespace(embedding_dim=next(iter(stored.values())).shape[0])
+        embedded = []
+
+        def spy(_, images):
+            embedded.append([str(p) for p in images])
+            return l2_normalize(np.ones((len(images), lm.embedding_dim), np.float32))
+
+        monkeypatch.setattr(search, "embed_queries", spy)
+        selves = [views[ids[0]], None, views[ids[1]]]
+        out = search.query_vectors(store, lm, [views[ids[0]].path, "new.jpg", views[ids[1]].path], selves)
+        assert embedded == [["new.jpg"]]
+        assert np.allclose(out[0], l2_normalize(stored[views[ids[0]].path][None])[0]) and np.allclose(out[2], l2_normalize(stored[views[ids[1]].path][None])[0])
+        embedded.clear()
+        search.query_vectors(store, lm, [views[ids[0]].path], [views[ids[0]]])
+        assert embedded == []  # every query catalogued: nothing to embed
+    finally:
+        store.close()
