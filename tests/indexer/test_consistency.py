@@ -4,6 +4,8 @@ work (on SQLite and PostgreSQL: `catalog_url`). The fast tests come first (mutat
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 
@@ -159,6 +161,165 @@ def test_open_index_rebuilds_an_index_with_duplicate_ids_as_its_kind(tmp_path):
     index, repair = open_index(catalog, path, dim=4)
     assert repair == Repair(rebuilt=True) and index.ids().tolist() == list(range(1, 11)) and index.kind == "flat"
 
+
+def _consistency_messages(caplog):
+    return [r.getMessage() for r in caplog.records if r.name == "indexer.consistency"]
+
+
+def test_open_index_logs_why_it_rebuilds(tmp_path, caplog):
+    from indexer.consistency import Repair, open_index
+
+    caplog.set_level(logging.INFO, logger="indexer.consistency")
+    rows = _unit_rows(range(1, 11), seed=12)
+    catalog, path = _Catalog(rows), tmp_path / "index.faiss"
+    _flat(_unit_rows(range(1, 11), dim=8), dim=8).save(path)
+    assert open_index(catalog, path, dim=4)[1] == Repair(rebuilt=True)
+    assert _consistency_messages(caplog) == [f"index {path} has dimension 8, the catalog 4: rebuilding it"]
+    caplog.clear()
+    twice = _flat(rows)
+    twice.add(np.array([3], np.int64), rows[3][None])
+    twice.save(path)
+    assert open_index(catalog, path, dim=4)[1] == Repair(rebuilt=True)
+    assert _consistency_messages(caplog) == [f"index {path} holds duplicate ids: rebuilding it"]
+    caplog.clear()
+    _flat(_unit_rows(range(1, 11), seed=13)).save(path)
+    index, repair = open_index(catalog, path, dim=4)
+    assert repair == Repair(rebuilt=True) and index.kind == "flat"  # rebuilt as the kind it was
+    assert _consistency_messages(caplog) == [f"index {path} disagrees with the catalog's stored vectors: rebuilding it"]
+    caplog.clear()
+    _, repair = open_index(_Catalog({7: rows[7]}), tmp_path / "absent.faiss", dim=4)
+    assert repair == Repair(rebuilt=True) and _consistency_messages(caplog) == []  # one row is enough to rebuild from
+
+
+def test_reconcile_logs_what_it_changed_even_when_only_one_side_changed(caplog):
+    from indexer.consistency import Repair, reconcile
+
+    caplog.set_level(logging.INFO, logger="indexer.consistency")
+    rows = _unit_rows([1, 2, 3, 4, 5], seed=14)
+    index = _flat({**rows, 8: rows[1], 9: rows[2]})
+    assert reconcile(index, _Catalog(rows)) == Repair(orphan_vectors_removed=2)
+    assert _consistency_messages(caplog) == ["index reconciled with the catalog: 2 orphan vectors removed, 0 added"]
+    caplog.clear()
+    index = _flat({1: rows[1], 2: rows[2]})
+    assert reconcile(index, _Catalog(rows)) == Repair(missing_vectors_added=3)
+    assert _consistency_messages(caplog) == ["index reconciled with the catalog: 0 orphan vectors removed, 3 added"]
+    caplog.clear()
+    assert reconcile(index, _Catalog(rows)) == Repair() and _consistency_messages(caplog) == []
+
+
+def test_reconcile_counts_orphan_vectors_not_orphan_ids():
+    from indexer.consistency import Repair, reconcile
+
+    rows = _unit_rows([1, 2, 3], seed=19)
+    index = _flat({**rows, 9: rows[1]})
+    index.add(np.array([9], np.int64), rows[2][None])  # a gone row's id held twice
+    assert reconcile(index, _Catalog(rows)) == Repair(orphan_vectors_removed=2)
+    assert index.ids().tolist() == [1, 2, 3] and index.ntotal == 3
+
+
+def _ivf_rows():
+    """1,300 unit vectors of dim 4: 33 IVF lists, so an nprobe of 32 or 33 is not capped away by nlist."""
+    rows = _unit_rows(range(1, 1301), dim=4, seed=11)
+    ids = np.arange(1, 1301, dtype=np.int64)
+    return rows, ids, np.stack([rows[int(i)] for i in ids])
+
+
+def test_open_index_and_rebuild_keep_the_ivf_kind_and_the_asked_nprobe(tmp_path):
+    from indexer.consistency import Repair, open_index, rebuild
+
+    rows, ids, vectors = _ivf_rows()
+    catalog, path = _Catalog(rows), tmp_path / "index.faiss"
+    ivf = build_index(ids, vectors, kind="ivf", nprobe=5)
+    assert ivf.index.nlist == 33
+    ivf.save(path)
+    index, repair = open_index(catalog, path, dim=4, nprobe=7)
+    assert repair == Repair() and index.kind == "ivf" and index.nprobe == 7 and index.index.nprobe == 7
+    index, repair = open_index(catalog, path, dim=4)  # the default nprobe
+    assert repair == Repair() and index.nprobe == 32 and index.index.nprobe == 32
+    default = rebuild(catalog, dim=4, kind="ivf")
+    assert default.kind == "ivf" and default.nprobe == 32 and default.index.nprobe == 32
+    ivf.add(np.array([3], np.int64), rows[3][None])  # id 3 twice
+    ivf.save(path)
+    index, repair = open_index(catalog, path, dim=4, nprobe=7)
+    assert repair == Repair(rebuilt=True) and index.kind == "ivf" and index.nprobe == 7 and index.index.nprobe == 7
+    assert index.ids().tolist() == ids.tolist()
+    other = _unit_rows(range(1, 1301), dim=4, seed=15)
+    build_index(ids, np.stack([other[int(i)] for i in ids]), kind="ivf", nprobe=5).save(path)
+    index, repair = open_index(catalog, path, dim=4, nprobe=7)  # another catalog's vectors: rebuilt as IVF
+    assert repair == Repair(rebuilt=True) and index.kind == "ivf" and index.nprobe == 7 and index.index.nprobe == 7
+    assert np.array_equal(index.reconstruct(ids), vectors)
+
+
+def test_convert_to_ivf_uses_the_asked_nprobe_and_measures_recall_at_10(caplog):
+    from indexer.consistency import convert
+    from indexer.vector_index import measure_recall
+
+    caplog.set_level(logging.INFO, logger="indexer.consistency")
+    rows, ids, vectors = _ivf_rows()
+    index, recall = convert(_Catalog(rows), dim=4, kind="ivf", nprobe=2, recall_queries=30)
+    assert index.kind == "ivf" and index.nprobe == 2 and index.index.nprobe == 2 and index.index.nlist == 33
+    assert recall == measure_recall(index, ids, vectors, k=10, queries=30)
+    # the recall really depends on k and on the number of queries here, so both are checked above
+    assert recall < 1 and recall != measure_recall(index, ids, vectors, k=11, queries=30)
+    assert recall != measure_recall(index, ids, vectors, k=10, queries=200)
+    assert _consistency_messages(caplog) == [f"approximate index (IVF, 33 lists, nprobe 2): recall@10 = {recall:.3f}"]
+
+
+def test_check_index_counts_a_mismatch_at_each_end_of_a_block():
+    from indexer.consistency import ATOL, check_index
+
+    rows = _unit_rows(range(1, 4201), dim=4, seed=16)
+    wrong = dict(rows)
+    wrong[1] = rows[2]  # the first id of the first block of 4096
+    wrong[4097] = rows[2]  # the first id of the second block
+    assert check_index(_flat(wrong), _Catalog(rows))["mismatched_vectors"] == 2
+    # the tolerance is absolute: a component at 0 may move by less than ATOL, not more
+    axis = {1: np.array([1, 0, 0, 0], np.float32)}
+    near = {1: np.array([1, ATOL / 4, 0, 0], np.float32)}
+    far = {1: np.array([1, 3 * ATOL, 0, 0], np.float32)}
+    assert check_index(_flat(near), _Catalog(axis))["mismatched_vectors"] == 0
+    assert check_index(_flat(far), _Catalog(axis))["mismatched_vectors"] == 1
+
+
+def _spot_draw(n: int, sample: int) -> set[int]:
+    """The seeded random part of the spot check over ids 1..n."""
+    ids = np.arange(1, n + 1, dtype=np.int64)
+    return set(np.random.default_rng(n).choice(ids, min(sample, n), replace=False).tolist())
+
+
+def _open_with_one_wrong(tmp_path, rows, wrong_id, **kwargs):
+    from indexer.consistency import open_index
+
+    wrong = dict(rows)
+    wrong[wrong_id] = -rows[wrong_id]
+    path = tmp_path / "index.faiss"
+    _flat(wrong).save(path)
+    return open_index(_Catalog(rows), path, dim=4, **kwargs)[1]
+
+
+def test_spot_check_covers_the_newest_half_sample_plus_a_seeded_draw(tmp_path):
+    from indexer.consistency import Repair
+
+    n = 72
+    rows = _unit_rows(range(1, n + 1), seed=17)
+    draw = _spot_draw(n, 64)
+    oldest_of_tail = n - 32 + 1  # ids[-(64 // 2)]
+    assert oldest_of_tail not in draw  # so only the tail of 32 newest ids can catch it
+    assert _open_with_one_wrong(tmp_path, rows, oldest_of_tail, verify_sample=64) == Repair(rebuilt=True)
+    unchecked = max(set(range(33, oldest_of_tail)) - draw)  # neither newest nor drawn: a spot check, not a full one
+    assert _open_with_one_wrong(tmp_path, rows, unchecked, verify_sample=64) == Repair()
+    drawn = min(draw - _spot_draw(n, 65))  # drawn with the default sample of 64, not with 65
+    assert drawn < oldest_of_tail
+    assert _open_with_one_wrong(tmp_path, rows, drawn) == Repair(rebuilt=True)
+    assert _open_with_one_wrong(tmp_path, rows, n, verify_sample=1) == Repair(rebuilt=True)  # the newest, even at 1
+
+
+def test_spot_check_covers_every_vector_of_an_index_no_larger_than_the_sample(tmp_path):
+    from indexer.consistency import Repair
+
+    rows = _unit_rows(range(1, 41), seed=18)
+    for wrong_id in range(1, 41):
+        assert _open_with_one_wrong(tmp_path, rows, wrong_id, verify_sample=64) == Repair(rebuilt=True), wrong_id
 
 
 class Crash(BaseException):

@@ -97,6 +97,24 @@ def test_bad_query_images(indexed, tmp_path):
 def test_nothing_indexed(tmp_path, tiny_model):
     with pytest.raises(EngineError, match="nothing indexed in .*; run `engine index FOLDER` first"):
         query_images([tmp_path / "q.jpg"], home=tmp_path / "empty-home", model=tiny_model)
+    assert not list((tmp_path / "empty-home").rglob("*"))  # a command that reads never writes: no catalogue made
+
+
+def test_a_query_puts_back_the_homes_missing_index_file(indexed):
+    from db.store import CatalogStore
+    from engine.base.home import Home
+    from indexer.artefacts import index_file
+
+    art, home, _ = indexed
+    the_home = Home.resolve(home)
+    store = CatalogStore(the_home.catalog_url, create=False)
+    try:
+        path = index_file(the_home, store.catalog_uid())
+    finally:
+        store.close()
+    path.unlink()
+    (result,) = _query(indexed, [art / "Ann Red" / "0.jpg"], k=2)["results"]
+    assert len(result["matches"]) == 2 and path.is_file()  # rebuilt from the stored vectors and kept
 
 
 def test_emptied_index_is_nothing_indexed(art, home, tiny_model, tmp_path):
@@ -301,7 +319,7 @@ def test_catalogued_queries_use_their_stored_vectors_and_only_the_others_are_emb
         monkeypatch.setattr(search, "embed_queries", spy)
         selves = [views[ids[0]], None, views[ids[1]]]
         out = search.query_vectors(store, lm, [views[ids[0]].path, "new.jpg", views[ids[1]].path], selves)
-        assert embedded == [["new.jpg"]]
+        assert embedded == [["new.jpg"]] and np.allclose(out[1], 1 / np.sqrt(lm.embedding_dim))
         assert np.allclose(out[0], l2_normalize(stored[views[ids[0]].path][None])[0]) and np.allclose(out[2], l2_normalize(stored[views[ids[1]].path][None])[0])
         embedded.clear()
         search.query_vectors(store, lm, [views[ids[0]].path], [views[ids[0]]])
