@@ -178,8 +178,6 @@ EQUIVALENT: dict[str, str] = {
         "`ids > 0` instead of `>= 0`: catalog ids start at 1 (SQL autoincrement), so only FAISS's -1 (no neighbour) is ever left out",
     'indexer.search.x_search_embedded__mutmut_48':
         'as mutmut_47 (`ids >= 1`)',
-    'indexer.search.x_search_embedded__mutmut_56':
-        'with_ids=None: _result reads it only as a truth value, and None is falsy like the default False',
     'indexer.search.x_embed_queries__mutmut_4':
         "num_workers=None: embed_paths' default loader; the same vectors (speed only)",
     'indexer.search.x_embed_queries__mutmut_5':
