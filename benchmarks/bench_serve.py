@@ -53,6 +53,21 @@ def build_home(work: Path, size: dict) -> tuple[Path, str, list[Path], Path]:
     return home, origin, queries, added
 
 
+def wait_healthy(proc: subprocess.Popen, url: str, http, *, log_tail) -> float:
+    """Seconds until `engine serve` at `url` answers /api/health; RuntimeError with the end of `log_tail()` if it exits."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < STARTUP_S:
+        if proc.poll() is not None:
+            raise RuntimeError(f"engine serve exited {proc.returncode}: {log_tail()[-1000:]}")
+        try:
+            if http.get(f"{url}/api/health").status_code == 200:
+                return time.perf_counter() - start
+        except Exception:  # not listening yet
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("engine serve did not answer /api/health in time")
+
+
 class Server:
     """`engine serve --home H --port P` in its own process."""
 
@@ -63,17 +78,7 @@ class Server:
         self.proc = subprocess.Popen(argv, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
     def wait_ready(self, http) -> float:
-        start = time.perf_counter()
-        while time.perf_counter() - start < STARTUP_S:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"engine serve exited {self.proc.returncode}: {self.proc.stderr.read()[-1000:]}")
-            try:
-                if http.get(f"{self.url}/api/health").status_code == 200:
-                    return time.perf_counter() - start
-            except Exception:  # not listening yet
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("engine serve did not answer /api/health in time")
+        return wait_healthy(self.proc, self.url, http, log_tail=lambda: self.proc.stderr.read())
 
     def stop(self) -> None:
         self.proc.terminate()

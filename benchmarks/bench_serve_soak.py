@@ -33,7 +33,7 @@ from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.bench_serve import build_home, free_port, http_query
+from benchmarks.bench_serve import build_home, free_port, http_query, wait_healthy
 from benchmarks.common import ARTDATA, REPO, log, percentile, run_script, save_result, table
 
 NAME = "serve_soak"
@@ -46,7 +46,6 @@ SIZES = {
              "slow_held": 12, "flood": 25},
 }
 K = 10
-STARTUP_S = 180
 INDEX_RUN_S = 900  # the `engine index` run is waited for at most this long after the soak
 GIB = 1 << 30
 P95_GOAL, RSS_GOAL_GIB = 2.0, 1.0
@@ -67,17 +66,7 @@ class Server:
         self.proc = subprocess.Popen(argv, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=self._log)
 
     def wait_ready(self, http) -> float:
-        start = time.perf_counter()
-        while time.perf_counter() - start < STARTUP_S:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"engine serve exited {self.proc.returncode}: {self.log_file.read_text()[-1000:]}")
-            try:
-                if http.get(f"{self.url}/api/health").status_code == 200:
-                    return time.perf_counter() - start
-            except Exception:  # not listening yet
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("engine serve did not answer /api/health in time")
+        return wait_healthy(self.proc, self.url, http, log_tail=self.log_file.read_text)
 
     def rss(self, field: str = "VmRSS") -> int:
         """Bytes of the server process's resident memory (VmHWM: its peak so far)."""
