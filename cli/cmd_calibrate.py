@@ -24,7 +24,7 @@ def calibrate(
     model: ModelOpt = None,
     pairs: Annotated[Optional[int], typer.Option("--pairs", show_default=False, help="Number of same/different-artist val pairs to fit on, balanced (default: 2000).", min=2)] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", show_default=False, help=f"Seed of the pair sampling (default: {EvaluateConfig.seed}).")] = None,
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size", show_default=False, help=f"Images per embedding batch (default: {EvaluateConfig.batch_size}).", min=1)] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", show_default=False, help="Images per embedding batch (default: one single-thread stream of 4 per CPU core; 64 on a GPU).", min=1)] = None,
     as_json: JsonOpt = False,
     home: HomeOpt = None,
 ) -> None:

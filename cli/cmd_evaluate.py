@@ -35,7 +35,7 @@ def evaluate(
     seed: Annotated[Optional[int], typer.Option("--seed", show_default=False, help=f"Seed of pair, triplet and enrolment sampling (default: {EvaluateConfig.seed}).")] = None,
     per_artist_cap: Annotated[Optional[int], typer.Option("--per-artist-cap", show_default=False, help="Most pairs anchored on one artist (default 0: twice the fair share).", min=0)] = None,
     baseline: Annotated[Optional[bool], typer.Option("--baseline/--no-baseline", show_default=False, help="Also evaluate the untrained ImageNet trunk, the `baseline` block (default: on).")] = None,
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size", show_default=False, help=f"Images per embedding batch (default: {EvaluateConfig.batch_size}).", min=1)] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", show_default=False, help="Images per embedding batch (default: one single-thread stream of 4 per CPU core; 64 on a GPU).", min=1)] = None,
     as_json: JsonOpt = False,
     home: HomeOpt = None,
 ) -> None:

@@ -16,7 +16,7 @@ class EvaluateConfig:
     knn: int = 10
     bootstrap: int = 1000
     bins: int = 10
-    batch_size: int = 64
+    batch_size: int | None = None  # images per forward; None: engine.inference.forward_plan.steady_plan (the plan that fills the training feature cache)
     baseline: bool = True
     baseline_weights: str = "imagenet"
     grid_queries: int = 6

@@ -35,6 +35,11 @@ def _class_balanced_cov(y: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, 
     return within / len(classes), means
 
 
+# up to this many rows (and no more than features) `top_eigenpairs` solves the (N, N) problem exactly:
+# for 12644 features, N = 2048 takes about as long as the subspace iteration, fewer rows less
+GRAM_ROWS = 2048
+
+
 def top_eigenpairs(
     cov: np.ndarray | None, k: int, *, data: np.ndarray | None = None, iterations: int = 4, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -44,6 +49,8 @@ def top_eigenpairs(
     (F = 12644 for second-order pooling). k = F: exact (eigh). Otherwise randomized subspace
     iteration (Halko et al. 2011) on k + 16 vectors: a full eigh of F = 2256 takes ~25 s on a busy
     2-core CPU, this ~1 s."""
+    if data is not None and len(data) <= min(GRAM_ROWS, data.shape[1]):
+        return _eigenpairs_by_gram(data, k)
     if data is not None:
         n = max(len(data) - 1, 1)
         apply = lambda q: data.T @ (data @ q) / n  # noqa: E731
@@ -58,6 +65,26 @@ def top_eigenpairs(
         q, _ = np.linalg.qr(apply(q))
     lam, small = np.linalg.eigh(q.T @ apply(q))
     return lam[::-1][:k], (q @ small)[:, ::-1][:, :k]
+
+
+def _eigenpairs_by_gram(data: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Few rows (N <= GRAM_ROWS and N <= F): exact, from the (N, N) matrix data data' / n, whose nonzero
+    eigenvalues are those of data' data / n, with eigenvectors data' u / |data' u| (orthogonal already).
+    Those of (near) zero eigenvalues are completed orthonormally from random vectors. For the demo's
+    450 x 12644 features this takes ~0.2 s against ~2 s of subspace iteration."""
+    n = max(len(data) - 1, 1)
+    lam, small = np.linalg.eigh(data @ data.T / n)
+    lam, small = lam[::-1][:k], small[:, ::-1][:, :k]
+    vec = data.T @ small
+    norms = np.linalg.norm(vec, axis=0)
+    kept = norms > 1e-4 * max(float(norms.max(initial=0.0)), 1e-30)
+    vec[:, kept] /= norms[kept]
+    if not kept.all():
+        good = vec[:, kept]
+        fill = np.random.default_rng(0).standard_normal((vec.shape[0], int((~kept).sum()))).astype(vec.dtype)
+        fill -= good @ (good.T @ fill)
+        vec[:, ~kept], _ = np.linalg.qr(fill - good @ (good.T @ fill))  # twice: orthogonal to working precision
+    return lam, vec
 
 
 def fit_projection(x: np.ndarray, labels: np.ndarray, config: ProjectionConfig = ProjectionConfig()) -> tuple[np.ndarray, np.ndarray]:

@@ -42,6 +42,9 @@ logger = logging.getLogger(__name__)
 
 MODEL_NAME = "model.pt"
 CONFIG_NAME = "config.json"
+# loss.png is redrawn after an epoch at most this often, and after the last: a draw takes ~0.5 s, as long
+# as a frozen-mode epoch of the demo (metrics.csv and last.pt are still written every epoch).
+PLOT_EVERY_SECONDS = 20.0
 # Options that may differ between an interrupted run and its --resume.
 _RESUMABLE_CHANGES = {"epochs", "workers", "threads", "device", "max_steps_per_epoch", "feature_cache"}
 
@@ -166,6 +169,7 @@ class _Run:
         self.history: list[dict] = []
         self.best: dict = {"epoch": -1, "val_roc_auc": -math.inf}
         self.next_epoch = 1
+        self.plotted_at = -math.inf  # when loss.png was last drawn
         self.setup_seconds = 0.0
         self.best_embeddings = None  # val embeddings of the best epoch (this process's)
 
@@ -249,7 +253,9 @@ class _Run:
 
     def _write(self, epoch: int) -> None:
         write_metrics(self.out_dir, self.history)
-        plot_history(self.history, self.out_dir / "loss.png", baseline_roc_auc=self.baseline["roc_auc"])
+        if epoch >= self.config.epochs or time.perf_counter() - self.plotted_at >= PLOT_EVERY_SECONDS:
+            plot_history(self.history, self.out_dir / "loss.png", baseline_roc_auc=self.baseline["roc_auc"])
+            self.plotted_at = time.perf_counter()
         save_last(self.out_dir, epoch=epoch, model=self.trainer.model, optimizer=self.trainer.optimizer,
                   history=self.history, best=to_plain(self.best), config=self.record["config"])
 

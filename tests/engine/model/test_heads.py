@@ -34,6 +34,21 @@ def test_top_eigenpairs_match_eigh():
     np.testing.assert_allclose(full_lam, np.linalg.eigh(cov)[0][::-1])
 
 
+def test_top_eigenpairs_of_few_rows_match_eigh_and_stay_orthonormal():
+    rng = np.random.default_rng(3)
+    data = rng.normal(size=(20, 80)) * np.geomspace(10, 0.1, 80)
+    data = (data - data.mean(axis=0)).astype(np.float32)  # rank 19: one zero eigenvalue among the top 20
+    cov = data.T.astype(np.float64) @ data / 19
+    lam, vec = top_eigenpairs(None, 20, data=data)
+    ref = np.linalg.eigh(cov)[0][::-1][:20]
+    np.testing.assert_allclose(lam[:19], ref[:19], rtol=1e-4)
+    assert abs(lam[19]) < 1e-3 * ref[0]
+    np.testing.assert_allclose(vec.T @ vec, np.eye(20), atol=1e-5)  # the zero-eigenvalue vector completed
+    np.testing.assert_allclose(np.sum(vec[:, :19] * (cov @ vec[:, :19]), axis=0), ref[:19], rtol=1e-4)  # v' C v = lambda
+    top5, _ = top_eigenpairs(None, 5, data=data)  # the same exact route (20 rows <= GRAM_ROWS), cut to 5
+    np.testing.assert_allclose(top5, ref[:5], rtol=1e-4)
+
+
 def test_wccn_without_shrinkage_whitens_the_class_balanced_within_covariance():
     x, labels = _data()
     mean, a = fit_projection(x, labels, ProjectionConfig(pca_dims=0, shrinkage=0.0))
