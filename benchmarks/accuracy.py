@@ -40,7 +40,9 @@ from benchmarks.crossval.features import FeatureSet, HFLIP, prepared_features  #
 from engine.model.augment import AugmentConfig  # noqa: E402
 from engine.model.network import NetworkConfig  # noqa: E402
 
-EXTRA_COLUMNS = ("ece_over_folds", "known_correct", "unknown_correct", "open_set_auroc", "open_set_ece", "band_coverage", "band_accuracy")
+EXTRA_COLUMNS = ("ece_over_folds", "known_correct", "unknown_correct", "open_set_auroc", "open_set_ece", "band_coverage", "band_accuracy",
+                 "own_ece_before", "own_ece", "own_open_set_auroc_before", "own_open_set_auroc", "own_known_correct_before",
+                 "own_known_correct", "own_unknown_correct_before", "own_unknown_correct")
 
 
 def parse(argv=None) -> argparse.Namespace:
@@ -61,6 +63,8 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--backbone", default="efficientnet_lite0")
     p.add_argument("--pooling", default="multiscale", help="trunk pooling: avg | multiscale | gram")
     p.add_argument("--cache", default="/tmp/accuracy-cache")
+    p.add_argument("--own-collection", action="store_true",
+                   help="also refit the calibration on half of each source's test painters and score it on the other half (own_* columns)")
     p.add_argument("--tag", default="", help="suffix of the run key in --out")
     p.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "accuracy.json"))
     return p.parse_args(argv)
@@ -108,7 +112,8 @@ def run(args) -> dict:
         needed_views(name, data.features.shape[0])
     config = CrossValConfig(folds=args.folds, inner_val_fraction=args.val_fraction, extra_role=args.extra_role)
     sources = data.source_labels()
-    common = dict(config=config, seeds=args.seeds, eval_views=(0, 2) if args.tta else (0,), extra=open_set_extra(), on_row=_log_row)
+    common = dict(config=config, seeds=args.seeds, eval_views=(0, 2) if args.tta else (0,), extra=open_set_extra(), on_row=_log_row,
+                  own_collection=args.own_collection)
     if args.transfer:
         runs = {}
         for pair in args.transfer:

@@ -23,6 +23,7 @@ from engine.base.vectors import l2_normalize
 from engine.metrics.calibration_error import expected_calibration_error
 from engine.calibrate.platt import fit_calibration, probability
 from benchmarks.crossval.features import FeatureSet
+from benchmarks.crossval.own_collection import own_collection_scores
 from engine.calibrate.held_out import HeldOutPairs
 from engine.metrics.attribution import attribution_metrics
 from engine.metrics.retrieval import retrieval_metrics
@@ -217,13 +218,16 @@ def cross_validate(
     on_row: Callable[[str, dict], None] | None = None,
     by_source: bool = False,
     folds: Callable[[int], list[Fold]] | None = None,
+    own_collection: bool = False,
 ) -> dict[str, list[dict]]:
     """{recipe name: one row of metrics per (seed, fold)}; `extra(val_emb, val, test_emb, test, seed)`
     adds columns (e.g. open-set attribution), `on_row(name, row)` reports progress.
 
     by_source: each source's test painters are also scored on their own ("<source>/<metric>" columns, with
     the fold's one threshold and calibration) and "mean/<metric>" is the mean over the sources.
-    folds(seed): the folds to run (default: make_folds over `test_pool`)."""
+    folds(seed): the folds to run (default: make_folds over `test_pool`).
+    own_collection: also the "own_*" columns of benchmarks.crossval.own_collection (each test part's painters
+    in two halves, the calibration refitted on one half and scored on the other)."""
     config.validate()
     if folds is None:
         if test_pool is None:
@@ -245,6 +249,9 @@ def cross_validate(
                     scores, scored_pairs = score_fold(val_emb, val, part_emb, part, config=config, seed=seed, held_out=held_out)
                     if extra is not None:
                         scores.update(extra(val_emb, val, part_emb, part, seed))
+                    if own_collection:
+                        scores.update(own_collection_scores(val_emb, val, part_emb, part, pairs=config.pairs, bins=config.bins,
+                                                            seed=seed, held_out=held_out))
                     row.update({prefix + k: v for k, v in scores.items()})
                     pooled[recipe.name].setdefault(prefix, []).append(scored_pairs)
                 if by_source:

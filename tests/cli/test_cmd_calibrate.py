@@ -43,3 +43,14 @@ def test_errors_are_one_line(tmp_path, fakes, capsys):
     assert "is not the dataset" in capsys.readouterr().err
     assert main(["calibrate", "--model", str(tmp_path / "model.pt"), "--pairs", "1"]) == 2
     assert fakes.stored == []
+
+
+def test_own_painters_is_passed_through(tmp_path, fakes, capsys):
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "manifest.csv").write_text("path,artist,split,sha256\n" + "".join(f"o{k % 4}_{k}.jpg,o{k % 4},train,z{k}\n" for k in range(16)))
+    assert main(["calibrate", str(own), "--model", str(tmp_path / "model.pt"), "--own-painters", "--pairs", "40"]) == 0
+    out = capsys.readouterr().out
+    assert "own painters" in out and "4 artists, 16 images" in out and len(fakes.stored) == 1
+    assert main(["calibrate", "--model", str(tmp_path / "model.pt"), "--own-painters"]) == 1
+    assert "--own-painters needs DATA" in capsys.readouterr().err

@@ -633,3 +633,17 @@ def test_by_source_scores_each_sources_test_painters_alone_with_the_folds_one_ca
     assert last["mean/ece_over_folds"] == pytest.approx((last["a/ece_over_folds"] + last["b/ece_over_folds"]) / 2)
     summary = summarise(rows)
     assert summary["mean/roc_auc"]["n"] == 2 and "a/roc_auc" in summary
+
+
+def test_cross_validate_adds_the_own_collection_columns_to_every_test_part_when_asked():
+    data = join(clusters(12, 6, spread=0.4), clusters(12, 6, seed=2, collection=1, spread=0.4))
+    pool = np.ones(len(data.artists), bool)
+    folds = lambda seed: make_folds(data.artists, pool, config=config, seed=seed, strata=data.source_labels())  # noqa: E731
+    config = CrossValConfig(folds=2, pairs=300, triplets=300)
+    plain = cross_validate(data, [TrunkRecipe("t")], folds=folds, config=config, by_source=True)["t"]
+    rows = cross_validate(data, [TrunkRecipe("t")], folds=folds, config=config, by_source=True, own_collection=True)["t"]
+    for row, before in zip(rows, plain):
+        for prefix in ("", "0/", "1/", "mean/"):
+            assert 0 <= row[prefix + "own_ece"] <= 1 and 0 <= row[prefix + "own_ece_before"] <= 1
+        assert {k: v for k, v in row.items() if "own_" not in k} == before  # the other columns are untouched
+    assert not any("own_" in k for k in plain[0])
