@@ -6,7 +6,8 @@
 --by-source: one row per run and source (each source's test painters, then the mean of the sources, the
 selection criterion) for runs of `accuracy.py --pool sources`. --write FILE replaces the block between
 `<!-- accuracy-by-source -->` and `<!-- /accuracy-by-source -->` in FILE with the table and the command
-that made it (the README's results table is generated, not typed).
+that made it (the README's results table is generated, not typed). --own-collection: the columns of
+`accuracy.py --own-collection` instead, in the `<!-- accuracy-own-collection -->` block.
 """
 
 from __future__ import annotations
@@ -29,7 +30,16 @@ SOURCE_COLUMNS = [
     ("ece", "ECE per fold"), ("known_correct", "open-set known"), ("unknown_correct", "open-set unknown"),
     ("open_set_auroc", "open-set AUROC"), ("band_coverage", "verify answers"), ("band_accuracy", "verify right when it answers"),
 ]
+# --own-collection: the calibration refitted on half of a source's test painters, scored on the other half
+# (accuracy.py --own-collection), against the fold's own rule on the same half
+OWN_COLUMNS = [
+    ("own_ece_before", "ECE, fold's rule"), ("own_ece", "ECE, refitted"),
+    ("own_open_set_auroc_before", "open-set AUROC, fold's rule"), ("own_open_set_auroc", "open-set AUROC, refitted"),
+    ("own_known_correct_before", "open-set known, fold's rule"), ("own_known_correct", "open-set known, refitted"),
+    ("own_unknown_correct_before", "open-set unknown, fold's rule"), ("own_unknown_correct", "open-set unknown, refitted"),
+]
 BEGIN, END = "<!-- accuracy-by-source -->", "<!-- /accuracy-by-source -->"
+OWN_BEGIN, OWN_END = "<!-- accuracy-own-collection -->", "<!-- /accuracy-own-collection -->"
 
 
 def cell(summary: dict, key: str) -> str:
@@ -53,30 +63,32 @@ def run_sources(run: dict) -> list[str]:
     return sorted(run.get("sources", {})) + ["mean"]
 
 
-def by_source_markdown(runs: dict, keys: list[str], names: list[str] | None = None) -> str:
-    """One row per (run, source) and per run the mean of its sources; `names` label the runs (default: their keys)."""
+def by_source_markdown(runs: dict, keys: list[str], names: list[str] | None = None, *, columns=None) -> str:
+    """One row per (run, source) and per run the mean of its sources; `names` label the runs (default: their keys);
+    `columns` (default SOURCE_COLUMNS): (metric, label) pairs."""
     names = names or keys
+    columns = columns or SOURCE_COLUMNS
     if len(names) != len(keys):
         raise ValueError(f"{len(names)} names for {len(keys)} runs")
-    head = "| model | painters | folds | " + " | ".join(label for _, label in SOURCE_COLUMNS) + " |"
-    lines = [head, "|" + "---|" * (len(SOURCE_COLUMNS) + 3)]
+    head = "| model | painters | folds | " + " | ".join(label for _, label in columns) + " |"
+    lines = [head, "|" + "---|" * (len(columns) + 3)]
     for key, name in zip(keys, names):
         run = runs[key]
         summary = run["summary"]
         folds = summary.get("roc_auc", {}).get("n", "-")
         for source in run_sources(run):
             label = "**source mean**" if source == "mean" else f"{source} ({run['sources'][source]})"
-            cells = " | ".join(cell(summary, f"{source}/{c}") for c, _ in SOURCE_COLUMNS)
+            cells = " | ".join(cell(summary, f"{source}/{c}") for c, _ in columns)
             lines.append(f"| {name} | {label} | {folds} | {cells} |")
     return "\n".join(lines)
 
 
-def replace_block(text: str, table: str, command: str) -> str:
-    """`text` with the block between BEGIN and END replaced by the command and the table."""
-    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.S)
+def replace_block(text: str, table: str, command: str, *, begin: str = BEGIN, end: str = END) -> str:
+    """`text` with the block between `begin` and `end` replaced by the command and the table."""
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
     if not pattern.search(text):
-        raise ValueError(f"no {BEGIN} ... {END} block to replace")
-    block = f"{BEGIN}\n<!-- made by: {command} -->\n\n{table}\n\n{END}"
+        raise ValueError(f"no {begin} ... {end} block to replace")
+    block = f"{begin}\n<!-- made by: {command} -->\n\n{table}\n\n{end}"
     return pattern.sub(lambda _: block, text, count=1)
 
 
@@ -85,6 +97,8 @@ def main(argv=None) -> int:
     p.add_argument("path", nargs="?", default=str(Path(__file__).resolve().parent / "results" / "accuracy.json"))
     p.add_argument("--runs", nargs="*", help="run keys in this order (default: all)")
     p.add_argument("--by-source", action="store_true", help="rows per source and the source mean (--pool sources runs)")
+    p.add_argument("--own-collection", action="store_true",
+                   help="with --by-source: the own-collection recalibration columns (accuracy.py --own-collection runs)")
     p.add_argument("--names", nargs="*", help="with --by-source: a label per run (default: the run keys)")
     p.add_argument("--write", help="with --by-source: replace the table block in this file instead of printing")
     args = p.parse_args(argv)
@@ -97,7 +111,7 @@ def main(argv=None) -> int:
         print(markdown(runs, args.runs))
         return 0
     try:
-        table = by_source_markdown(runs, args.runs or list(runs), args.names)
+        table = by_source_markdown(runs, args.runs or list(runs), args.names, columns=OWN_COLUMNS if args.own_collection else None)
     except (ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -105,10 +119,12 @@ def main(argv=None) -> int:
         print(table)
         return 0
     target = Path(args.write)
-    command = "python benchmarks/accuracy_report.py --by-source --runs " + " ".join(f'"{k}"' for k in args.runs or runs)
+    command = "python benchmarks/accuracy_report.py --by-source " + ("--own-collection " if args.own_collection else "")
+    command += "--runs " + " ".join(f'"{k}"' for k in args.runs or runs)
     command += (" --names " + " ".join(f'"{n}"' for n in args.names)) if args.names else ""
     try:
-        target.write_text(replace_block(target.read_text(), table, command + f" --write {target.name}"))
+        begin, end = (OWN_BEGIN, OWN_END) if args.own_collection else (BEGIN, END)
+        target.write_text(replace_block(target.read_text(), table, command + f" --write {target.name}", begin=begin, end=end))
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

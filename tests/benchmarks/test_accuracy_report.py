@@ -51,10 +51,25 @@ def test_the_docs_per_source_tables_are_what_the_stored_results_generate():
     runs = json.loads((repo / "benchmarks" / "results" / "accuracy.json").read_text())["runs"]
     for doc in ("README.md", "BENCHMARKS.md"):
         text = (repo / doc).read_text()
-        made_by = re.search(r"<!-- made by: python benchmarks/accuracy_report.py (.*?) --write \S+ -->\n\n(.*?)\n\n" + re.escape(accuracy_report.END), text, re.S)
-        if made_by is None:
-            continue  # no generated block yet
-        args = shlex.split(made_by.group(1))
-        keys = args[args.index("--runs") + 1: args.index("--names")] if "--names" in args else args[args.index("--runs") + 1:]
-        names = args[args.index("--names") + 1:] if "--names" in args else None
-        assert made_by.group(2) == accuracy_report.by_source_markdown(runs, keys, names), doc
+        for end, columns in ((accuracy_report.END, None), (accuracy_report.OWN_END, accuracy_report.OWN_COLUMNS)):
+            made_by = re.search(r"<!-- made by: python benchmarks/accuracy_report.py (.*?) --write \S+ -->\n\n(.*?)\n\n" + re.escape(end), text, re.S)
+            if made_by is None:
+                continue  # no generated block yet
+            args = shlex.split(made_by.group(1))
+            assert ("--own-collection" in args) == (columns is not None), doc
+            keys = args[args.index("--runs") + 1: args.index("--names")] if "--names" in args else args[args.index("--runs") + 1:]
+            names = args[args.index("--names") + 1:] if "--names" in args else None
+            assert made_by.group(2) == accuracy_report.by_source_markdown(runs, keys, names, columns=columns), doc
+
+
+def test_own_collection_tables_go_to_their_own_block_with_their_columns(tmp_path):
+    run = _run({"artdata": 0.7, "wikiart": 0.8, "mean": 0.75})
+    run["summary"].update({f"{s}/own_ece": {"mean": v, "sd": 0.0, "n": 3} for s, v in (("artdata", 0.03), ("wikiart", 0.02), ("mean", 0.025))})
+    results = tmp_path / "accuracy.json"
+    results.write_text(json.dumps({"runs": {"k": run}}))
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{accuracy_report.BEGIN}\nsources\n{accuracy_report.END}\n{accuracy_report.OWN_BEGIN}\nold\n{accuracy_report.OWN_END}\n")
+    assert accuracy_report.main([str(results), "--by-source", "--own-collection", "--runs", "k", "--write", str(readme)]) == 0
+    text = readme.read_text()
+    assert "sources" in text and "\nold\n" not in text and "--own-collection --runs" in text
+    assert "| k | artdata (35) | 3 | - | 0.030 ± 0.000 |" in text and "ECE, refitted" in text
