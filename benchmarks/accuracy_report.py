@@ -7,7 +7,8 @@
 selection criterion) for runs of `accuracy.py --pool sources`. --write FILE replaces the block between
 `<!-- accuracy-by-source -->` and `<!-- /accuracy-by-source -->` in FILE with the table and the command
 that made it (the README's results table is generated, not typed). --own-collection: the columns of
-`accuracy.py --own-collection` instead, in the `<!-- accuracy-own-collection -->` block.
+`accuracy.py --own-collection` instead, in the `<!-- accuracy-own-collection -->` block. --transfer: one
+row per `accuracy.py --transfer A:B` run, in the `<!-- accuracy-transfer -->` block.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ OWN_COLUMNS = [
     ("own_unknown_correct_before", "open-set unknown, fold's rule"), ("own_unknown_correct", "open-set unknown, refitted"),
 ]
 BEGIN, END = "<!-- accuracy-by-source -->", "<!-- /accuracy-by-source -->"
+TRANSFER_BEGIN, TRANSFER_END = "<!-- accuracy-transfer -->", "<!-- /accuracy-transfer -->"
 OWN_BEGIN, OWN_END = "<!-- accuracy-own-collection -->", "<!-- /accuracy-own-collection -->"
 
 
@@ -83,6 +85,24 @@ def by_source_markdown(runs: dict, keys: list[str], names: list[str] | None = No
     return "\n".join(lines)
 
 
+def transfer_markdown(runs: dict, keys: list[str], names: list[str] | None = None) -> str:
+    """One row per `accuracy.py --transfer A:B` run: trained on source A's painters alone, tested on all of B's."""
+    names = names or keys
+    if len(names) != len(keys):
+        raise ValueError(f"{len(names)} names for {len(keys)} runs")
+    head = "| model | trained on | tested on | " + " | ".join(label for _, label in SOURCE_COLUMNS) + " |"
+    lines = [head, "|" + "---|" * (len(SOURCE_COLUMNS) + 3)]
+    for key, name in zip(keys, names):
+        run = runs[key]
+        if not isinstance(run.get("transfer"), list):
+            raise ValueError(f"{key!r} is not a --transfer run")
+        a, b = run["transfer"]
+        counts = run.get("sources", {})
+        cells = " | ".join(cell(run["summary"], c) for c, _ in SOURCE_COLUMNS)
+        lines.append(f"| {name} | {a} ({counts.get(a, '?')}) | {b} ({counts.get(b, '?')}) | {cells} |")
+    return "\n".join(lines)
+
+
 def replace_block(text: str, table: str, command: str, *, begin: str = BEGIN, end: str = END) -> str:
     """`text` with the block between `begin` and `end` replaced by the command and the table."""
     pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
@@ -99,7 +119,8 @@ def main(argv=None) -> int:
     p.add_argument("--by-source", action="store_true", help="rows per source and the source mean (--pool sources runs)")
     p.add_argument("--own-collection", action="store_true",
                    help="with --by-source: the own-collection recalibration columns (accuracy.py --own-collection runs)")
-    p.add_argument("--names", nargs="*", help="with --by-source: a label per run (default: the run keys)")
+    p.add_argument("--transfer", action="store_true", help="one row per --transfer run (trained on one source, tested on another)")
+    p.add_argument("--names", nargs="*", help="with --by-source or --transfer: a label per run (default: the run keys)")
     p.add_argument("--write", help="with --by-source: replace the table block in this file instead of printing")
     args = p.parse_args(argv)
     runs = json.loads(Path(args.path).read_text())["runs"]
@@ -107,11 +128,14 @@ def main(argv=None) -> int:
     if missing:
         print(f"error: no stored run {missing[0]!r} in {args.path}", file=sys.stderr)
         return 2
-    if not args.by_source:
+    if not args.by_source and not args.transfer:
         print(markdown(runs, args.runs))
         return 0
     try:
-        table = by_source_markdown(runs, args.runs or list(runs), args.names, columns=OWN_COLUMNS if args.own_collection else None)
+        if args.transfer:
+            table = transfer_markdown(runs, args.runs or list(runs), args.names)
+        else:
+            table = by_source_markdown(runs, args.runs or list(runs), args.names, columns=OWN_COLUMNS if args.own_collection else None)
     except (ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -119,11 +143,12 @@ def main(argv=None) -> int:
         print(table)
         return 0
     target = Path(args.write)
-    command = "python benchmarks/accuracy_report.py --by-source " + ("--own-collection " if args.own_collection else "")
+    kind = "--transfer " if args.transfer else "--by-source " + ("--own-collection " if args.own_collection else "")
+    command = "python benchmarks/accuracy_report.py " + kind
     command += "--runs " + " ".join(f'"{k}"' for k in args.runs or runs)
     command += (" --names " + " ".join(f'"{n}"' for n in args.names)) if args.names else ""
     try:
-        begin, end = (OWN_BEGIN, OWN_END) if args.own_collection else (BEGIN, END)
+        begin, end = (TRANSFER_BEGIN, TRANSFER_END) if args.transfer else (OWN_BEGIN, OWN_END) if args.own_collection else (BEGIN, END)
         target.write_text(replace_block(target.read_text(), table, command + f" --write {target.name}", begin=begin, end=end))
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

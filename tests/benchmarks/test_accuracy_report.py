@@ -51,6 +51,13 @@ def test_the_docs_per_source_tables_are_what_the_stored_results_generate():
     runs = json.loads((repo / "benchmarks" / "results" / "accuracy.json").read_text())["runs"]
     for doc in ("README.md", "BENCHMARKS.md"):
         text = (repo / doc).read_text()
+        transfer = re.search(r"<!-- made by: python benchmarks/accuracy_report.py --transfer (.*?) --write \S+ -->\n\n(.*?)\n\n"
+                             + re.escape(accuracy_report.TRANSFER_END), text, re.S)
+        if transfer is not None:
+            args = shlex.split(transfer.group(1))
+            keys = args[args.index("--runs") + 1: args.index("--names")] if "--names" in args else args[args.index("--runs") + 1:]
+            names = args[args.index("--names") + 1:] if "--names" in args else None
+            assert transfer.group(2) == accuracy_report.transfer_markdown(runs, keys, names), doc
         for end, columns in ((accuracy_report.END, None), (accuracy_report.OWN_END, accuracy_report.OWN_COLUMNS)):
             made_by = re.search(r"<!-- made by: python benchmarks/accuracy_report.py (.*?) --write \S+ -->\n\n(.*?)\n\n" + re.escape(end), text, re.S)
             if made_by is None:
@@ -73,3 +80,17 @@ def test_own_collection_tables_go_to_their_own_block_with_their_columns(tmp_path
     text = readme.read_text()
     assert "sources" in text and "\nold\n" not in text and "--own-collection --runs" in text
     assert "| k | artdata (35) | 3 | - | 0.030 ± 0.000 |" in text and "ECE, refitted" in text
+
+
+def test_transfer_rows_name_the_training_and_test_source(tmp_path):
+    run = {"transfer": ["artdata", "wikiart"], "sources": {"artdata": 35, "wikiart": 223},
+           "summary": {"roc_auc": {"mean": 0.8, "sd": 0.0, "n": 1}}}
+    results = tmp_path / "accuracy.json"
+    results.write_text(json.dumps({"runs": {"t": run, "k": _run({"artdata": 0.7, "wikiart": 0.8, "mean": 0.75})}}))
+    table = accuracy_report.transfer_markdown({"t": run}, ["t"], ["default"])
+    assert table.splitlines()[2].startswith("| default | artdata (35) | wikiart (223) | 0.800 ± 0.000 | - |")
+    doc = tmp_path / "B.md"
+    doc.write_text(f"{accuracy_report.TRANSFER_BEGIN}\nold\n{accuracy_report.TRANSFER_END}\n")
+    assert accuracy_report.main([str(results), "--transfer", "--runs", "t", "--write", str(doc)]) == 0
+    assert "| t | artdata (35) | wikiart (223) |" in doc.read_text() and "--transfer --runs" in doc.read_text()
+    assert accuracy_report.main([str(results), "--transfer", "--runs", "k"]) == 2  # not a transfer run
