@@ -51,21 +51,21 @@ def test_the_docs_per_source_tables_are_what_the_stored_results_generate():
     runs = json.loads((repo / "benchmarks" / "results" / "accuracy.json").read_text())["runs"]
     for doc in ("README.md", "BENCHMARKS.md"):
         text = (repo / doc).read_text()
-        transfer = re.search(r"<!-- made by: python benchmarks/accuracy_report.py --transfer (.*?) --write \S+ -->\n\n(.*?)\n\n"
-                             + re.escape(accuracy_report.TRANSFER_END), text, re.S)
-        if transfer is not None:
-            args = shlex.split(transfer.group(1))
-            keys = args[args.index("--runs") + 1: args.index("--names")] if "--names" in args else args[args.index("--runs") + 1:]
-            names = args[args.index("--names") + 1:] if "--names" in args else None
-            assert transfer.group(2) == accuracy_report.transfer_markdown(runs, keys, names), doc
-        for end, columns in ((accuracy_report.END, None), (accuracy_report.OWN_END, accuracy_report.OWN_COLUMNS)):
-            made_by = re.search(r"<!-- made by: python benchmarks/accuracy_report.py (.*?) --write \S+ -->\n\n(.*?)\n\n" + re.escape(end), text, re.S)
+        blocks = ((accuracy_report.BEGIN, accuracy_report.END, "--by-source"), (accuracy_report.OWN_BEGIN, accuracy_report.OWN_END, "--own-collection"),
+                  (accuracy_report.TRANSFER_BEGIN, accuracy_report.TRANSFER_END, "--transfer"))
+        for begin, end, kind in blocks:
+            made_by = re.search(re.escape(begin) + r"\n<!-- made by: python benchmarks/accuracy_report.py (.*?) --write \S+ -->\n\n(.*?)\n\n"
+                                + re.escape(end), text, re.S)
             if made_by is None:
                 continue  # no generated block yet
             args = shlex.split(made_by.group(1))
-            assert ("--own-collection" in args) == (columns is not None), doc
+            assert kind in args, doc
             keys = args[args.index("--runs") + 1: args.index("--names")] if "--names" in args else args[args.index("--runs") + 1:]
             names = args[args.index("--names") + 1:] if "--names" in args else None
+            if kind == "--transfer":
+                assert made_by.group(2) == accuracy_report.transfer_markdown(runs, keys, names), doc
+                continue
+            columns = accuracy_report.OWN_COLUMNS if kind == "--own-collection" else None
             assert made_by.group(2) == accuracy_report.by_source_markdown(runs, keys, names, columns=columns), doc
 
 
