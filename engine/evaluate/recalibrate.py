@@ -4,7 +4,7 @@ rule on the val split of the dataset it was trained on, and store them in its mo
 With `own_painters` the fit runs instead on every labelled painting of a prepared collection of painters
 the model never trained on (a collection manager's own, `engine prepare FOLDER --labels CSV`), alone:
 the threshold, verify's probabilities and the open-set rule then speak for that collection. Issue 28's CV
-measured it per source (BENCHMARKS.md, "Calibration on the collection's own painters").
+measured it per source (BENCHMARKS.md, "Calibration on a collection's own painters": no lower ECE at 3-4 or ~22 painters).
 
 The fit is `engine evaluate`'s on the val split (engine.evaluate.runner.calibrate_one: the val pairs,
 pooled with the cross-fitted held-out pairs that `engine train` stored, when it did), so the stored
