@@ -68,12 +68,9 @@ def run_sources(run: dict) -> list[str]:
 def by_source_markdown(runs: dict, keys: list[str], names: list[str] | None = None, *, columns=None) -> str:
     """One row per (run, source) and per run the mean of its sources; `names` label the runs (default: their keys);
     `columns` (default SOURCE_COLUMNS): (metric, label) pairs."""
-    names = names or keys
+    names = _labels(keys, names)
     columns = columns or SOURCE_COLUMNS
-    if len(names) != len(keys):
-        raise ValueError(f"{len(names)} names for {len(keys)} runs")
-    head = "| model | painters | folds | " + " | ".join(label for _, label in columns) + " |"
-    lines = [head, "|" + "---|" * (len(columns) + 3)]
+    lines = _head(["model", "painters", "folds"], columns)
     for key, name in zip(keys, names):
         run = runs[key]
         summary = run["summary"]
@@ -87,11 +84,8 @@ def by_source_markdown(runs: dict, keys: list[str], names: list[str] | None = No
 
 def transfer_markdown(runs: dict, keys: list[str], names: list[str] | None = None) -> str:
     """One row per `accuracy.py --transfer A:B` run: trained on source A's painters alone, tested on all of B's."""
-    names = names or keys
-    if len(names) != len(keys):
-        raise ValueError(f"{len(names)} names for {len(keys)} runs")
-    head = "| model | trained on | tested on | " + " | ".join(label for _, label in SOURCE_COLUMNS) + " |"
-    lines = [head, "|" + "---|" * (len(SOURCE_COLUMNS) + 3)]
+    names = _labels(keys, names)
+    lines = _head(["model", "trained on", "tested on"], SOURCE_COLUMNS)
     for key, name in zip(keys, names):
         run = runs[key]
         if not isinstance(run.get("transfer"), list):
@@ -101,6 +95,20 @@ def transfer_markdown(runs: dict, keys: list[str], names: list[str] | None = Non
         cells = " | ".join(cell(run["summary"], c) for c, _ in SOURCE_COLUMNS)
         lines.append(f"| {name} | {a} ({counts.get(a, '?')}) | {b} ({counts.get(b, '?')}) | {cells} |")
     return "\n".join(lines)
+
+
+def _labels(keys: list[str], names: list[str] | None) -> list[str]:
+    """One label per run: `names`, or the run keys themselves."""
+    names = names or keys
+    if len(names) != len(keys):
+        raise ValueError(f"{len(names)} names for {len(keys)} runs")
+    return names
+
+
+def _head(first: list[str], columns) -> list[str]:
+    """A markdown table's header and rule: the `first` fixed columns, then each (metric, label)'s label."""
+    labels = first + [label for _, label in columns]
+    return ["| " + " | ".join(labels) + " |", "|" + "---|" * len(labels)]
 
 
 def replace_block(text: str, table: str, command: str, *, begin: str = BEGIN, end: str = END) -> str:

@@ -9,7 +9,7 @@ from engine.base.errors import EngineError
 from engine.calibrate.fit import calibrate
 from engine.evaluate.recalibrate import calibrate_model
 from engine.metrics.pair_sampling import draw_pairs
-from tests.engine.evaluate.test_runner import FAST, Fakes, make_dataset
+from tests.engine.evaluate.test_runner import FAST, Fakes, setup  # noqa: F401  (setup: the fake model and dataset fixture)
 
 SPLITS = ("train", "val", "test")
 
@@ -22,16 +22,6 @@ def own_collection(root, painters=("o0", "o1", "o2", "o3", "o4"), per_painter=6)
     root.mkdir(parents=True)
     (root / "manifest.csv").write_text("\n".join(lines) + "\n")
     return root
-
-
-@pytest.fixture
-def setup(tmp_path, monkeypatch):
-    data = make_dataset(tmp_path / "data")
-    model = tmp_path / "model.pt"
-    model.write_bytes(b"fake")
-    fakes = Fakes(data)
-    fakes.install(monkeypatch)
-    return data, model, fakes
 
 
 def test_own_painters_fit_every_painting_of_the_collection_alone_and_store_it(tmp_path, setup):
