@@ -51,20 +51,27 @@ def own_collection_scores(
     for fit_mask, score_mask in (halves, halves[::-1]):
         fit_idx, score_idx = np.flatnonzero(fit_mask), np.flatnonzero(score_mask)
         own = _fit(part_emb[fit_idx], part.take(fit_idx), pairs=pairs, seed=seed, source="own painters")
-        scored = part.take(score_idx)
-        rows.append({**_scores(own, part_emb[score_idx], scored, pairs=pairs, bins=bins, seed=seed, suffix=""),
-                     **_scores(fold, part_emb[score_idx], scored, pairs=pairs, bins=bins, seed=seed, suffix="_before")})
+        scored, emb = part.take(score_idx), part_emb[score_idx]
+        sampled = _pairs(scored, pairs=pairs, seed=seed)
+        cosines = cosine_scores(emb, sampled.i, sampled.j)
+        rows.append({**_scores(own, emb, scored, sampled, cosines, bins=bins, seed=seed, suffix=""),
+                     **_scores(fold, emb, scored, sampled, cosines, bins=bins, seed=seed, suffix="_before")})
     return {key: float(np.nanmean([r[key] for r in rows])) for key in rows[0]}
 
 
+def _pairs(data: FeatureSet, *, pairs: int, seed: int):
+    return draw_pairs(data.artists, data.groups, n_pairs=pairs, per_artist_cap=0, seed=seed)
+
+
 def _fit(emb: np.ndarray, data: FeatureSet, *, pairs: int, seed: int, source: str, held_out: HeldOutPairs | None = None) -> Calibrated:
-    sampled = draw_pairs(data.artists, data.groups, n_pairs=pairs, per_artist_cap=0, seed=seed)
-    return calibrate(emb, sampled, source=source, labels=data.artists, groups=data.groups, seed=seed, held_out=held_out)
+    return calibrate(emb, _pairs(data, pairs=pairs, seed=seed), source=source, labels=data.artists, groups=data.groups,
+                     seed=seed, held_out=held_out)
 
 
-def _scores(cal: Calibrated, emb: np.ndarray, data: FeatureSet, *, pairs: int, bins: int, seed: int, suffix: str) -> dict:
-    sampled = draw_pairs(data.artists, data.groups, n_pairs=pairs, per_artist_cap=0, seed=seed)
-    prob = probability(cosine_scores(emb, sampled.i, sampled.j), cal.calibration)
+def _scores(cal: Calibrated, emb: np.ndarray, data: FeatureSet, sampled, cosines: np.ndarray, *, bins: int, seed: int,
+            suffix: str) -> dict:
+    """`cal`'s columns on one scored half: its pairs `sampled` (with their `cosines`) and its paintings."""
+    prob = probability(cosines, cal.calibration)
     open_set = open_set_metrics(emb, data.artists, calibration=cal.attribution, seed=seed, groups=data.groups)
     return {
         "own_ece" + suffix: expected_calibration_error(prob, sampled.same, bins=bins),

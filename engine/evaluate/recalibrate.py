@@ -54,16 +54,16 @@ def calibrate_model(
     if is_shipped(run.model_path):
         raise EngineError(f"{run.model_path} is the model shipped with the engine and stays as it is; copy it and "
                           "pass --model COPY, or train your own with `engine train`")
-    if own_painters:
-        _refuse_training_painters(run)
-    elif not run.same_dataset:
+    if not own_painters and not run.same_dataset:
         raise EngineError(f"{run.data_dir} is not the dataset {run.model_path} was trained on ({run.trained_on}): "
                           "its val artists may be ones the model trained on; calibrate on the model's own dataset, "
                           "or pass --own-painters when they are painters it never saw")
     rows = rows_of(read_manifest(run.data_dir), split)
-    if own_painters and rows.artists < OWN_PAINTERS_MIN:
-        raise EngineError(f"{run.data_dir} has {rows.artists} labelled painter(s); --own-painters needs at least "
-                          f"{OWN_PAINTERS_MIN} (same- and different-painter pairs, and painters to be 'none of them'): label more")
+    if own_painters:
+        _refuse_training_painters(run, set(rows.labels))
+        if rows.artists < OWN_PAINTERS_MIN:
+            raise EngineError(f"{run.data_dir} has {rows.artists} labelled painter(s); --own-painters needs at least "
+                              f"{OWN_PAINTERS_MIN} (same- and different-painter pairs, and painters to be 'none of them'): label more")
     check_rows(rows, run.data_dir)
     embedded = embed_all(rows, {"trained": run.lm}, batch_size=config.batch_size, progress=progress)
     sampled = draw_pairs(embedded.rows.labels, embedded.rows.groups, n_pairs=pairs, per_artist_cap=config.per_artist_cap,
@@ -97,20 +97,20 @@ def calibrate_model(
     }
 
 
-def _refuse_training_painters(run) -> None:
-    """--own-painters: refuse a collection that shares a painter with the model's training set (when readable)."""
+def _refuse_training_painters(run, painters: set[str]) -> None:
+    """--own-painters: refuse `painters` when one of them is in the model's training set (when readable)."""
     theirs = None
     if run.trained_on is not None:
         try:
             theirs = read_manifest(run.trained_on)
         except EngineError:
-            theirs = None
+            pass
     if theirs is None:
         logger.warning("the training set of %s (%s) is not readable here: not checked that the painters of %s are new to it",
                        run.model_path, run.trained_on or "not recorded", run.data_dir)
         return
     trained = set(theirs.loc[theirs["split"].isin(["train", "val"]), "artist"].astype(str))
-    shared = sorted(trained & set(read_manifest(run.data_dir)["artist"].astype(str)))
+    shared = sorted(trained & painters)
     if shared:
         raise EngineError(f"{len(shared)} painter(s) of {run.data_dir} trained {run.model_path} (e.g. {shared[0]}); "
                           "--own-painters fits on painters it never saw: leave those out, or drop --own-painters "

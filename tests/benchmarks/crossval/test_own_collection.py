@@ -76,8 +76,8 @@ def test_the_columns_are_the_mean_of_both_directions(seed, monkeypatch):
     calls = []
     real = own._scores
 
-    def spy(cal, e, data, **kw):
-        row = real(cal, e, data, **kw)
+    def spy(cal, e, data, *args, **kw):
+        row = real(cal, e, data, *args, **kw)
         calls.append((kw["suffix"], row))
         return row
 
