@@ -34,11 +34,12 @@ if str(REPO) not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from benchmarks.accuracy_recipes import RECIPES, needed_views  # noqa: E402
+from benchmarks.accuracy_recipes import RECIPES, needed_cut, needed_views  # noqa: E402
 from benchmarks.crossval.harness import METRICS, CrossValConfig, cross_validate, make_folds, summarise, transfer_fold  # noqa: E402
 from benchmarks.crossval.features import FeatureSet, HFLIP, prepared_features  # noqa: E402
 from engine.model.augment import AugmentConfig  # noqa: E402
 from engine.model.network import NetworkConfig  # noqa: E402
+from engine.train.tail import CUTS  # noqa: E402
 
 EXTRA_COLUMNS = ("ece_over_folds", "known_correct", "unknown_correct", "open_set_auroc", "open_set_ece", "band_coverage", "band_accuracy",
                  "own_ece_before", "own_ece", "own_open_set_auroc_before", "own_open_set_auroc", "own_known_correct_before",
@@ -63,6 +64,8 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--backbone", default="efficientnet_lite0")
     p.add_argument("--pooling", default="multiscale", help="trunk pooling: avg | multiscale | gram")
     p.add_argument("--cache", default="/tmp/accuracy-cache")
+    p.add_argument("--finetune-from", choices=CUTS, default=None,
+                   help="cache each row with the activation entering this stage, for the tail_* recipes (last-stage fine-tuning)")
     p.add_argument("--own-collection", action="store_true",
                    help="also refit the calibration on half of each source's test painters and score it on the other half (own_* columns)")
     p.add_argument("--tag", default="", help="suffix of the run key in --out")
@@ -72,7 +75,7 @@ def parse(argv=None) -> argparse.Namespace:
 
 def load(args, network: NetworkConfig) -> FeatureSet:
     """Views: 0 clean, 1 training augmentation, 2 mirror image (TTA), each cached."""
-    train_views = prepared_features(args.data, network, cache_dir=args.cache, views=2, augment=AugmentConfig())
+    train_views = prepared_features(args.data, network, cache_dir=args.cache, views=2, augment=AugmentConfig(), cut=args.finetune_from)
     if not args.tta:
         return train_views
     mirror = prepared_features(args.data, network, cache_dir=args.cache, views=2, augment=HFLIP)
@@ -110,6 +113,7 @@ def run(args) -> dict:
     recipes = [RECIPES[name](network) for name in args.recipe]
     for name in args.recipe:
         needed_views(name, data.features.shape[0])
+        needed_cut(name, args.finetune_from)
     config = CrossValConfig(folds=args.folds, inner_val_fraction=args.val_fraction, extra_role=args.extra_role)
     sources = data.source_labels()
     common = dict(config=config, seeds=args.seeds, eval_views=(0, 2) if args.tta else (0,), extra=open_set_extra(), on_row=_log_row,
@@ -128,7 +132,7 @@ def run(args) -> dict:
         runs = {name: ({}, r) for name, r in rows.items()}
     return {
         "data": [str(Path(d)) for d in args.data], "pool": args.pool, "folds": args.folds, "max_folds": args.max_folds, "seeds": args.seeds,
-        "tta": args.tta, "backbone": args.backbone, "pooling": args.pooling,
+        "tta": args.tta, "backbone": args.backbone, "pooling": args.pooling, "finetune_from": args.finetune_from,
         "artists": int(len(set(data.artists.tolist()))), "paintings": int(len(data.artists)),
         "test_artists": int(len(set(data.artists[pool].tolist()))),
         "sources": {s: int(len(set(data.artists[sources == s].tolist()))) for s in sorted(set(sources.tolist()))},
@@ -160,6 +164,7 @@ def run_key(args, name: str) -> str:
     parts += [args.backbone] if args.backbone != "efficientnet_lite0" else []
     parts += [args.pooling] if args.pooling != "multiscale" else []
     parts += [f"val={args.val_fraction}"] if args.val_fraction != 0.15 else []
+    parts += [f"cut={args.finetune_from}"] if args.finetune_from else []
     return " ".join(parts + ([args.tag] if args.tag else []))
 
 

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
+
 from benchmarks.crossval.recipes import HeadRecipe, MixRecipe, ProjectionRecipe, TrunkRecipe
 from engine.model.backbones import get_spec
 from engine.model.heads import ProjectedHead
-from engine.model.network import NetworkConfig
+from engine.model.network import NetworkConfig, build_pooled_trunk
+from engine.model.pooling import feature_blocks
 from engine.model.projection import ProjectionConfig
 from engine.train.config import TrainConfig
 from engine.train.losses import LossConfig
+from engine.train.frozen import new_head
+from engine.train.tail import TailEmbedder, TailTrunk, cut_shape
 
 
 def _projected(sqrt: bool):
@@ -35,9 +40,6 @@ def _pca_init_proxy(name: str, network: NetworkConfig, loss: str) -> HeadRecipe:
 
 
 def _blocks(network: NetworkConfig) -> tuple[int, ...]:
-    from engine.model.network import build_pooled_trunk
-    from engine.model.pooling import feature_blocks
-
     trunk = build_pooled_trunk(replace(network, weights="none"), pretrained=False)
     return tuple(w for _, w in feature_blocks(trunk, get_spec(network.backbone).input_size))
 
@@ -47,6 +49,26 @@ def _old_default(network: NetworkConfig, name: str = "default", **overrides) -> 
     overrides = {"loss": _loss("triplet"), "selection": "roc_auc", "calibration_folds": 0, **overrides}
     return HeadRecipe(name, TrainConfig(network=replace(network, head="linear"), **overrides))
 
+
+def _tail(name: str, network: NetworkConfig, *, train_from: str | None = None, **overrides) -> HeadRecipe:
+    """Issue 28: the default recipe with the trunk's stages from CUT on trained with the head, on cached rows of the
+    activation entering CUT (accuracy.py --finetune-from CUT); calibrated on the inner val pairs alone."""
+    config = TrainConfig(network=replace(NetworkConfig(), backbone=network.backbone, pooling=network.pooling),
+                         calibration_folds=0, **overrides)
+
+    def build(width: int, config: TrainConfig, train) -> TailEmbedder:
+        spec = get_spec(config.network.backbone)
+        trunk = build_pooled_trunk(config.network)
+        blocks = feature_blocks(trunk, spec.input_size)
+        tail = TailTrunk(trunk, cut=TAIL_CUT, blocks=blocks, map_shape=cut_shape(trunk, TAIL_CUT, spec.input_size), train_from=train_from)
+        head = new_head(tail.width, config.network, np.ascontiguousarray(train.features[0][:, :tail.width]))
+        return TailEmbedder(tail, head, tail_lr_scale=config.trunk_lr_scale)
+
+    return HeadRecipe(name, config, build=build)
+
+
+TAIL_EPOCHS = 12  # best epochs of the default fell at 4-8 of 20; an epoch of tail_b6 costs ~12x one of the head
+TAIL_CUT = "blocks.6"  # the cut the tail recipes' rows are cached at (accuracy.py --finetune-from)
 
 RECIPES = {
     # the untrained baseline of `engine evaluate`: the trunk's global pool
@@ -91,10 +113,25 @@ RECIPES = {
     "wccn": lambda n: ProjectionRecipe("wccn", ProjectionConfig(), train_views=(0, 1)),
     "lda": lambda n: ProjectionRecipe("lda", ProjectionConfig(lda_dims=128), train_views=(0, 1)),
     "mix_trunk_default": lambda n: MixRecipe("mix_trunk_default", (TrunkRecipe("t", standardize=True), _old_default(n))),
+    # issue 28, the first lever: blocks.6 + conv_head (+ bn2) fine-tuned with the head (tail lr = lr x 0.1, the default)
+    "tail_b6": lambda n: _tail("tail_b6", n, epochs=TAIL_EPOCHS),
+    # the same with conv_head (+ bn2) alone trained: blocks.6 runs frozen
+    "tail_head": lambda n: _tail("tail_head", n, train_from="conv_head", epochs=TAIL_EPOCHS),
+    # tail_head with the tail at the head's lr
+    "tail_head_lr1": lambda n: _tail("tail_head_lr1", n, train_from="conv_head", epochs=TAIL_EPOCHS, trunk_lr_scale=1.0),
 }
+TAIL_RECIPES = tuple(name for name in RECIPES if name.startswith("tail_"))
 
 
 def needed_views(name: str, available: int) -> None:
     """Every recipe trains on views 0 and 1 at most; TTA adds view 2 (checked by the caller)."""
     if available < 2:
         raise SystemExit(f"recipe {name} needs 2 cached views, got {available}")
+
+
+def needed_cut(name: str, cut: str | None) -> None:
+    """The tail_* recipes read rows cached at TAIL_CUT; the others read pooled features (the trunk's global pool reads either)."""
+    if name in TAIL_RECIPES and cut != TAIL_CUT:
+        raise SystemExit(f"recipe {name} needs --finetune-from {TAIL_CUT}")
+    if cut is not None and name not in TAIL_RECIPES and name != "trunk":
+        raise SystemExit(f"recipe {name} reads pooled features: run it without --finetune-from")

@@ -23,6 +23,7 @@ from engine.model.network import NetworkConfig, build_pooled_trunk
 from engine.data.hashing import file_sha256
 from engine.train.features import cached_features
 from engine.train.frozen import pooling_id
+from engine.train.tail import CutCapture, cut_cache_id
 
 # A deterministic mirror image: the test-time-augmentation view (view 1 of this config).
 HFLIP = AugmentConfig(center_crop=True, vflip=0.0, hflip=1.0, rotation=0.0, color_jitter=0.0, perspective=0.0)
@@ -80,8 +81,12 @@ def prepared_features(
     views: int = 1,
     augment: AugmentConfig = AugmentConfig(),
     device: str = "cpu",
+    cut: str | None = None,
 ) -> FeatureSet:
-    """Trunk features (cached) of every readable painting of `data_dirs`; unreadable ones are dropped."""
+    """Trunk features (cached) of every readable painting of `data_dirs`; unreadable ones are dropped.
+
+    cut: each row also holds the activation entering that stage (engine.train.tail.CutCapture), for the
+    last-stage fine-tuning recipes."""
     if not data_dirs:
         raise EngineError("cross-validation needs at least one prepared dataset (--data DIR)")
     paths, artists, groups, collection, sources, styles = prepared_rows(data_dirs)
@@ -90,9 +95,12 @@ def prepared_features(
     trunk = build_pooled_trunk(network)
     for param in trunk.parameters():
         param.requires_grad_(False)
+    pooling = pooling_id(network)
+    if cut is not None:
+        trunk, pooling = CutCapture(trunk, cut), cut_cache_id(pooling, cut)
     feats, ok = cached_features(
         trunk, paths, keys, backbone=spec.name, preprocessing=spec.preprocessing(), augment=augment,
-        views=views, cache_dir=Path(cache_dir), pooling=pooling_id(network), device=torch.device(device),
+        views=views, cache_dir=Path(cache_dir), pooling=pooling, device=torch.device(device),
     )
     keep = np.flatnonzero(ok)
     full = FeatureSet(feats.numpy(), artists, groups, collection, paths, sources, styles)

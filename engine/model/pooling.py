@@ -52,6 +52,17 @@ def _upper_triangle(c: int) -> torch.Tensor:
         return torch.tensor([r * c + k for r in range(c) for k in range(r, c)], dtype=torch.long)
 
 
+def stage_statistic(kind: str, output: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) stage output -> its pooled `kind` statistic: "mean", "std" (B, C) or "cov" (covariance_features),
+    in fp32 also under autocast."""
+    flat = output.float().flatten(2)  # (B, C, H*W)
+    if kind == "mean":
+        return flat.mean(dim=2)
+    if kind == "std":
+        return flat.std(dim=2)
+    return covariance_features(flat)
+
+
 class MultiScaleTrunk(nn.Module):
     """Wraps a trunk (B,3,S,S)->(B,F); returns (B, F + sum of pooled stage channels).
 
@@ -71,23 +82,23 @@ class MultiScaleTrunk(nn.Module):
             modules[name].register_forward_hook(self._hook(name))
 
     def _hook(self, name: str):
+        kinds = [kind for kind, stages in self.stage_kinds() if name in stages]
+
         def pool(module: nn.Module, inputs, output: torch.Tensor) -> None:
-            flat = output.float().flatten(2)  # (B, C, H*W); statistics in fp32 also under autocast
             me = threading.get_ident()  # one cached model may serve several threads at once
-            if name in self.mean_stages:
-                self._pooled[(me, f"mean:{name}")] = flat.mean(dim=2)
-            if name in self.std_stages:
-                self._pooled[(me, f"std:{name}")] = flat.std(dim=2)
-            if name in self.cov_stages:
-                self._pooled[(me, f"cov:{name}")] = covariance_features(flat)
+            for kind in kinds:
+                self._pooled[(me, f"{kind}:{name}")] = stage_statistic(kind, output)
 
         return pool
+
+    def stage_kinds(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """(statistic, the stages it pools), in the output's order after "final"."""
+        return (("mean", self.mean_stages), ("std", self.std_stages), ("cov", self.cov_stages))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         me = threading.get_ident()
         final = self.trunk(images).float()
-        keys = [f"mean:{n}" for n in self.mean_stages] + [f"std:{n}" for n in self.std_stages]
-        keys += [f"cov:{n}" for n in self.cov_stages]
+        keys = [f"{kind}:{n}" for kind, stages in self.stage_kinds() for n in stages]
         parts = [final] + [self._pooled.pop((me, key)) for key in keys]
         self.blocks = tuple(zip(["final"] + keys, (int(p.shape[1]) for p in parts)))  # (name, width) in output order
         return torch.cat(parts, dim=1)

@@ -82,7 +82,8 @@ def fit_head(
 
     `loss_fn` (default: the config's triplet loss) may hold parameters (proxies); they learn at lr * `loss_lr_scale`."""
     loss_fn = loss_fn if loss_fn is not None else build_loss(config)
-    groups = [{"params": [p for p in head.parameters() if p.requires_grad]}]
+    # a module with its own optimizer groups (engine.train.tail.TailEmbedder: the trunk's tail at a smaller lr) names them
+    groups = head.param_groups() if hasattr(head, "param_groups") else [{"params": [p for p in head.parameters() if p.requires_grad]}]
     if list(loss_fn.parameters()):
         groups.append({"params": loss_fn.parameters(), "lr_scale": loss_lr_scale})
     style = style_target(config.style_weight, train.styles, config.network.embedding_dim, train_feats.device)
