@@ -34,8 +34,12 @@ def write_model(path: Path, *, seed: int = 0, embedding_dim: int = 32, calibrate
 
 
 def session_model(tmp_path_factory, name: str = "model", **kwargs) -> Path:
-    """One model.pt per pytest session and `name`, shared by every test module that asks for it."""
-    path = tmp_path_factory.getbasetemp() / f"indexer-{name}" / "model.pt"
+    """One model.pt per pytest session, `name` and `write_model` arguments, shared by every test module that asks
+    for the same ones. The arguments are part of the path: keyed by `name` alone, whichever module asked first
+    decided the model every other got (a 16-d model built for the model-cache tests served as the indexer's
+    32-d `tiny_model` when those tests ran first in a random order, and moved test_duplicates' fitted threshold)."""
+    options = "".join(f"-{key}={kwargs[key]}" for key in sorted(kwargs))
+    path = tmp_path_factory.getbasetemp() / f"indexer-{name}{options}" / "model.pt"
     if not path.is_file():
         write_model(path, **kwargs)
     return path
