@@ -9,7 +9,8 @@ blocks.6), so nothing is computed from images here. On one torch thread, as `eng
 - tail_b6: blocks.6 + conv_head (+ bn2) trained with the head.
 Each is timed over --steps P x K batches of 64 (after 2 untimed), reported as seconds per step, as a ratio to
 the reference, and projected to an epoch of the full training set (len(paintings) // 64 steps). Also the
-cache's size per painting and view. Writes benchmarks/results/tail_epoch.json.
+cache's size per painting and view. Writes benchmarks/results/tail_epoch.json; `--write BENCHMARKS.md` renders
+the stored result into its `<!-- tail-epoch -->` block instead (computes nothing).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from benchmarks.accuracy_recipes import RECIPES  # noqa: E402
+from benchmarks.accuracy_report import replace_block  # noqa: E402
 from benchmarks.crossval.features import FeatureSet, prepared_features  # noqa: E402
 from benchmarks.crossval.recipes import as_split  # noqa: E402
 from engine.model.augment import AugmentConfig  # noqa: E402
@@ -83,13 +85,37 @@ def run(args) -> dict:
     }
 
 
+BEGIN, END = "<!-- tail-epoch -->", "<!-- /tail-epoch -->"
+
+
+def markdown(result: dict) -> str:
+    """The cache's size and one row per case: seconds per step, the ratio to the head alone, an epoch's seconds."""
+    kb = result["cache_kb_per_view"]
+    lines = [f"Cache per painting and view (fp16): {kb['pooled']:.1f} KB of pooled features + {kb['activation']:.1f} KB of "
+             f"activation entering blocks.6. One torch thread, {result['steps_timed']} steps of 64 timed; an epoch of the "
+             f"{result['paintings']:,} paintings is {result['steps_per_epoch']} steps.", "",
+             "| training step | seconds per step | x the head alone | seconds per epoch |", "|---|---|---|---|"]
+    for row in result["rows"]:
+        lines.append(f"| {row['case']} | {row['seconds_per_step']:.3f} | {row['over_reference']:.1f} | {row['epoch_seconds']:.0f} |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", nargs="+", required=True)
+    p.add_argument("--data", nargs="+")
+    p.add_argument("--write", help="render the stored --out result into this file's block (computes nothing)")
     p.add_argument("--cache", default="/tmp/accuracy-cache")
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "tail_epoch.json"))
     args = p.parse_args(argv)
+    if args.write:
+        target = Path(args.write)
+        table = markdown(json.loads(Path(args.out).read_text()))
+        target.write_text(replace_block(target.read_text(), table, f"python benchmarks/bench_tail_epoch.py --write {target.name}",
+                                        begin=BEGIN, end=END))
+        return
+    if not args.data:
+        p.error("--data is required (or --write)")
     result = run(args)
     Path(args.out).write_text(json.dumps(result, indent=1))
     for row in result["rows"]:
