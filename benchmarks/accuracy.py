@@ -61,6 +61,7 @@ def parse(argv=None) -> argparse.Namespace:
                    help="instead of K folds: train on source A alone, test on source B (one run per pair)")
     p.add_argument("--extra-role", choices=("train", "val"), default="train", help="further --data sets train, or join the inner val")
     p.add_argument("--tta", action="store_true", help="average the embeddings of the image and its mirror image")
+    p.add_argument("--views", type=int, default=2, help="cached views to load: the clean one and VIEWS-1 training augmentations")
     p.add_argument("--backbone", default="efficientnet_lite0")
     p.add_argument("--pooling", default="multiscale", help="trunk pooling: avg | multiscale | gram")
     p.add_argument("--cache", default="/tmp/accuracy-cache")
@@ -74,10 +75,12 @@ def parse(argv=None) -> argparse.Namespace:
 
 
 def load(args, network: NetworkConfig) -> FeatureSet:
-    """Views: 0 clean, 1 training augmentation, 2 mirror image (TTA), each cached."""
-    train_views = prepared_features(args.data, network, cache_dir=args.cache, views=2, augment=AugmentConfig(), cut=args.finetune_from)
+    """Views: 0 clean, 1 .. --views - 1 training augmentations, then with --tta the mirror image (view 2), each cached."""
+    train_views = prepared_features(args.data, network, cache_dir=args.cache, views=args.views, augment=AugmentConfig(), cut=args.finetune_from)
     if not args.tta:
         return train_views
+    if args.views != 2:
+        raise SystemExit("--tta reads the mirror image as view 2: run it with the default --views 2")
     mirror = prepared_features(args.data, network, cache_dir=args.cache, views=2, augment=HFLIP)
     return FeatureSet(np.concatenate([train_views.features, mirror.features[1:]]), *_meta(train_views))
 
@@ -111,8 +114,8 @@ def run(args) -> dict:
     feature_seconds = time.perf_counter() - started
     pool = np.ones(len(data.artists), bool) if args.pool != "first" else data.collection == 0
     recipes = [RECIPES[name](network) for name in args.recipe]
-    for name in args.recipe:
-        needed_views(name, data.features.shape[0])
+    for name, recipe in zip(args.recipe, recipes):
+        needed_views(recipe, data.features.shape[0])
         needed_cut(name, args.finetune_from)
     config = CrossValConfig(folds=args.folds, inner_val_fraction=args.val_fraction, extra_role=args.extra_role)
     sources = data.source_labels()
@@ -132,7 +135,7 @@ def run(args) -> dict:
         runs = {name: ({}, r) for name, r in rows.items()}
     return {
         "data": [str(Path(d)) for d in args.data], "pool": args.pool, "folds": args.folds, "max_folds": args.max_folds, "seeds": args.seeds,
-        "tta": args.tta, "backbone": args.backbone, "pooling": args.pooling, "finetune_from": args.finetune_from,
+        "tta": args.tta, "backbone": args.backbone, "pooling": args.pooling, "finetune_from": args.finetune_from, "views": args.views,
         "artists": int(len(set(data.artists.tolist()))), "paintings": int(len(data.artists)),
         "test_artists": int(len(set(data.artists[pool].tolist()))),
         "sources": {s: int(len(set(data.artists[sources == s].tolist()))) for s in sorted(set(sources.tolist()))},
@@ -165,6 +168,7 @@ def run_key(args, name: str) -> str:
     parts += [args.pooling] if args.pooling != "multiscale" else []
     parts += [f"val={args.val_fraction}"] if args.val_fraction != 0.15 else []
     parts += [f"cut={args.finetune_from}"] if args.finetune_from else []
+    parts += [f"views={args.views}"] if args.views != 2 else []
     return " ".join(parts + ([args.tag] if args.tag else []))
 
 

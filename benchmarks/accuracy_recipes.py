@@ -113,6 +113,9 @@ RECIPES = {
     "wccn": lambda n: ProjectionRecipe("wccn", ProjectionConfig(), train_views=(0, 1)),
     "lda": lambda n: ProjectionRecipe("lda", ProjectionConfig(lda_dims=128), train_views=(0, 1)),
     "mix_trunk_default": lambda n: MixRecipe("mix_trunk_default", (TrunkRecipe("t", standardize=True), _old_default(n))),
+    # issue 28: the default trained on 4 cached views per painting (the clean one and 3 augmentations): engine train --views 4
+    "new_default_views4": lambda n: HeadRecipe("new_default_views4", TrainConfig(
+        network=replace(NetworkConfig(), backbone=n.backbone, pooling=n.pooling), views=4), train_views=(0, 1, 2, 3)),
     # issue 28, the first lever: blocks.6 + conv_head (+ bn2) fine-tuned with the head (tail lr = lr x 0.1, the default)
     "tail_b6": lambda n: _tail("tail_b6", n, epochs=TAIL_EPOCHS),
     # the same with conv_head (+ bn2) alone trained: blocks.6 runs frozen
@@ -123,10 +126,11 @@ RECIPES = {
 TAIL_RECIPES = tuple(name for name in RECIPES if name.startswith("tail_"))
 
 
-def needed_views(name: str, available: int) -> None:
-    """Every recipe trains on views 0 and 1 at most; TTA adds view 2 (checked by the caller)."""
-    if available < 2:
-        raise SystemExit(f"recipe {name} needs 2 cached views, got {available}")
+def needed_views(recipe, available: int) -> None:
+    """The cached views a recipe trains on (its train_views; 0 and 1 for the others) must be loaded (accuracy.py --views)."""
+    views = max(getattr(recipe, "train_views", (0, 1))) + 1
+    if available < max(views, 2):
+        raise SystemExit(f"recipe {recipe.name} needs {max(views, 2)} cached views, got {available}: pass --views {max(views, 2)}")
 
 
 def needed_cut(name: str, cut: str | None) -> None:
