@@ -120,6 +120,43 @@ def replace_block(text: str, table: str, command: str, *, begin: str = BEGIN, en
     return pattern.sub(lambda _: block, text, count=1)
 
 
+def write_stored_block(target: str | Path, stored: str | Path, render, *, script: str, begin: str, end: str) -> None:
+    """Replace `target`'s begin..end block with `render`(the JSON result stored at `stored`) and the command that
+    made it (`python benchmarks/<script> --write <target's name>`); the probes' `--write` (nothing is recomputed)."""
+    target = Path(target)
+    table = render(json.loads(Path(stored).read_text()))
+    command = f"python benchmarks/{script} --write {target.name}"
+    target.write_text(replace_block(target.read_text(), table, command, begin=begin, end=end))
+
+
+def probe_parser(doc: str, result_name: str) -> argparse.ArgumentParser:
+    """The options every probe with a generated block shares: --data, --write (render the stored result into a
+    file's block, compute nothing), --cache (the CV's feature cache), --out (benchmarks/results/<result_name>)."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
+    p.add_argument("--data", nargs="+")
+    p.add_argument("--write", help="render the stored --out result into this file's block (computes nothing)")
+    p.add_argument("--cache", default="/tmp/accuracy-cache")
+    p.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / result_name))
+    return p
+
+
+def written_instead(parser: argparse.ArgumentParser, args, render, *, script: str, begin: str, end: str) -> bool:
+    """A probe's --write: render the stored result into the file's block and say so (True); without it, --data
+    is needed (the parser exits with its error when absent) and the probe runs (False)."""
+    if args.write:
+        write_stored_block(args.write, args.out, render, script=script, begin=begin, end=end)
+        return True
+    if not args.data:
+        parser.error("--data is required (or --write)")
+    return False
+
+
+def generated_table(text: str, begin: str, end: str) -> str | None:
+    """The table of `text`'s begin..end block (as replace_block wrote it), None when there is none."""
+    found = re.search(re.escape(begin) + r"\n<!-- made by: .*? -->\n\n(.*?)\n\n" + re.escape(end), text, re.S)
+    return None if found is None else found.group(1)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("path", nargs="?", default=str(Path(__file__).resolve().parent / "results" / "accuracy.json"))

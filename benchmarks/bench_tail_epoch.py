@@ -15,7 +15,6 @@ the stored result into its `<!-- tail-epoch -->` block instead (computes nothing
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -32,7 +31,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from benchmarks.accuracy_recipes import RECIPES  # noqa: E402
-from benchmarks.accuracy_report import replace_block  # noqa: E402
+from benchmarks.accuracy_report import probe_parser, written_instead  # noqa: E402
 from benchmarks.crossval.features import FeatureSet, prepared_features  # noqa: E402
 from benchmarks.crossval.recipes import as_split  # noqa: E402
 from engine.model.augment import AugmentConfig  # noqa: E402
@@ -101,21 +100,11 @@ def markdown(result: dict) -> str:
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", nargs="+")
-    p.add_argument("--write", help="render the stored --out result into this file's block (computes nothing)")
-    p.add_argument("--cache", default="/tmp/accuracy-cache")
+    p = probe_parser(__doc__, "tail_epoch.json")
     p.add_argument("--steps", type=int, default=20)
-    p.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "tail_epoch.json"))
     args = p.parse_args(argv)
-    if args.write:
-        target = Path(args.write)
-        table = markdown(json.loads(Path(args.out).read_text()))
-        target.write_text(replace_block(target.read_text(), table, f"python benchmarks/bench_tail_epoch.py --write {target.name}",
-                                        begin=BEGIN, end=END))
+    if written_instead(p, args, markdown, script="bench_tail_epoch.py", begin=BEGIN, end=END):
         return
-    if not args.data:
-        p.error("--data is required (or --write)")
     result = run(args)
     Path(args.out).write_text(json.dumps(result, indent=1))
     for row in result["rows"]:

@@ -17,7 +17,6 @@ renders the stored result (mean over the folds) into its `<!-- openset-density -
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -34,7 +33,7 @@ import torch  # noqa: E402
 from scipy.optimize import minimize  # noqa: E402
 
 from benchmarks.accuracy_recipes import RECIPES  # noqa: E402
-from benchmarks.accuracy_report import replace_block  # noqa: E402
+from benchmarks.accuracy_report import probe_parser, written_instead  # noqa: E402
 from benchmarks.crossval.features import prepared_features  # noqa: E402
 from benchmarks.crossval.harness import CrossValConfig, embed, make_folds  # noqa: E402
 from engine.base.vectors import l2_normalize  # noqa: E402
@@ -173,22 +172,12 @@ def markdown(result: dict) -> str:
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", nargs="+")
-    p.add_argument("--write", help="render the stored --out result into this file's block (computes nothing)")
-    p.add_argument("--cache", default="/tmp/accuracy-cache")
+    p = probe_parser(__doc__, "openset_density.json")
     p.add_argument("--folds", type=int, nargs="+", default=[0])
     p.add_argument("--work", default="/tmp/openset-density", help="each fold's embeddings are kept here (foldN.npz)")
-    p.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "openset_density.json"))
     args = p.parse_args(argv)
-    if args.write:
-        target = Path(args.write)
-        command = f"python benchmarks/openset_density.py --write {target.name}"
-        table = markdown(json.loads(Path(args.out).read_text()))
-        target.write_text(replace_block(target.read_text(), table, command, begin=BEGIN, end=END))
+    if written_instead(p, args, markdown, script="openset_density.py", begin=BEGIN, end=END):
         return
-    if not args.data:
-        p.error("--data is required (or --write)")
     Path(args.work).mkdir(parents=True, exist_ok=True)
     result = run(args)
     Path(args.out).write_text(json.dumps(result, indent=1))
