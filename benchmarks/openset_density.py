@@ -36,10 +36,8 @@ from benchmarks.accuracy_recipes import RECIPES  # noqa: E402
 from benchmarks.accuracy_report import probe_parser, written_instead  # noqa: E402
 from benchmarks.crossval.features import prepared_features  # noqa: E402
 from benchmarks.crossval.harness import CrossValConfig, embed, make_folds  # noqa: E402
-from engine.base.vectors import l2_normalize  # noqa: E402
-from engine.calibrate.attribution import DEFAULT_K, fit_attribution_calibration  # noqa: E402
+from engine.calibrate.attribution import DEFAULT_K, episodes as library_episodes, fit_attribution_calibration  # noqa: E402
 from engine.evaluate.open_set import _auroc  # noqa: E402
-from engine.metrics.attribution import enrol_split  # noqa: E402
 from engine.model.augment import AugmentConfig  # noqa: E402
 from engine.model.network import NetworkConfig  # noqa: E402
 
@@ -65,25 +63,9 @@ def candidate_rows(sims: np.ndarray, artists: list) -> tuple[list[str], np.ndarr
 
 
 def episodes(emb: np.ndarray, labels: np.ndarray, groups: np.ndarray, *, seed: int, repeats: int):
-    """The shipped episodes (engine.calibrate.attribution.episodes), with every feature: (feats, mask, target, known)."""
-    unit = l2_normalize(emb, dtype=np.float64)
-    rng = np.random.default_rng(seed)
-    artists = np.array(sorted(set(labels.tolist())), dtype=object)
-    out = []
-    for r in range(repeats):
-        indexed = set(rng.permutation(artists)[: max(1, len(artists) // 2)].tolist())
-        enrolled, queries = enrol_split(labels, fraction=0.5, seed=seed + r, groups=groups)
-        gallery = enrolled[np.isin(labels[enrolled], list(indexed))]
-        sims = unit[queries] @ unit[gallery].T
-        top = np.argsort(-sims, axis=1, kind="stable")[:, :DEFAULT_K]
-        for qi, q in enumerate(queries):
-            names, f = candidate_rows(sims[qi, top[qi]], labels[gallery][top[qi]].tolist())
-            out.append((names, f, names.index(labels[q]) if labels[q] in names else -1, labels[q] in indexed))
-    width = max(len(n) for n, *_ in out)
-    feats, mask = np.zeros((len(out), width, len(FEATURES))), np.zeros((len(out), width), bool)
-    for i, (names, f, _, _) in enumerate(out):
-        feats[i, :len(names)], mask[i, :len(names)] = f, True
-    return feats, mask, np.array([o[2] for o in out]), np.array([o[3] for o in out])
+    """The shipped episodes (engine.calibrate.attribution.episodes) with every feature: (feats, mask, target, known)."""
+    ep = library_episodes(emb, labels, groups, k=DEFAULT_K, seed=seed, repeats=repeats, features=candidate_rows)
+    return ep.feats, ep.mask, ep.target, ep.known
 
 
 def _log_probabilities(theta, feats, mask, cols):

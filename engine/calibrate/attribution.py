@@ -103,7 +103,7 @@ class Episodes:
     known: np.ndarray
 
 
-def _episode(unit, labels, groups, rng, *, k: int, seed: int) -> tuple[list, list, np.ndarray]:
+def _episode(unit, labels, groups, rng, *, k: int, seed: int, features=candidate_features) -> tuple[list, list, np.ndarray]:
     """One open-set episode -> per-query (names, features), truth labels, indexed flags."""
     artists = np.array(sorted(set(labels.tolist())), dtype=object)
     indexed = set(rng.permutation(artists)[: max(1, len(artists) // 2)].tolist())
@@ -111,11 +111,13 @@ def _episode(unit, labels, groups, rng, *, k: int, seed: int) -> tuple[list, lis
     gallery = enrolled[np.isin(labels[enrolled], list(indexed))]
     sims = unit[queries] @ unit[gallery].T
     top = np.argsort(-sims, axis=1, kind="stable")[:, :k]
-    cands = [candidate_features(sims[q, top[q]], labels[gallery][top[q]].tolist()) for q in range(len(queries))]
+    cands = [features(sims[q, top[q]], labels[gallery][top[q]].tolist()) for q in range(len(queries))]
     return cands, labels[queries], np.isin(labels[queries], list(indexed))
 
 
-def episodes(embeddings, labels, groups, *, k: int, seed: int, repeats: int) -> Episodes:
+def episodes(embeddings, labels, groups, *, k: int, seed: int, repeats: int, features=candidate_features) -> Episodes:
+    """`repeats` open-set episodes (`_episode`); `features`(similarities, artists) -> (names, (C, F) features) gives
+    each candidate's features (default: the rule's two; benchmarks/openset_density.py probes others)."""
     labels = np.asarray([str(x) for x in labels], dtype=object)
     if len(set(labels.tolist())) < 2:
         raise EngineError("open-set attribution needs at least 2 artists (one indexed, one not)")
@@ -124,7 +126,7 @@ def episodes(embeddings, labels, groups, *, k: int, seed: int, repeats: int) -> 
     rng = np.random.default_rng(seed)
     cands, truth, known = [], [], []
     for r in range(repeats):
-        c, t, kn = _episode(unit, labels, groups, rng, k=k, seed=seed + r)
+        c, t, kn = _episode(unit, labels, groups, rng, k=k, seed=seed + r, features=features)
         cands += c
         truth += t.tolist()
         known += kn.tolist()
@@ -135,7 +137,7 @@ def episodes(embeddings, labels, groups, *, k: int, seed: int, repeats: int) -> 
 
 def _pad(cands: list, truth: list, known: np.ndarray) -> Episodes:
     width = max(1, max(len(n) for n, _ in cands))
-    feats = np.zeros((len(cands), width, 2))
+    feats = np.zeros((len(cands), width, cands[0][1].shape[1]))
     mask = np.zeros((len(cands), width), dtype=bool)
     target = np.full(len(cands), -1, dtype=np.int64)
     for q, ((names, f), t) in enumerate(zip(cands, truth)):

@@ -140,9 +140,7 @@ class TailEmbedder(nn.Module):
                 {"params": list(self.tail.parameters_trained()), "lr_scale": self.tail_lr_scale}]
 
     def forward(self, rows: torch.Tensor) -> torch.Tensor:
-        if not self.training and len(rows) > EVAL_CHUNK:
-            return torch.cat([self(rows[s:s + EVAL_CHUNK]) for s in range(0, len(rows), EVAL_CHUNK)])
-        return self.head(self.tail(rows))
+        return self.head(self.tail(rows))  # the tail chunks its own eval-mode batches
 
 
 def cut_shape(pooled_trunk: nn.Module, cut: str, input_size: int) -> tuple[int, int, int]:
