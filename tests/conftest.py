@@ -56,13 +56,14 @@ def catalog_url(request, tmp_path) -> str:
 
 def pytest_terminal_summary(terminalreporter, config) -> None:
     """CI shows the PostgreSQL half passing, with its count (issue 15), and the random order's seed
-    (pytest-randomly; `-q` hides its header line): `pytest -p randomly --randomly-seed=N` replays it."""
+    (pytest-randomly; `-q` hides its header line): `pytest -p randomly --randomly-seed=N` replays the order of the
+    tests within each file; under `-n 2 --dist loadfile` (CI) which files share a worker depends on timing."""
     from catalog_kit import postgres_summary
 
     terminalreporter.write_line(postgres_summary(terminalreporter.stats))
     seed = getattr(config.option, "randomly_seed", None)
     if seed is not None and config.pluginmanager.has_plugin("randomly"):
-        terminalreporter.write_line(f"random test order: replay it with --randomly-seed={seed}")
+        terminalreporter.write_line(f"random test order: replay it with --randomly-seed={seed} (each file's own order)")
 
 
 @pytest.fixture(autouse=True)

@@ -81,8 +81,15 @@ def torchrun(*args: str, nproc: int = 2, timeout: float = 120, env: dict[str, st
 
 
 def native_threads() -> list[str]:
-    """The names of this process's native threads (Linux: /proc/self/task): gloo's are pt_gloo_runloop and gloo_tcp_loop."""
-    return sorted(open(f"/proc/self/task/{t}/comm").read().strip() for t in os.listdir("/proc/self/task"))
+    """The names of this process's live native threads (Linux: /proc/self/task): gloo's are pt_gloo_runloop and
+    gloo_tcp_loop. A thread that ends between the listing and the read of its name is gone, so it is left out."""
+    names = []
+    for task in os.listdir("/proc/self/task"):
+        try:
+            names.append(Path(f"/proc/self/task/{task}/comm").read_text().strip())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return sorted(names)
 
 
 def _take_shared_steps(out: Path, data: Path, ranks) -> None:

@@ -92,9 +92,11 @@ async function api(path, options = {}) {
       throw new PageError(friendly(0, ""), String(error));
     }
     if (response.status === 401) {
-      const wrong = Boolean(sent) && sent === sessionStorage.getItem(TOKEN_KEY);
+      // a code given while this request was on its way is tried before anyone is asked again: a request
+      // refused for an older code must not reopen the dialog over the code just accepted
+      if (sessionStorage.getItem(TOKEN_KEY) !== sent) continue;
       if (pendingToken) { await pendingToken; continue; }  // another request is already asking
-      if (!(await askToken(wrong))) throw new PageError(friendly(401, ""), "no access code given");
+      if (!(await askToken(Boolean(sent)))) throw new PageError(friendly(401, ""), "no access code given");
       continue;
     }
     if (!response.ok) {

@@ -371,6 +371,45 @@ def test_words_for_people(page, browser, url, collection, live_server, tmp_path)
             tab.close()
 
 
+def test_a_refusal_for_an_older_code_never_asks_over_the_accepted_one(browser, collection, live_server):
+    """A request sent with a wrong code whose 401 arrives after the right code was accepted retries with the
+    right one: it must not reopen the dialog (seen under load, where the artists list then never came)."""
+    from urllib.parse import urlparse
+
+    app = create_app(ServeConfig(home=collection["home"], model=collection["model"], host="0.0.0.0", token="tok-123-tok-123-tok"))
+    with live_server(app) as private:
+        context = browser.new_context()
+        tab = context.new_page()
+        held = []
+
+        def hold_the_wrong_code(route):  # the artists list sent with the wrong code is answered only when released
+            if route.request.headers.get("authorization") == "Bearer wrong":
+                held.append(route)
+            else:
+                route.continue_()
+
+        tab.route(lambda address: urlparse(address).path == "/api/artists", hold_the_wrong_code)
+        try:
+            tab.goto(private)
+            tab.wait_for_selector("#token-dialog[open]")
+            tab.fill("#token-input", "wrong")
+            tab.keyboard.press("Enter")
+            tab.wait_for_selector("#token-dialog[open] #token-error:not([hidden])")
+            for _ in range(200):  # up to 10 s for the retry with the wrong code to reach the route
+                if held:
+                    break
+                tab.wait_for_timeout(50)
+            assert len(held) == 1, "the artists list was not sent with the wrong code"
+            tab.fill("#token-input", "tok-123-tok-123-tok")
+            tab.keyboard.press("Enter")
+            _until(tab, "document.querySelector('#health').textContent.startsWith('12 paintings')", timeout=20)
+            held.pop().continue_()  # now its 401 for the wrong code arrives
+            _until(tab, "document.querySelector('#artist-list').options.length === 3", timeout=20)
+            assert not tab.is_visible("#token-dialog")
+        finally:
+            context.close()
+
+
 def test_results_read_fields_by_name_and_survive_extra_or_missing_ones(page, url, collection):
     """The query's ranking fields may change (issue 25): extra fields are ignored, a missing number shows a dash."""
     nearest: list[float] = []
