@@ -128,9 +128,9 @@ TAIL_RECIPES = tuple(name for name in RECIPES if name.startswith("tail_"))
 
 def needed_views(recipe, available: int) -> None:
     """The cached views a recipe trains on (its train_views; 0 and 1 for the others) must be loaded (accuracy.py --views)."""
-    views = max(getattr(recipe, "train_views", (0, 1))) + 1
-    if available < max(views, 2):
-        raise SystemExit(f"recipe {recipe.name} needs {max(views, 2)} cached views, got {available}: pass --views {max(views, 2)}")
+    views = max(getattr(recipe, "train_views", (0, 1)) + (1,)) + 1
+    if available < views:
+        raise SystemExit(f"recipe {recipe.name} needs {views} cached views, got {available}: pass --views {views}")
 
 
 def needed_cut(name: str, cut: str | None) -> None:
